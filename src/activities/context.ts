@@ -1,0 +1,169 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
+import type { CommandSpec } from '../core/commands.js';
+import type { Phase, PhaseStatus } from '../core/phases.js';
+import { loadConfig, type Config } from '../io/config.js';
+import { readEnvFile, EnvFileError } from '../io/env-file.js';
+import { createMasker, maskDeep, secretValues, type Masker } from '../io/mask.js';
+import { runCommand, type RunResult } from '../io/exec.js';
+
+/** What a phase activity reports back: merged into its state record like the seed's mark_phase kwargs. */
+export interface PhaseOutcome {
+  /** Defaults to `completed`; INFISICAL reports `skipped_no_infisical`. */
+  status?: PhaseStatus;
+  details: Record<string, unknown>;
+}
+
+export interface ActivityDeps {
+  /** Configuration; read from the worker's environment when absent (validated on every activity entry). */
+  config?: Config;
+  /** Environment the phase commands start from, before the env file is added. Default: the worker's. */
+  baseEnv?: NodeJS.ProcessEnv;
+}
+
+/**
+ * A failure the operator must see. `retryable: false` for what retrying cannot fix (a missing variable,
+ * an unmatched pin); the workflow then waits for an operator decision.
+ */
+export class PhaseError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly retryable: boolean,
+    readonly details: Record<string, unknown> = {},
+    /** Server-side wait before the next automatic attempt (e.g. Slack's Retry-After). */
+    readonly nextRetryDelayMs?: number,
+  ) {
+    super(message);
+    this.name = 'PhaseError';
+  }
+}
+
+export interface PhaseContext {
+  phase: Phase;
+  runId: string;
+  config: Config;
+  /** Worker env + env file: what the phase's commands run with. Never returned or logged. */
+  env: Record<string, string>;
+  envFile: { path: string; exists: boolean; vars: Record<string, string> };
+  mask: Masker;
+  attempt: number;
+  logFile: string;
+  log(line: string): void;
+  /** Runs a command with heartbeats, cancellation and the phase log. */
+  run(spec: CommandSpec, opts?: { timeoutMs?: number; trackOrphans?: boolean }): Promise<RunResult>;
+  heartbeat(detail?: string): void;
+  signal: AbortSignal;
+}
+
+function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}
+
+/** Log files live per run and phase: `<log dir>/<run_id>/<PHASE>.log`. */
+export function phaseLogFile(config: Config, runId: string, phase: Phase): string {
+  return path.join(config.logDir, runId, `${phase}.log`);
+}
+
+export async function withPhase(
+  deps: ActivityDeps,
+  phase: Phase,
+  runId: string,
+  body: (ctx: PhaseContext) => Promise<PhaseOutcome>,
+): Promise<PhaseOutcome> {
+  let mask: Masker = (s) => s;
+  let tail: string[] = [];
+  try {
+    // Read on every attempt: an operator fixes the env file or the configuration, then retries.
+    const config = deps.config ?? loadConfig();
+    const base = stringEnv(deps.baseEnv ?? process.env);
+    const envFile = await readEnvFile(config.envFile, base);
+    const env = { ...base, ...envFile.vars };
+    mask = createMasker(secretValues(envFile.vars, base));
+    const activity = Context.current();
+    const logFile = phaseLogFile(config, runId, phase);
+    fs.mkdirSync(path.dirname(logFile), { recursive: true, mode: 0o700 });
+    const log = (line: string): void => {
+      fs.appendFileSync(logFile, `${mask(line)}\n`, { mode: 0o600 });
+    };
+    const heartbeat = (detail?: string): void => activity.heartbeat(detail === undefined ? undefined : mask(detail));
+    const ctx: PhaseContext = {
+      phase,
+      runId,
+      config,
+      env,
+      envFile,
+      mask,
+      attempt: activity.info.attempt,
+      logFile,
+      log,
+      heartbeat,
+      signal: activity.cancellationSignal,
+      run: async (spec, opts = {}) => {
+        const result = await runCommand(spec, {
+          env,
+          mask,
+          logFile,
+          heartbeat,
+          signal: activity.cancellationSignal,
+          ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+          ...(opts.trackOrphans ? { pidFile: `${logFile.slice(0, -'.log'.length)}.pgid` } : {}),
+        });
+        tail = result.tail;
+        if (result.aborted) throw new CancelledFailure(`${phase} cancelled; process group stopped`);
+        return result;
+      },
+    };
+    log(`[redeploy] ${phase} attempt ${ctx.attempt} started ${new Date().toISOString()}`);
+    const outcome = await body(ctx);
+    log(`[redeploy] ${phase} ${outcome.status ?? 'completed'}`);
+    return { ...outcome, details: maskDeep(outcome.details, mask) };
+  } catch (err) {
+    throw toFailure(err, phase, mask, tail);
+  }
+}
+
+/** Everything leaving an activity is an ApplicationFailure with a masked message and the log tail. */
+function toFailure(err: unknown, phase: Phase, mask: Masker, tail: string[]): Error {
+  if (err instanceof CancelledFailure) return err;
+  if (err instanceof PhaseError) {
+    return ApplicationFailure.create({
+      type: err.type,
+      message: mask(err.message),
+      nonRetryable: !err.retryable,
+      details: [maskDeep({ ...err.details, log_tail: tail }, mask)],
+      ...(err.nextRetryDelayMs !== undefined ? { nextRetryDelay: err.nextRetryDelayMs } : {}),
+    });
+  }
+  if (err instanceof EnvFileError) {
+    return ApplicationFailure.create({ type: 'EnvFileInvalid', message: err.message, nonRetryable: true, details: [{}] });
+  }
+  if (err instanceof Error && err.name === 'ConfigError') {
+    return ApplicationFailure.create({
+      type: 'ConfigInvalid',
+      message: `worker configuration: ${err.message}`,
+      nonRetryable: true,
+      details: [{}],
+    });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  // Unexpected errors keep no cause: a stack or a wrapped error could carry an unmasked value.
+  return ApplicationFailure.create({
+    type: 'Unexpected',
+    message: mask(`${phase}: ${message}`),
+    details: [{ log_tail: tail.map(mask) }],
+  });
+}
+
+/** Exit status in words, for failure messages. */
+export function describeExit(r: RunResult): string {
+  if (r.spawnError) return `could not start: ${r.spawnError}`;
+  if (r.timedOut) return 'timed out';
+  if (r.exitCode !== undefined) return `exit ${r.exitCode}`;
+  return `killed by ${r.signal ?? 'a signal'}`;
+}
+
+export function tailText(r: RunResult, lines = 3): string {
+  return r.tail.slice(-lines).join('\n');
+}

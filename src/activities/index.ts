@@ -1,0 +1,31 @@
+import type { ActivityDeps } from './context.js';
+import { makeDeploy } from './deploy.js';
+import { makeEnvCheck } from './env-check.js';
+import { makeInfisical } from './infisical.js';
+import { makeNotify } from './notify.js';
+import { makePinUpdate } from './pin-update.js';
+import { makeSync } from './sync.js';
+import { makeVerify } from './verify.js';
+import { makeWorktree } from './worktree.js';
+
+export type { PhaseOutcome, ActivityDeps } from './context.js';
+export type { NotifyInput } from './notify.js';
+
+/**
+ * The activity registry. These keys are Temporal activity type names recorded in every workflow
+ * history: renaming one breaks workflows already running. Add new names; never rename.
+ */
+export function createActivities(deps: ActivityDeps = {}) {
+  return {
+    sync: makeSync(deps),
+    envCheck: makeEnvCheck(deps),
+    worktree: makeWorktree(deps),
+    pinUpdate: makePinUpdate(deps),
+    deploy: makeDeploy(deps),
+    infisical: makeInfisical(deps),
+    verify: makeVerify(deps),
+    notify: makeNotify(deps),
+  };
+}
+
+export type RedeployActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,87 @@
+import fs from 'node:fs/promises';
+import { z } from 'zod';
+import { DOCKERFILE_REL, joinPath, pinScriptCommand } from '../core/commands.js';
+import { rewritePins, unifiedDiff, type PinReport } from '../core/pins.js';
+import type { Versions } from '../core/versions.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { describeExit, PhaseError, tailText, withPhase, type ActivityDeps, type PhaseContext, type PhaseOutcome } from './context.js';
+
+const scriptReportSchema = z.record(
+  z.string(),
+  z.object({ from: z.string().nullable(), to: z.string(), matched: z.boolean() }),
+);
+
+function unmatchedError(unmatched: string[], dockerfile: string, report: PinReport): PhaseError {
+  return new PhaseError(
+    'PinNotMatched',
+    `${unmatched.join(', ')} not found in ${dockerfile}: no pin line names ${unmatched.length > 1 ? 'them' : 'it'}. ` +
+      `Check the package name in --versions (nothing was changed).`,
+    false, // the Dockerfile will not grow the line by itself
+    { pins_applied: report, unmatched },
+  );
+}
+
+/** Built in (default): rewrite the requested pins ourselves — the real update-plugin-pins.py has no --versions. */
+async function builtin(ctx: PhaseContext, worktreePath: string, versions: Versions): Promise<PinReport> {
+  const dockerfile = joinPath(worktreePath, DOCKERFILE_REL);
+  let before: string;
+  try {
+    before = await fs.readFile(dockerfile, 'utf8');
+  } catch {
+    throw new PhaseError('DockerfileMissing', `${dockerfile} not found; is ${worktreePath} an omnibase_infra worktree?`, false);
+  }
+  const result = rewritePins(before, versions);
+  // Nothing is written unless every requested package matched: no half-applied pin set.
+  if (result.unmatched.length > 0) throw unmatchedError(result.unmatched, dockerfile, result.report);
+  for (const [pkg, change] of Object.entries(result.report)) ctx.log(`  ${pkg}: ${change.from} -> ${change.to}`);
+  if (result.changed) {
+    await writeFileAtomic(dockerfile, result.text);
+    ctx.log(unifiedDiff(before, result.text, DOCKERFILE_REL));
+  } else {
+    ctx.log('PIN_UPDATE: pins already at the requested versions; nothing to change');
+  }
+  return result.report;
+}
+
+/** Script mode: the seed's update-plugin-pins.py contract (--versions, last stdout line JSON). */
+async function script(ctx: PhaseContext, worktreePath: string, versions: Versions): Promise<PinReport> {
+  const r = await ctx.run(pinScriptCommand(worktreePath, versions), { timeoutMs: 5 * 60_000 });
+  if (r.exitCode !== 0) {
+    // Real script: 1 = PyPI fetch failure (transient), 2 = Dockerfile missing or bad arguments.
+    throw new PhaseError(
+      'PinScriptFailed',
+      `update-plugin-pins.py failed (${describeExit(r)}): ${tailText(r)}` +
+        (r.exitCode === 2 ? ' — does this script support --versions? If not, set REDEPLOY_PIN_MODE=builtin' : ''),
+      r.exitCode === 1,
+    );
+  }
+  const last = r.stdout.split('\n').filter((l) => l.trim() !== '').pop() ?? '';
+  let parsed: PinReport;
+  try {
+    const json = scriptReportSchema.parse(JSON.parse(last));
+    parsed = Object.fromEntries(Object.entries(json).map(([k, v]) => [k, { ...v, from: v.from ?? '' }]));
+  } catch {
+    throw new PhaseError(
+      'PinScriptOutput',
+      'update-plugin-pins.py did not print a JSON report on its last stdout line ' +
+        '(the real script does not; set REDEPLOY_PIN_MODE=builtin)',
+      false,
+    );
+  }
+  const unmatched = Object.keys(versions).filter((pkg) => !parsed[pkg]?.matched);
+  if (unmatched.length > 0) throw unmatchedError(unmatched, joinPath(worktreePath, DOCKERFILE_REL), parsed);
+  return parsed;
+}
+
+/** PIN_UPDATE: pins in docker/Dockerfile.runtime set to the requested versions. Re-running changes nothing. */
+export function makePinUpdate(deps: ActivityDeps) {
+  return async function pinUpdate(runId: string, opts: { worktreePath: string; versions: Versions }): Promise<PhaseOutcome> {
+    return withPhase(deps, 'PIN_UPDATE', runId, async (ctx) => {
+      const report =
+        ctx.config.pinMode === 'script'
+          ? await script(ctx, opts.worktreePath, opts.versions)
+          : await builtin(ctx, opts.worktreePath, opts.versions);
+      return { details: { pins_applied: report, mode: ctx.config.pinMode } };
+    });
+  };
+}

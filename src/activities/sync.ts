@@ -1,0 +1,25 @@
+import { syncCommand } from '../core/commands.js';
+import { describeExit, PhaseError, tailText, withPhase, type ActivityDeps, type PhaseOutcome } from './context.js';
+
+/** SYNC: `bash $OMNI_HOME/docs/tools/pull-all.sh` — fast-forwards every repo clone. */
+export function makeSync(deps: ActivityDeps) {
+  return async function sync(runId: string): Promise<PhaseOutcome> {
+    return withPhase(deps, 'SYNC', runId, async (ctx) => {
+      const r = await ctx.run(syncCommand(ctx.config.omniHome));
+      // pull-all.sh prints `<repo>: STATUS` per repo; collect the ones that need attention.
+      const problems = [...r.stdout.matchAll(/^\s*([\w.-]+):?\s+(MISSING|FAILED)\b/gm)].map((m) => `${m[1]} ${m[2]}`);
+      const summary = /^.*repo\(s\) up to date.*$/m.exec(r.stdout)?.[0]?.trim() ?? '';
+      if (r.exitCode === 0) return { details: { summary } };
+      // A missing clone will not appear by retrying; a failed fetch may (network).
+      const missing = problems.some((p) => p.endsWith('MISSING'));
+      throw new PhaseError(
+        missing ? 'SyncRepoMissing' : 'SyncFailed',
+        `pull-all.sh failed (${describeExit(r)})${problems.length ? `: ${problems.join(', ')}` : ''}` +
+          (missing ? ` — clone the missing repos under ${ctx.config.omniHome} or use --skip-sync` : '') +
+          (problems.length ? '' : `\n${tailText(r)}`),
+        !missing && r.spawnError === undefined,
+        { summary, problems },
+      );
+    });
+  };
+}

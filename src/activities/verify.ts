@@ -1,0 +1,124 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { versionCheckCommand } from '../core/commands.js';
+import { normalizeName, type Versions } from '../core/versions.js';
+import { describeExit, PhaseError, withPhase, type ActivityDeps, type PhaseContext, type PhaseOutcome } from './context.js';
+
+export type HealthResult =
+  | { url: string; status: 'healthy'; code: number; after_ms: number }
+  | { url: string; status: 'unhealthy'; code: number | null; error: string };
+
+export interface VersionResult {
+  expected: string;
+  actual: string | null;
+  ok: boolean;
+  error?: string;
+}
+
+const POLL_INTERVAL_MS = 1000;
+const REQUEST_TIMEOUT_MS = 5000;
+
+/**
+ * Polls one endpoint until it answers 2xx or the deadline passes. Containers were just recreated, so a
+ * refused connection in the first seconds is expected, not a failure.
+ */
+async function pollHealth(url: string, deadline: number, started: number, signal: AbortSignal): Promise<HealthResult> {
+  let last: { code: number | null; error: string } = { code: null, error: 'not polled' };
+  for (;;) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) });
+      await res.body?.cancel();
+      if (res.ok) return { url, status: 'healthy', code: res.status, after_ms: Date.now() - started };
+      last = { code: res.status, error: `HTTP ${res.status}` };
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const cause = (err as { cause?: { code?: string } }).cause?.code;
+      last = { code: null, error: cause ?? (err instanceof Error ? err.message : String(err)) };
+    }
+    if (Date.now() + POLL_INTERVAL_MS > deadline) return { url, status: 'unhealthy', ...last };
+    await sleep(POLL_INTERVAL_MS, undefined, { signal });
+  }
+}
+
+/** Parses `uv pip show a b c`: `Name:`/`Version:` blocks separated by `---`. Keys are PEP 503-normalised. */
+export function parsePipShow(stdout: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const block of stdout.split(/^---\s*$/m)) {
+    const name = /^Name:\s*(.+)$/m.exec(block)?.[1]?.trim();
+    const version = /^Version:\s*(.+)$/m.exec(block)?.[1]?.trim();
+    if (name && version) found.set(normalizeName(name), version);
+  }
+  return found;
+}
+
+async function checkVersions(ctx: PhaseContext, versions: Versions): Promise<Record<string, VersionResult>> {
+  const packages = Object.keys(versions);
+  // One `docker exec` for all packages: each exec costs a container round trip.
+  const r = await ctx.run(versionCheckCommand(ctx.config.versionContainer, packages, ctx.config.omniHome), {
+    timeoutMs: 60_000,
+  });
+  const found = parsePipShow(r.stdout);
+  const failed = found.size === 0 && r.exitCode !== 0;
+  return Object.fromEntries(
+    packages.map((pkg) => {
+      const expected = versions[pkg] as string;
+      const actual = found.get(normalizeName(pkg)) ?? null;
+      const result: VersionResult = { expected, actual, ok: actual === expected };
+      if (failed) result.error = `container check failed (${describeExit(r)}: ${r.tail.at(-1) ?? ''})`;
+      return [pkg, result];
+    }),
+  );
+}
+
+/** VERIFY: every health endpoint (in parallel, until a deadline) and every version (one docker exec). */
+export function makeVerify(deps: ActivityDeps) {
+  return async function verify(runId: string, opts: { versions: Versions }): Promise<PhaseOutcome> {
+    return withPhase(deps, 'VERIFY', runId, async (ctx) => {
+      const started = Date.now();
+      const deadline = started + ctx.config.verifyTimeoutMs;
+      const beat = setInterval(() => ctx.heartbeat('polling health endpoints'), 2000);
+      let health: Record<string, HealthResult>;
+      try {
+        const entries = await Promise.all(
+          Object.entries(ctx.config.healthEndpoints).map(
+            async ([name, url]) => [name, await pollHealth(url, deadline, started, ctx.signal)] as const,
+          ),
+        );
+        health = Object.fromEntries(entries);
+      } finally {
+        clearInterval(beat);
+      }
+      for (const [name, h] of Object.entries(health)) {
+        ctx.log(`VERIFY: ${name} ${h.url} -> ${h.status === 'healthy' ? `${h.code} OK` : `FAILED (${h.error})`}`);
+      }
+      // Versions are checked even when health failed: the operator gets every problem at once.
+      const versions = await checkVersions(ctx, opts.versions);
+      for (const [pkg, v] of Object.entries(versions)) {
+        ctx.log(`VERIFY: ${pkg} Version: ${v.actual ?? 'not installed'} (expected ${v.expected}) -> ${v.ok ? 'OK' : 'MISMATCH'}`);
+      }
+      const failedHealth = Object.entries(health).filter(([, h]) => h.status !== 'healthy').map(([n]) => n);
+      const failedVersions = Object.entries(versions)
+        .filter(([, v]) => !v.ok)
+        .map(([pkg, v]) =>
+          v.error
+            ? `${pkg}: ${v.error}`
+            : v.actual === null
+              ? `${pkg}: not installed in ${ctx.config.versionContainer}`
+              : `${pkg}: expected ${v.expected}, got ${v.actual}`,
+        );
+      if (failedHealth.length || failedVersions.length) {
+        const parts = [
+          failedHealth.length ? `Health checks failed for: ${failedHealth.map((n) => `${n} (${(health[n] as { error?: string }).error ?? ''})`).join(', ')}` : '',
+          failedVersions.length ? `Version mismatches: ${failedVersions.join('; ')}` : '',
+        ].filter(Boolean);
+        throw new PhaseError('VerifyFailed', `VERIFY FAILED: ${parts.join('. ')}`, false, {
+          // Already polled until the deadline; an automatic retry would only double the wait.
+          failed_health: failedHealth,
+          failed_versions: failedVersions,
+          health,
+          versions,
+        });
+      }
+      return { details: { health, versions } };
+    });
+  };
+}

@@ -1,0 +1,91 @@
+import fs from 'node:fs/promises';
+import { DOCKERFILE_REL, infraClone, joinPath, pullInfraCommand, worktreeAddCommand, worktreePathFor } from '../core/commands.js';
+import { currentPins } from '../core/pins.js';
+import { ticketProblems } from '../core/ticket.js';
+import type { Versions } from '../core/versions.js';
+import { describeExit, PhaseError, tailText, withPhase, type ActivityDeps, type PhaseContext, type PhaseOutcome } from './context.js';
+
+/** git errors no retry will fix; anything else (network, lock) is worth another attempt. */
+const PERMANENT_GIT = /not possible to fast-forward|diverging branches|not a git repository|would be overwritten|conflict|already exists|is not a valid branch name|invalid reference/i;
+
+async function exists(p: string): Promise<boolean> {
+  return fs.stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function git(ctx: PhaseContext, args: string[], cwd: string) {
+  return ctx.run({ file: 'git', args, cwd }, { timeoutMs: 60_000 });
+}
+
+/**
+ * WORKTREE: `<worktree root>/<ticket>/omnibase_infra` on branch `<ticket>`. Reused when it is already on
+ * that branch (re-running the phase is harmless); a path on another branch is a hard failure.
+ */
+export function makeWorktree(deps: ActivityDeps) {
+  return async function worktree(runId: string, opts: { ticket: string; versions: Versions }): Promise<PhaseOutcome> {
+    return withPhase(deps, 'WORKTREE', runId, async (ctx) => {
+      const problems = ticketProblems(opts.ticket);
+      if (problems.length > 0) {
+        throw new PhaseError('InvalidTicket', `worktree ticket "${opts.ticket}" ${problems.join('; ')}`, false);
+      }
+      const { omniHome, worktreeRoot } = ctx.config;
+      const path = worktreePathFor(worktreeRoot, opts.ticket);
+      const pinsFound = async () =>
+        currentPins(await fs.readFile(joinPath(path, DOCKERFILE_REL), 'utf8').catch(() => ''), Object.keys(opts.versions));
+
+      if (await exists(path)) {
+        const r = await git(ctx, ['-C', path, 'branch', '--show-current'], path);
+        if (r.exitCode !== 0) {
+          throw new PhaseError(
+            'WorktreeInvalid',
+            `${path} exists but is not a git worktree (${tailText(r, 1)}); remove it or choose another --worktree-ticket`,
+            false,
+          );
+        }
+        const branch = r.stdout.trim();
+        if (branch !== opts.ticket) {
+          throw new PhaseError(
+            'WorktreeWrongBranch',
+            `Worktree at ${path} is on branch '${branch}', expected '${opts.ticket}'. ` +
+              `Use another --worktree-ticket, or remove it: git -C ${infraClone(omniHome)} worktree remove ${path}`,
+            false,
+            { path, branch },
+          );
+        }
+        ctx.log(`Reusing existing worktree at ${path}`);
+        return { details: { path, reused: true, pins_found: await pinsFound() } };
+      }
+
+      if (!(await exists(infraClone(omniHome)))) {
+        throw new PhaseError('InfraCloneMissing', `${infraClone(omniHome)} does not exist; check OMNI_HOME`, false);
+      }
+      // A directory deleted by hand leaves its registration behind, and `worktree add` would refuse the path.
+      await git(ctx, ['-C', infraClone(omniHome), 'worktree', 'prune'], omniHome);
+      const pull = await ctx.run(pullInfraCommand(omniHome), { timeoutMs: 5 * 60_000 });
+      if (pull.exitCode !== 0) {
+        const text = pull.tail.join('\n');
+        throw new PhaseError(
+          'GitPullFailed',
+          `git pull --ff-only in ${infraClone(omniHome)} failed (${describeExit(pull)}): ${tailText(pull)}`,
+          !PERMANENT_GIT.test(text),
+        );
+      }
+      // An attempt interrupted after `worktree add -b` created the branch: attach it instead of failing on -b.
+      const branchExists =
+        (await git(ctx, ['-C', infraClone(omniHome), 'rev-parse', '--verify', '--quiet', `refs/heads/${opts.ticket}`], omniHome))
+          .exitCode === 0;
+      await fs.mkdir(joinPath(worktreeRoot, opts.ticket), { recursive: true });
+      const add = await ctx.run(worktreeAddCommand(omniHome, path, opts.ticket, !branchExists), { timeoutMs: 5 * 60_000 });
+      if (add.exitCode !== 0) {
+        throw new PhaseError(
+          'WorktreeAddFailed',
+          `git worktree add ${path} failed (${describeExit(add)}): ${tailText(add)}`,
+          !PERMANENT_GIT.test(add.tail.join('\n')),
+        );
+      }
+      return { details: { path, reused: false, pins_found: await pinsFound() } };
+    });
+  };
+}

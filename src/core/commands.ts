@@ -1,0 +1,86 @@
+import { formatVersions, type Versions } from './versions.js';
+
+/**
+ * Commands are data. One builder per phase step returns what to run; the activities execute exactly
+ * this and the dry-run prints exactly this, so the two cannot drift. Paths are joined with "/" because
+ * this module must stay free of Node built-ins (it is importable from workflow code).
+ */
+export interface CommandSpec {
+  file: string;
+  args: string[];
+  cwd: string;
+}
+
+export const INFRA_REPO = 'omnibase_infra';
+export const DOCKERFILE_REL = 'docker/Dockerfile.runtime';
+
+export function joinPath(...parts: string[]): string {
+  return parts.join('/').replace(/\/{2,}/g, '/');
+}
+
+export function infraClone(omniHome: string): string {
+  return joinPath(omniHome, INFRA_REPO);
+}
+
+export function worktreePathFor(worktreeRoot: string, ticket: string): string {
+  return joinPath(worktreeRoot, ticket, INFRA_REPO);
+}
+
+export function syncCommand(omniHome: string): CommandSpec {
+  return { file: 'bash', args: [joinPath(omniHome, 'docs/tools/pull-all.sh')], cwd: omniHome };
+}
+
+export function pullInfraCommand(omniHome: string): CommandSpec {
+  return { file: 'git', args: ['-C', infraClone(omniHome), 'pull', '--ff-only'], cwd: omniHome };
+}
+
+/** `newBranch` false re-attaches a branch left by an interrupted earlier attempt instead of failing on `-b`. */
+export function worktreeAddCommand(omniHome: string, path: string, ticket: string, newBranch = true): CommandSpec {
+  const branchArgs = newBranch ? [path, '-b', ticket] : [path, ticket];
+  return { file: 'git', args: ['-C', infraClone(omniHome), 'worktree', 'add', ...branchArgs], cwd: omniHome };
+}
+
+export function pinScriptCommand(worktreePath: string, versions: Versions): CommandSpec {
+  return {
+    file: 'uv',
+    args: [
+      'run',
+      'python',
+      joinPath(worktreePath, 'scripts/update-plugin-pins.py'),
+      '--versions',
+      formatVersions(versions),
+      '--dockerfile',
+      joinPath(worktreePath, DOCKERFILE_REL),
+    ],
+    cwd: worktreePath,
+  };
+}
+
+export function deployCommand(worktreePath: string, force: boolean): CommandSpec {
+  return {
+    file: './scripts/deploy-runtime.sh',
+    args: ['--execute', '--restart', ...(force ? ['--force'] : [])],
+    cwd: worktreePath,
+  };
+}
+
+export const SYNC_ENV_SCRIPT = 'scripts/sync-omnibase-env.sh';
+
+export function infisicalCommand(worktreePath: string, syncScriptExists: boolean): CommandSpec {
+  if (syncScriptExists) return { file: 'bash', args: [SYNC_ENV_SCRIPT], cwd: worktreePath };
+  return {
+    file: 'uv',
+    args: ['run', 'python', 'scripts/seed-infisical.py', '--contracts-dir', 'src/omnibase_infra/nodes', '--execute'],
+    cwd: worktreePath,
+  };
+}
+
+export function versionCheckCommand(container: string, packages: string[], cwd: string): CommandSpec {
+  return { file: 'docker', args: ['exec', container, 'uv', 'pip', 'show', ...packages], cwd };
+}
+
+/** Shell-quoted rendering for display only (dry-run, logs). Never executed. */
+export function formatCommand(spec: CommandSpec): string {
+  const quote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  return [spec.file, ...spec.args].map(quote).join(' ');
+}

@@ -1,0 +1,37 @@
+/** The eight phases, in execution order. Names are part of the legacy state file and of the activity names. */
+export const PHASES = [
+  'SYNC',
+  'ENV_CHECK',
+  'WORKTREE',
+  'PIN_UPDATE',
+  'DEPLOY',
+  'INFISICAL',
+  'VERIFY',
+  'NOTIFY',
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+/**
+ * Phase statuses. The seed's are pending, completed, failed, skipped_by_flag, skipped_no_infisical;
+ * running, skipped_by_operator and cancelled are additive (legacy readers only test for "completed").
+ */
+export const PHASE_STATUSES = [
+  'pending',
+  'running',
+  'completed',
+  'failed',
+  'skipped_by_flag',
+  'skipped_no_infisical',
+  'skipped_by_operator',
+  'cancelled',
+] as const;
+export type PhaseStatus = (typeof PHASE_STATUSES)[number];
+
+/** A phase that will not run again on resume: done, or deliberately passed over. */
+export function isSettled(status: PhaseStatus): boolean {
+  return status === 'completed' || status.startsWith('skipped_');
+}
+
+export function isPhase(value: string): value is Phase {
+  return (PHASES as readonly string[]).includes(value);
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { PHASES, PHASE_STATUSES } from './phases.js';
+import { isValidPackageName, isValidVersion } from './versions.js';
+import { ticketProblems } from './ticket.js';
+
+/** zod schemas for what crosses a boundary: workflow input, decisions, the legacy state file. */
+
+const versionsSchema = z
+  .record(z.string(), z.string())
+  .refine((v) => Object.keys(v).length > 0, 'at least one package is required')
+  .refine((v) => Object.keys(v).every(isValidPackageName), 'package names must be PEP 508 names')
+  .refine((v) => Object.values(v).every(isValidVersion), 'versions must be PEP 440 versions');
+
+export const phaseSchema = z.enum(PHASES);
+export const phaseStatusSchema = z.enum(PHASE_STATUSES);
+
+export const phaseRecordSchema = z.looseObject({
+  status: phaseStatusSchema,
+  ts: z.string().optional(),
+});
+
+export const flagsSchema = z.object({
+  skipSync: z.boolean(),
+  skipDockerfileUpdate: z.boolean(),
+  skipInfisical: z.boolean(),
+  verifyOnly: z.boolean(),
+});
+
+export const RUN_ID_RE = /^redeploy-\d{8}-[0-9a-f]{6}$/;
+
+export const inputSchema = z.object({
+  runId: z.string().min(1).max(200),
+  worktreeTicket: z.string().superRefine((t, ctx) => {
+    for (const p of ticketProblems(t)) ctx.addIssue({ code: 'custom', message: `worktree ticket ${p}` });
+  }),
+  versions: versionsSchema,
+  flags: flagsSchema,
+  startedBy: z.string().min(1),
+  resumeFrom: z
+    .object({
+      phases: z.partialRecord(phaseSchema, phaseRecordSchema),
+      worktreePath: z.string().nullable(),
+      startedAt: z.string().optional(),
+    })
+    .optional(),
+  decisionTimeoutMs: z.number().int().positive().optional(),
+});
+
+export const decisionSchema = z.object({
+  action: z.enum(['retry', 'skip', 'abort']),
+  /** Guards against acting on the wrong failure: must name the phase that is waiting. */
+  phase: phaseSchema,
+  by: z.string().min(1).max(200).optional(),
+  reason: z.string().max(2000).optional(),
+});
+export type DecisionRequest = z.infer<typeof decisionSchema>;
+
+/** The legacy state file exactly as the seed writes it; additive fields pass through. */
+export const legacyStateSchema = z.looseObject({
+  run_id: z.string(),
+  worktree_ticket: z.string(),
+  worktree_path: z.string().nullable(),
+  worktree_ref: z.string(),
+  versions_requested: z.record(z.string(), z.string()),
+  started_at: z.string(),
+  phases: z.object(Object.fromEntries(PHASES.map((p) => [p, phaseRecordSchema])) as Record<
+    (typeof PHASES)[number],
+    typeof phaseRecordSchema
+  >),
+});
+export type LegacyState = z.infer<typeof legacyStateSchema>;
+
+/** Turn zod issues into `path: message` lines, as an operator reads them. */
+export function formatIssues(error: z.ZodError, prefix = ''): string[] {
+  return error.issues.map((i) => {
+    const path = i.path.map(String).join('.');
+    return `${prefix}${path ? `${path}: ` : ''}${i.message}`;
+  });
+}

@@ -1,0 +1,171 @@
+import { PHASES, type Phase, type PhaseStatus } from './phases.js';
+import type { Versions } from './versions.js';
+
+/**
+ * The progress state. Its legacy part is exactly the seed's state file (init_state / mark_phase);
+ * everything after `phases` is additive. The workflow owns it and serves it by query; the CLI mirrors
+ * it to disk; nothing else computes phase status.
+ */
+export interface PhaseRecord {
+  status: PhaseStatus;
+  ts?: string;
+  [detail: string]: unknown;
+}
+
+export type RunStatus = 'running' | 'waiting_for_decision' | 'completed' | 'failed' | 'aborted' | 'cancelled';
+
+export interface Decision {
+  phase: Phase;
+  action: DecisionAction;
+  by: string;
+  at: string;
+  reason?: string;
+}
+export type DecisionAction = 'retry' | 'skip' | 'abort';
+
+export interface PendingDecision {
+  phase: Phase;
+  error: string;
+  since: string;
+  deadline: string;
+}
+
+export interface RedeployFlags {
+  skipSync: boolean;
+  skipDockerfileUpdate: boolean;
+  skipInfisical: boolean;
+  verifyOnly: boolean;
+}
+
+export interface RedeployState {
+  run_id: string;
+  worktree_ticket: string;
+  worktree_path: string | null;
+  worktree_ref: string;
+  versions_requested: Versions;
+  started_at: string;
+  phases: Record<Phase, PhaseRecord>;
+  // Additive fields (legacy readers ignore them).
+  status: RunStatus;
+  current_phase: Phase | null;
+  pending_decision: PendingDecision | null;
+  decisions: Decision[];
+  flags: RedeployFlags;
+  started_by: string;
+  workflow_id: string;
+  temporal_run_id: string;
+  pins_applied: Versions;
+  error: string | null;
+  finished_at: string | null;
+  /** Incremented on every change, so a watcher can tell "new" from "same" without diffing. */
+  version: number;
+}
+
+export interface RedeployInput {
+  runId: string;
+  worktreeTicket: string;
+  versions: Versions;
+  flags: RedeployFlags;
+  startedBy: string;
+  /** Phases already settled in an earlier run (resume): kept as they are, not run again. */
+  resumeFrom?: {
+    phases: Partial<Record<Phase, PhaseRecord>>;
+    worktreePath: string | null;
+    startedAt?: string;
+  };
+  /** How long a failed phase waits for an operator decision before the run fails (ms). */
+  decisionTimeoutMs?: number;
+}
+
+export function initState(input: RedeployInput, ids: { workflowId: string; runId: string }, now: string): RedeployState {
+  const phases = Object.fromEntries(PHASES.map((p) => [p, { status: 'pending' }])) as Record<Phase, PhaseRecord>;
+  for (const [phase, record] of Object.entries(input.resumeFrom?.phases ?? {})) {
+    if (record) phases[phase as Phase] = record;
+  }
+  return {
+    run_id: input.runId,
+    worktree_ticket: input.worktreeTicket,
+    worktree_path: input.resumeFrom?.worktreePath ?? null,
+    worktree_ref: 'main',
+    versions_requested: input.versions,
+    started_at: input.resumeFrom?.startedAt ?? now,
+    phases,
+    status: 'running',
+    current_phase: null,
+    pending_decision: null,
+    decisions: [],
+    flags: input.flags,
+    started_by: input.startedBy,
+    workflow_id: ids.workflowId,
+    temporal_run_id: ids.runId,
+    pins_applied: {},
+    error: null,
+    finished_at: null,
+    version: 0,
+  };
+}
+
+/** The seed's mark_phase: the phase record is replaced by {status, ts, …details}. */
+export function markPhase(
+  state: RedeployState,
+  phase: Phase,
+  status: PhaseStatus,
+  now: string,
+  details: Record<string, unknown> = {},
+): void {
+  state.phases[phase] = { status, ts: now, ...details };
+  state.current_phase = status === 'running' || status === 'failed' ? phase : state.current_phase;
+  state.version++;
+}
+
+export function touch(state: RedeployState): void {
+  state.version++;
+}
+
+/** `{P: status}` as the skill result carries it. */
+export function phaseStatuses(state: Pick<RedeployState, 'phases'>): Record<Phase, PhaseStatus> {
+  return Object.fromEntries(PHASES.map((p) => [p, state.phases[p].status])) as Record<Phase, PhaseStatus>;
+}
+
+const STATUS_ICON: Record<PhaseStatus, string> = {
+  pending: '·',
+  running: '▶',
+  completed: '✔',
+  failed: '✖',
+  skipped_by_flag: '⤼',
+  skipped_no_infisical: '⤼',
+  skipped_by_operator: '⤼',
+  cancelled: '■',
+};
+
+/** The markdown phase table shown as the workflow's current details in the Web UI. */
+export function renderDetails(state: RedeployState): string {
+  const rows = PHASES.map((p) => {
+    const r = state.phases[p];
+    const note = typeof r['error'] === 'string' ? String(r['error']).split('\n')[0]?.slice(0, 120) : '';
+    return `| ${STATUS_ICON[r.status]} ${p} | ${r.status} | ${r.ts ?? ''} | ${(note ?? '').replace(/\|/g, '\\|')} |`;
+  });
+  const versions = Object.entries(state.versions_requested)
+    .map(([k, v]) => `${k}==${v}`)
+    .join(', ');
+  const lines = [
+    `**${state.run_id}** — ${state.status}${state.current_phase ? ` (${state.current_phase})` : ''}`,
+    '',
+    `Versions: ${versions || '—'}  `,
+    `Worktree: ${state.worktree_path ?? '—'}  `,
+    `Started by ${state.started_by} at ${state.started_at}`,
+    '',
+    '| Phase | Status | Since | Note |',
+    '|---|---|---|---|',
+    ...rows,
+  ];
+  if (state.pending_decision) {
+    const d = state.pending_decision;
+    lines.push(
+      '',
+      `**Waiting for an operator decision on ${d.phase}** until ${d.deadline}.`,
+      `Signal \`decide\` with \`{"action":"retry"|"skip"|"abort","phase":"${d.phase}"}\`.`,
+    );
+  }
+  return lines.join('\n');
+}

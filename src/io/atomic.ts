@@ -1,0 +1,30 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Write-then-rename in the same directory, with fsync: a reader (or a crash) sees the old file or the
+ * new one, never half of it. Keeps the mode of an existing file unless one is given.
+ */
+export async function writeFileAtomic(file: string, data: string, mode?: number): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const existingMode = await fs.stat(file).then(
+    (s) => s.mode & 0o777,
+    () => undefined,
+  );
+  const handle = await fs.open(tmp, 'wx', mode ?? existingMode ?? 0o644);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    if (mode !== undefined) await fs.chmod(tmp, mode);
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}

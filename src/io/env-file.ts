@@ -1,0 +1,85 @@
+import fs from 'node:fs/promises';
+
+/**
+ * Reads the operator's env file (`~/.omnibase/.env`) the way `source` would for the lines such files
+ * hold: `KEY=value`, optional `export `, single/double quotes, `#` comments, `$VAR`/`${VAR}` expansion.
+ * Anything else is refused with its line number (never its content: it may hold a secret).
+ */
+export interface EnvFile {
+  path: string;
+  exists: boolean;
+  vars: Record<string, string>;
+}
+
+export class EnvFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly lines: number[],
+  ) {
+    super(
+      `${file}: line${lines.length > 1 ? 's' : ''} ${lines.join(', ')} ${lines.length > 1 ? 'are' : 'is'} not KEY=value ` +
+        `(allowed: KEY=value, export KEY=value, quotes, # comments); fix the file and retry`,
+    );
+    this.name = 'EnvFileError';
+  }
+}
+
+const ASSIGN_RE = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
+
+function expand(text: string, lookup: (name: string) => string | undefined): string {
+  return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_m, a?: string, b?: string) => {
+    return lookup((a ?? b) as string) ?? '';
+  });
+}
+
+export function parseEnvFile(text: string, file: string, base: NodeJS.ProcessEnv = {}): Record<string, string> {
+  const vars: Record<string, string> = {};
+  const bad: number[] = [];
+  const lookup = (name: string): string | undefined => vars[name] ?? base[name];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const m = ASSIGN_RE.exec(line);
+    if (!m) {
+      bad.push(index + 1);
+      return;
+    }
+    const name = m[1] as string;
+    const rest = m[2] as string;
+    let value: string;
+    if (rest.startsWith("'")) {
+      const end = rest.indexOf("'", 1);
+      if (end === -1 || !/^\s*(#.*)?$/.test(rest.slice(end + 1))) return void bad.push(index + 1);
+      value = rest.slice(1, end);
+    } else if (rest.startsWith('"')) {
+      let i = 1;
+      let out = '';
+      for (; i < rest.length && rest[i] !== '"'; i++) {
+        if (rest[i] === '\\' && i + 1 < rest.length && '"\\$`'.includes(rest[i + 1] as string)) {
+          // An escaped `$` must survive expansion: park it as a placeholder.
+          out += rest[i + 1] === '$' ? '\u0000' : rest[i + 1];
+          i++;
+        } else out += rest[i];
+      }
+      if (i >= rest.length || !/^\s*(#.*)?$/.test(rest.slice(i + 1))) return void bad.push(index + 1);
+      value = expand(out, lookup).replace(/\u0000/g, '$');
+    } else {
+      value = expand(rest.replace(/\s+#.*$/, '').trim(), lookup);
+    }
+    vars[name] = value;
+  });
+  if (bad.length > 0) throw new EnvFileError(file, bad);
+  return vars;
+}
+
+/** A missing file is not an error here: the variables may come from the worker's own environment. */
+export async function readEnvFile(file: string, base: NodeJS.ProcessEnv = {}): Promise<EnvFile> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { path: file, exists: false, vars: {} };
+    throw err;
+  }
+  return { path: file, exists: true, vars: parseEnvFile(text, file, base) };
+}

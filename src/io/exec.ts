@@ -1,0 +1,165 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { formatCommand, type CommandSpec } from '../core/commands.js';
+import type { Masker } from './mask.js';
+
+/**
+ * The one place that runs subprocesses. Every command runs through execa with an argv array, in its own
+ * process group (so cancellation reaches grandchildren such as `docker compose build`), with output
+ * masked line by line, appended to the phase's log file, and its tail kept for failure reports.
+ */
+
+export const TAIL_LINES = 20;
+
+export interface RunOptions {
+  env: Record<string, string>;
+  mask: Masker;
+  /** Appended to; created 0600. */
+  logFile: string;
+  /** Records the process group so a later attempt can stop an orphan left by a killed worker. */
+  pidFile?: string;
+  /** Called every `heartbeatMs` with the latest output line (masked), also while the command is silent. */
+  heartbeat?: (lastLine: string) => void;
+  heartbeatMs?: number;
+  /** Aborting stops the whole process group: SIGINT, then SIGTERM, then SIGKILL. */
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  command: string;
+  exitCode: number | undefined;
+  signal: string | undefined;
+  stdout: string;
+  stderr: string;
+  tail: string[];
+  lastLine: string;
+  aborted: boolean;
+  timedOut: boolean;
+  /** The file could not be started at all (ENOENT, EACCES): `exitCode` is undefined. */
+  spawnError: string | undefined;
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** INT gives scripts the chance to run their traps (deploy-runtime.sh restores its backup), TERM and KILL make sure. */
+export async function killProcessGroup(pgid: number, graceMs = 2000): Promise<void> {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
+    try {
+      process.kill(-pgid, sig);
+    } catch {
+      return; // no such group: already gone
+    }
+    const deadline = Date.now() + (sig === 'SIGKILL' ? 5000 : graceMs);
+    while (Date.now() < deadline) {
+      if (!groupAlive(pgid)) return;
+      await sleep(50);
+    }
+  }
+}
+
+/**
+ * A worker killed mid-command leaves its process group running. The group id is kept in a file unique to
+ * the run and phase, so the next attempt can stop that orphan before starting again (two deploys racing
+ * for the same lock would otherwise fail the retry).
+ */
+async function stopOrphan(pidFile: string, log: (line: string) => void): Promise<void> {
+  let pgid: number;
+  try {
+    pgid = Number.parseInt(await fs.promises.readFile(pidFile, 'utf8'), 10);
+  } catch {
+    return;
+  }
+  if (Number.isInteger(pgid) && pgid > 1 && groupAlive(pgid)) {
+    log(`[redeploy] stopping process group ${pgid} left by an earlier attempt`);
+    await killProcessGroup(pgid);
+  }
+  await fs.promises.rm(pidFile, { force: true });
+}
+
+export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<RunResult> {
+  await fs.promises.mkdir(path.dirname(opts.logFile), { recursive: true, mode: 0o700 });
+  const fd = fs.openSync(opts.logFile, 'a', 0o600);
+  const tail: string[] = [];
+  let lastLine = '';
+  const write = (line: string): void => {
+    fs.writeSync(fd, `${line}\n`);
+  };
+  const record = (line: string): string => {
+    const masked = opts.mask(line);
+    write(masked);
+    if (masked.trim() !== '') {
+      lastLine = masked;
+      tail.push(masked);
+      if (tail.length > TAIL_LINES) tail.shift();
+    }
+    return masked;
+  };
+  const command = opts.mask(formatCommand(spec));
+  let heartbeatTimer: NodeJS.Timeout | undefined;
+  try {
+    if (opts.pidFile) await stopOrphan(opts.pidFile, write);
+    write(`[redeploy] ${new Date().toISOString()} $ ${command}  (cwd ${spec.cwd})`);
+    const subprocess = execa(spec.file, spec.args, {
+      cwd: spec.cwd,
+      env: opts.env,
+      extendEnv: false,
+      detached: true, // own process group: killing it reaches every descendant
+      stdin: 'ignore',
+      reject: false,
+      maxBuffer: 64 * 1024 * 1024,
+      stdout: [function* (line: unknown) { yield record(String(line)); }],
+      stderr: [function* (line: unknown) { yield record(String(line)); }],
+      ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
+    });
+    const pgid = subprocess.pid;
+    if (pgid !== undefined && opts.pidFile) await fs.promises.writeFile(opts.pidFile, String(pgid), { mode: 0o600 });
+    let aborted = false;
+    const onAbort = (): void => {
+      aborted = true;
+      if (pgid !== undefined) void killProcessGroup(pgid);
+    };
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.heartbeat) {
+      const beat = opts.heartbeat;
+      heartbeatTimer = setInterval(() => beat(lastLine), opts.heartbeatMs ?? 2000);
+    }
+    const result = await subprocess;
+    opts.signal?.removeEventListener('abort', onAbort);
+    if (aborted && pgid !== undefined) await killProcessGroup(pgid); // the leader may be gone, its children not
+    if (opts.pidFile) await fs.promises.rm(opts.pidFile, { force: true });
+    const spawnError =
+      result.exitCode === undefined && result.failed && !result.isTerminated && !result.timedOut
+        ? (result.originalMessage ?? result.shortMessage)
+        : undefined;
+    if (spawnError) record(`[redeploy] could not start ${spec.file}: ${spawnError}`);
+    write(
+      `[redeploy] exit ${result.exitCode ?? result.signal ?? 'unknown'}${aborted ? ' (cancelled)' : ''}${result.timedOut ? ' (timed out)' : ''}`,
+    );
+    return {
+      command,
+      exitCode: result.exitCode,
+      signal: result.signal,
+      stdout: typeof result.stdout === 'string' ? result.stdout : '',
+      stderr: typeof result.stderr === 'string' ? result.stderr : '',
+      tail,
+      lastLine,
+      aborted,
+      timedOut: result.timedOut,
+      spawnError: spawnError ? opts.mask(spawnError) : undefined,
+    };
+  } finally {
+    if (heartbeatTimer) clearInterval(heartbeatTimer);
+    fs.closeSync(fd);
+  }
+}

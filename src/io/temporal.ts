@@ -1,0 +1,44 @@
+import { Connection, Client } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Config } from './config.js';
+
+/** Connection from the standard TEMPORAL_* variables (address, namespace, API key, TLS). */
+function options(config: Config) {
+  return {
+    address: config.temporal.address,
+    ...(config.temporal.tls ? { tls: true } : {}),
+    ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
+  };
+}
+
+export class TemporalUnreachable extends Error {
+  constructor(address: string, cause: unknown) {
+    super(
+      `Cannot reach Temporal at ${address}. Start a local server with \`temporal server start-dev\` ` +
+        `(see \`npm run temporal:cli\`), or set TEMPORAL_ADDRESS.`,
+      { cause },
+    );
+    this.name = 'TemporalUnreachable';
+  }
+}
+
+export async function connectClient(config: Config): Promise<Client> {
+  try {
+    const connection = await Connection.connect({ ...options(config), connectTimeout: '5s' });
+    return new Client({ connection, namespace: config.temporal.namespace });
+  } catch (err) {
+    throw new TemporalUnreachable(config.temporal.address, err);
+  }
+}
+
+export async function connectWorker(config: Config): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect(options(config));
+  } catch (err) {
+    throw new TemporalUnreachable(config.temporal.address, err);
+  }
+}
+
+export function workflowUrl(config: Config, workflowId: string): string {
+  return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

@@ -1,0 +1,1 @@
+export { redeploy } from './redeploy.js';

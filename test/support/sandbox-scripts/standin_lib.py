@@ -1,0 +1,123 @@
+"""Shared helpers for the sandbox's Python stand-ins (installed in <root>/lib).
+
+@SANDBOX_ROOT@ is replaced when the sandbox is created.
+"""
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+
+ROOT = '@SANDBOX_ROOT@'
+DEPLOYED_FILE = os.path.join(ROOT, 'deployed.json')
+
+
+def record(name, argv):
+    os.makedirs(os.path.join(ROOT, 'invocations'), exist_ok=True)
+    with open(os.path.join(ROOT, 'invocations', name), 'a') as f:
+        f.write(json.dumps(list(argv)) + '\n')
+
+
+def apply_fault(name):
+    path = os.path.join(ROOT, 'faults', name + '.json')
+    try:
+        with open(path) as f:
+            fault = json.load(f)
+    except FileNotFoundError:
+        return
+    secs = fault.get('sleepSeconds')
+    if secs:
+        # A child process, so cancellation tests see a grandchild to clean up.
+        subprocess.call(['sleep', str(secs)])
+    for var in fault.get('printEnv') or []:
+        line = '%s=%s' % (var, os.environ.get(var, ''))
+        print(line, flush=True)
+        print(line, file=sys.stderr, flush=True)
+    if fault.get('message'):
+        print(fault['message'], file=sys.stderr, flush=True)
+    if fault.get('exitCode') is not None:
+        sys.exit(int(fault['exitCode']))
+
+
+def normalize(name):
+    """PEP 503 name normalisation."""
+    return re.sub(r'[-_.]+', '-', name).lower()
+
+
+REQ_RE = re.compile(r'^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(\[[^\]]*\])?(.*)$')
+# pip/uv options that consume the next token.
+ARG_FLAGS = {'-r', '--requirement', '-c', '--constraint', '-e', '--editable', '-i', '--index-url',
+             '--extra-index-url', '-f', '--find-links', '--python', '-p', '--target', '--prefix'}
+
+
+def spec_to_version(spec):
+    """'==1.2.0' -> '1.2.0'; ranges / unpinned are kept verbatim."""
+    spec = spec.strip()
+    if spec.startswith('==') and not spec.startswith('===') and ',' not in spec:
+        return spec[2:].strip()
+    return spec
+
+
+def parse_pins(text):
+    """Requirements of every `pip install` in a Dockerfile -> {name: version-or-spec}."""
+    logical, cur = [], ''
+    for raw in text.splitlines():
+        # Docker drops comment lines even inside continuations.
+        if raw.strip().startswith('#'):
+            continue
+        stripped = raw.rstrip()
+        if stripped.endswith('\\'):
+            cur += stripped[:-1] + ' '
+            continue
+        logical.append(cur + raw)
+        cur = ''
+    if cur:
+        logical.append(cur)
+    pins = {}
+    for line in logical:
+        try:
+            toks = shlex.split(line)
+        except ValueError:
+            continue
+        in_install, skip_next = False, False
+        for i, tok in enumerate(toks):
+            if tok in ('&&', '||', ';'):
+                in_install = False
+                continue
+            if not in_install:
+                if tok == 'install' and i > 0 and toks[i - 1] == 'pip':
+                    in_install = True
+                continue
+            if skip_next:
+                skip_next = False
+                continue
+            if tok.startswith('-'):
+                skip_next = tok in ARG_FLAGS
+                continue
+            m = REQ_RE.match(tok)
+            if not m:
+                continue
+            spec = m.group(3).split(';')[0].strip()
+            if spec and spec[0] not in '<>=!~':
+                continue
+            pins[m.group(1)] = spec_to_version(spec)
+    return pins
+
+
+def write_json_atomic(path, data):
+    tmp = '%s.tmp.%d' % (path, os.getpid())
+    with open(tmp, 'w') as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+        f.write('\n')
+    os.replace(tmp, path)
+
+
+if __name__ == '__main__':
+    # python3 standin_lib.py record-deployed <Dockerfile>
+    if len(sys.argv) == 3 and sys.argv[1] == 'record-deployed':
+        with open(sys.argv[2]) as f:
+            write_json_atomic(DEPLOYED_FILE, parse_pins(f.read()))
+        sys.exit(0)
+    print('usage: standin_lib.py record-deployed <Dockerfile>', file=sys.stderr)
+    sys.exit(2)
