@@ -27,7 +27,8 @@ export const REPOS = [
   'onex_change_control',
 ] as const;
 
-export type FaultTarget = 'pull-all' | 'deploy' | 'docker' | 'seed-infisical' | 'update-plugin-pins' | 'sync-omnibase-env';
+export type FaultTarget =
+  'pull-all' | 'deploy' | 'docker' | 'seed-infisical' | 'update-plugin-pins' | 'sync-omnibase-env';
 
 export interface Fault {
   /** Exit with this code (after printing message to stderr). */
@@ -212,7 +213,8 @@ export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox>
   const git = (args: string[], cwd?: string): Promise<string> =>
     new Promise((resolve, reject) => {
       execFile('git', args, { env, cwd: cwd ?? root, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-        if (err) reject(new Error(`git ${args.join(' ')} failed: ${stderr.trim() || err.message}`, { cause: err }));
+        if (err)
+          reject(new Error(`git ${args.join(' ')} failed: ${stderr.trim() || err.message}`, { cause: err }));
         else resolve(stdout.trim());
       });
     });
@@ -230,8 +232,20 @@ export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox>
 
   try {
     await Promise.all(
-      [omniHome, path.join(omniHome, 'docs', 'tools'), originsDir, worktreeRoot, deployRoot, binDir, stateDir,
-        skillResultsDir, invocationsDir, faultsDir, libDir, tmpDir].map((d) => fs.mkdir(d, { recursive: true })),
+      [
+        omniHome,
+        path.join(omniHome, 'docs', 'tools'),
+        originsDir,
+        worktreeRoot,
+        deployRoot,
+        binDir,
+        stateDir,
+        skillResultsDir,
+        invocationsDir,
+        faultsDir,
+        libDir,
+        tmpDir,
+      ].map((d) => fs.mkdir(d, { recursive: true })),
     );
     await fs.writeFile(
       path.join(homeDir, '.gitconfig'),
@@ -275,7 +289,10 @@ export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox>
           `[project]\nname = "omnibase_infra"\nversion = "${infraVersion}"\nrequires-python = ">=3.12"\n\n` +
           `[tool.uv]\ndev-dependencies = []\n`,
       );
-      await write('docker/Dockerfile.runtime', opts.pins === undefined ? DEFAULT_DOCKERFILE : buildDockerfile(opts.pins));
+      await write(
+        'docker/Dockerfile.runtime',
+        opts.pins === undefined ? DEFAULT_DOCKERFILE : buildDockerfile(opts.pins),
+      );
       await write('docker/docker-compose.infra.yml', COMPOSE_FILE);
       await write('scripts/deploy-runtime.sh', await template('deploy-runtime.sh'), 0o755);
       await write('scripts/update-plugin-pins.py', await template('update-plugin-pins.py'), 0o755);
@@ -425,6 +442,8 @@ async function writeEnv(file: string, vars: Record<string, string>): Promise<voi
     return `${k}=${shellQuoteDouble(v)}`;
   });
   await fs.mkdir(path.dirname(file), { recursive: true });
-  await fs.writeFile(`${file}.tmp`, `# Written by the redeploy test sandbox\n${lines.join('\n')}\n`, { mode: 0o600 });
+  await fs.writeFile(`${file}.tmp`, `# Written by the redeploy test sandbox\n${lines.join('\n')}\n`, {
+    mode: 0o600,
+  });
   await fs.rename(`${file}.tmp`, file);
 }

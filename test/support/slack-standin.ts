@@ -57,7 +57,12 @@ function parseBody(raw: string, contentType: string | undefined): any {
   }
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const isText = typeof body === 'string';
   const text = body === undefined ? '' : isText ? body : JSON.stringify(body);
   res.writeHead(status, {
@@ -126,7 +131,12 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
         ok: true,
         channel: CHANNEL,
         ts: TS,
-        message: { type: 'message', text: body.text ?? '', ts: TS, ...(body.blocks ? { blocks: body.blocks } : {}) },
+        message: {
+          type: 'message',
+          text: body.text ?? '',
+          ts: TS,
+          ...(body.blocks ? { blocks: body.blocks } : {}),
+        },
       });
     });
   });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleOption } from '@temporalio/worker';
 import { findTemporalCli } from '../../src/io/temporal-cli.js';
 import { startDevServer, type DevServer } from '../../src/io/dev-server.js';
 import { WORKFLOWS_PATH } from '../../src/worker.js';
@@ -21,6 +21,8 @@ export async function temporalCli(): Promise<string> {
 
 function setup() {
   shared ??= (async () => {
+    // Worker state chatter drowns test output; warnings and errors still show.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
     const cli = process.env['REDEPLOY_TEST_TEMPORAL_CLI'] ?? (await findTemporalCli());
     let address = process.env['REDEPLOY_TEST_TEMPORAL_ADDRESS'];
     let server: DevServer | undefined;

@@ -1,0 +1,150 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { loadConfig, type Config } from '../../src/io/config.js';
+import type { RedeployInput, RedeployState } from '../../src/core/state.js';
+import type { Phase } from '../../src/core/phases.js';
+import { createWorker } from '../../src/worker.js';
+import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox.js';
+import { testBundle, testEnv, uniqueTaskQueue } from './temporal.js';
+
+/** The REDEPLOY_* variables that point redeploy at a sandbox (used for in-process and subprocess workers). */
+export function sandboxVars(
+  sb: Sandbox,
+  address: string,
+  taskQueue: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ...sb.env,
+    OMNI_HOME: sb.omniHome,
+    REDEPLOY_WORKTREE_ROOT: sb.worktreeRoot,
+    REDEPLOY_ENV_FILE: sb.envFile,
+    REDEPLOY_STATE_DIR: sb.stateDir,
+    REDEPLOY_SKILL_RESULTS_DIR: sb.skillResultsDir,
+    REDEPLOY_DEPLOY_ROOT: sb.deployRoot,
+    REDEPLOY_HEALTH_ENDPOINTS: JSON.stringify(sb.health.endpoints),
+    REDEPLOY_VERIFY_TIMEOUT: '8s',
+    REDEPLOY_SLACK_API_URL: sb.slack.apiUrl,
+    REDEPLOY_TASK_QUEUE: taskQueue,
+    TEMPORAL_ADDRESS: address,
+    ...extra,
+  };
+}
+
+let counter = 0;
+/** A run id of the seed's shape, unique per test. */
+export function newRunId(): string {
+  const hex = (Date.now() * 1000 + process.pid * 7 + counter++).toString(16).slice(-6).padStart(6, '0');
+  return `redeploy-20261125-${hex}`;
+}
+
+export const VERSIONS = { 'omninode-claude': '0.4.0', omniintelligence: '0.8.0' };
+
+export interface Harness {
+  sb: Sandbox;
+  config: Config;
+  client: Client;
+  taskQueue: string;
+  address: string;
+  vars: Record<string, string>;
+  start(overrides?: Partial<RedeployInput>): Promise<WorkflowHandle>;
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createHarness(
+  name: string,
+  opts: { sandbox?: SandboxOptions; vars?: Record<string, string>; worker?: boolean } = {},
+): Promise<Harness> {
+  const env = await testEnv();
+  const sb = await createSandbox(opts.sandbox);
+  const taskQueue = uniqueTaskQueue(name);
+  const address = env.connection.options.address ?? process.env['REDEPLOY_TEST_TEMPORAL_ADDRESS'] ?? '';
+  const vars = sandboxVars(sb, address, taskQueue, opts.vars);
+  const config = loadConfig(vars);
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  const h: Harness = {
+    sb,
+    config,
+    client: env.client,
+    taskQueue,
+    address,
+    vars,
+    async start(overrides = {}) {
+      const runId = overrides.runId ?? newRunId();
+      const input: RedeployInput = {
+        runId,
+        worktreeTicket: runId,
+        versions: VERSIONS,
+        flags: { skipSync: false, skipDockerfileUpdate: false, skipInfisical: false, verifyOnly: false },
+        startedBy: 'test@sandbox',
+        ...overrides,
+      };
+      return env.client.workflow.start('redeploy', { taskQueue, workflowId: runId, args: [input] });
+    },
+    async startWorker() {
+      worker = await createWorker({
+        config,
+        connection: env.nativeConnection,
+        taskQueue,
+        bundle: await testBundle(),
+        deps: { baseEnv: sb.env },
+      });
+      running = worker.run();
+    },
+    async stopWorker() {
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      worker = undefined;
+    },
+    async close() {
+      await h.stopWorker();
+      await sb.close();
+    },
+  };
+  if (opts.worker !== false) await h.startWorker();
+  return h;
+}
+
+export async function progress(handle: WorkflowHandle): Promise<RedeployState> {
+  return handle.query<RedeployState>('progress');
+}
+
+/** Polls the progress query until `predicate` holds; fails with the last state seen. */
+export async function waitForState(
+  handle: WorkflowHandle,
+  predicate: (s: RedeployState) => boolean,
+  timeoutMs = 60_000,
+): Promise<RedeployState> {
+  const deadline = Date.now() + timeoutMs;
+  let last: RedeployState | undefined;
+  for (;;) {
+    try {
+      last = await progress(handle);
+      if (predicate(last)) return last;
+    } catch {
+      // not yet queryable (first workflow task not done)
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `state predicate not met within ${timeoutMs} ms; last state: ${JSON.stringify(last, null, 2)}`,
+      );
+    }
+    await sleep(150);
+  }
+}
+
+export const waitingOn = (phase: Phase) => (s: RedeployState) =>
+  s.status === 'waiting_for_decision' && s.pending_decision?.phase === phase;
+
+/** Real invocations of a phase's activity, counted from the attempt lines it writes to its log. */
+export async function activityRuns(h: Harness, runId: string, phase: Phase): Promise<number> {
+  const text = await fs.readFile(path.join(h.config.logDir, runId, `${phase}.log`), 'utf8').catch(() => '');
+  return text.split('\n').filter((l) => new RegExp(`^\\[redeploy\\] ${phase} attempt \\d+ started`).test(l))
+    .length;
+}
