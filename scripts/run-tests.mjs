@@ -12,7 +12,7 @@ try {
   code = await new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--test', '--test-concurrency=2', '--test-timeout=300000', ...(files.length ? files : ['dist/test/'])],
+      ['--test', '--test-concurrency=2', '--test-timeout=180000', ...(files.length ? files : ['dist/test/'])],
       {
         stdio: 'inherit',
         env: {

@@ -6,23 +6,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
 import { DEFAULT_DOCKERFILE, DEFAULT_ENV, REPOS, createSandbox, type Sandbox } from './sandbox.js';
-
-// execa 10 calls Set.prototype.union, which Node 20 lacks (execa declares node >= 22).
-// Polyfill before execa is first evaluated, hence the dynamic import.
-const setProto = Set.prototype as unknown as { union?: unknown };
-if (typeof setProto.union !== 'function') {
-  Object.defineProperty(Set.prototype, 'union', {
-    configurable: true,
-    writable: true,
-    value: function union(this: Set<unknown>, other: { keys(): Iterable<unknown> }): Set<unknown> {
-      const out = new Set(this);
-      for (const v of other.keys()) out.add(v);
-      return out;
-    },
-  });
-}
-const { execa } = await import('execa');
 
 interface RunResult {
   exitCode: number;
@@ -61,15 +46,15 @@ const pullAll = (sb: Sandbox, args: string[] = []): Promise<RunResult> =>
 // Suites run concurrently (each has its own sandbox); tests inside a suite run in order.
 const SUITE = { concurrency: 1 } as const;
 
-describe('sandbox stand-ins', { concurrency: true }, () => {
-  describe('createSandbox', SUITE, () => {
+void describe('sandbox stand-ins', { concurrency: true }, () => {
+  void describe('createSandbox', SUITE, () => {
     let sb: Sandbox;
     before(async () => {
       sb = await createSandbox();
     });
     after(() => sb.close());
 
-    it('creates a working clone of each repo whose origin is a bare repo in originsDir', async () => {
+    void it('creates a working clone of each repo whose origin is a bare repo in originsDir', async () => {
       for (const repo of REPOS) {
         const clone = path.join(sb.omniHome, repo);
         assert.equal(
@@ -82,7 +67,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.deepEqual(await fs.readdir(sb.worktreeRoot), []);
     });
 
-    it('commits omnibase_infra with the Dockerfile, version and executable scripts', async () => {
+    void it('commits omnibase_infra with the Dockerfile, version and executable scripts', async () => {
       const infra = path.join(sb.omniHome, 'omnibase_infra');
       assert.equal(
         await fs.readFile(path.join(infra, 'docker', 'Dockerfile.runtime'), 'utf8'),
@@ -100,7 +85,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.doesNotMatch(modes, /sync-omnibase-env/);
     });
 
-    it('writes a bash-sourceable env file, also for values with shell metacharacters', async () => {
+    void it('writes a bash-sourceable env file, also for values with shell metacharacters', async () => {
       const source = (): Promise<RunResult> =>
         run(sb, 'bash', [
           '-c',
@@ -117,7 +102,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.equal((await source()).stdout, `${tricky}|k:1`);
     });
 
-    it('gives child processes HOME, the stand-ins first on PATH and a git identity', async () => {
+    void it('gives child processes HOME, the stand-ins first on PATH and a git identity', async () => {
       assert.equal(sb.env.HOME, sb.homeDir);
       assert.equal(
         (await run(sb, 'bash', ['-c', 'command -v docker; command -v uv'])).stdout,
@@ -129,30 +114,30 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
     });
   });
 
-  describe('pull-all.sh stand-in', SUITE, () => {
+  void describe('pull-all.sh stand-in', SUITE, () => {
     let sb: Sandbox;
     before(async () => {
       sb = await createSandbox();
     });
     after(() => sb.close());
 
-    it('reports OK for every default repo and exits 0', async () => {
+    void it('reports OK for every default repo and exits 0', async () => {
       const r = await pullAll(sb);
       assert.equal(r.exitCode, 0, r.stderr);
       for (const repo of REPOS) assert.match(r.stdout, new RegExp(`^  ${repo}: OK$`, 'm'));
       assert.match(r.stdout, /^10 repo\(s\) up to date\. 0 failed\.$/m);
     });
 
-    it('fast-forwards a clone after an upstream commit (UPDATED, then OK)', async () => {
+    void it('fast-forwards a clone after an upstream commit (UPDATED, then OK)', async () => {
       const sha = await sb.pushUpstreamCommit('omniclaude');
       const r = await pullAll(sb, ['omniclaude', 'omnibase_core']);
       assert.equal(r.exitCode, 0, r.stderr);
       assert.equal(r.stdout, '  omniclaude: UPDATED\n  omnibase_core: OK\n2 repo(s) up to date. 0 failed.');
       assert.equal(await git(sb, ['rev-parse', 'HEAD'], path.join(sb.omniHome, 'omniclaude')), sha);
-      assert.match((await pullAll(sb, ['omniclaude'])).stdout, /^  omniclaude: OK$/m);
+      assert.match((await pullAll(sb, ['omniclaude'])).stdout, /^ {2}omniclaude: OK$/m);
     });
 
-    it('fetches main:main into a bare clone', async () => {
+    void it('fetches main:main into a bare clone', async () => {
       const dir = path.join(sb.omniHome, 'omnimemory');
       await fs.rm(dir, { recursive: true });
       await git(sb, ['clone', '-q', '--bare', path.join(sb.originsDir, 'omnimemory.git'), dir], sb.root);
@@ -162,17 +147,17 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.equal(await git(sb, ['rev-parse', 'main'], dir), sha);
     });
 
-    it('skips a clone that is not on main, and fails on missing repos (exit 1)', async () => {
+    void it('skips a clone that is not on main, and fails on missing repos (exit 1)', async () => {
       await git(sb, ['checkout', '-q', '-b', 'feature-x'], path.join(sb.omniHome, 'omniweb'));
       await fs.rm(path.join(sb.omniHome, 'omnidash'), { recursive: true });
       const r = await pullAll(sb);
       assert.equal(r.exitCode, 1);
-      assert.match(r.stdout, /^  omniweb: SKIPPED/m);
-      assert.match(r.stdout, /^  omnidash: MISSING$/m);
+      assert.match(r.stdout, /^ {2}omniweb: SKIPPED/m);
+      assert.match(r.stdout, /^ {2}omnidash: MISSING$/m);
       assert.match(r.stdout, /^8 repo\(s\) up to date\. 1 failed\.$/m);
     });
 
-    it('honours a fault and records every invocation with its argv', async () => {
+    void it('honours a fault and records every invocation with its argv', async () => {
       await sb.setFault('pull-all', { exitCode: 3, message: 'fatal: unable to access origin' });
       const r = await pullAll(sb, ['omniclaude']);
       assert.equal(r.exitCode, 3);
@@ -187,7 +172,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
     });
   });
 
-  describe('deploy-runtime.sh stand-in', SUITE, () => {
+  void describe('deploy-runtime.sh stand-in', SUITE, () => {
     let sb: Sandbox;
     let wt: string;
     const deploy = (args: string[]): Promise<RunResult> =>
@@ -198,7 +183,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
     });
     after(() => sb.close());
 
-    it('dry-runs without --execute and rejects bad flags with exit 2', async () => {
+    void it('dry-runs without --execute and rejects bad flags with exit 2', async () => {
       const dry = await deploy([]);
       assert.equal(dry.exitCode, 0, dry.stderr);
       assert.match(dry.stdout, /^\[deploy\] .*dry run/im);
@@ -212,7 +197,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.deepEqual(await sb.deployedPins(), {});
     });
 
-    it('deploys the worktree Dockerfile pins; a second run needs --force', async () => {
+    void it('deploys the worktree Dockerfile pins; a second run needs --force', async () => {
       const first = await deploy(['--execute', '--restart']);
       assert.equal(first.exitCode, 0, first.stderr);
       assert.match(first.stdout, /^\[deploy\] docker compose build$/m);
@@ -245,7 +230,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.equal(await sb.invocations('deploy'), 6);
     });
 
-    it('restores the previous deployment when the build fails', async () => {
+    void it('restores the previous deployment when the build fails', async () => {
       const dir = path.join(sb.deployRoot, '0.9.0');
       await fs.writeFile(path.join(dir, 'marker'), 'previous');
       const before = await sb.deployedPins();
@@ -268,7 +253,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       await git(sb, ['checkout', '--', 'docker/Dockerfile.runtime'], wt);
     });
 
-    it('refuses to run while another deployment holds the lock, and takes over a stale lock', async () => {
+    void it('refuses to run while another deployment holds the lock, and takes over a stale lock', async () => {
       await sb.setFault('deploy', { sleepSeconds: 2 });
       const slow = deploy(['--execute', '--restart', '--force']);
       const deadline = Date.now() + 5000;
@@ -289,7 +274,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
     });
   });
 
-  describe('update-plugin-pins.py stand-in (via the uv stand-in)', SUITE, () => {
+  void describe('update-plugin-pins.py stand-in (via the uv stand-in)', SUITE, () => {
     let sb: Sandbox;
     let wt: string;
     before(async () => {
@@ -298,7 +283,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
     });
     after(() => sb.close());
 
-    it('sets every pin form to ==version, keeps quotes and comments, ends stdout with JSON', async () => {
+    void it('sets every pin form to ==version, keeps quotes and comments, ends stdout with JSON', async () => {
       const r = await run(
         sb,
         'uv',
@@ -339,7 +324,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.equal(await sb.invocations('update-plugin-pins'), 1);
     });
 
-    it('exits 2 for a missing Dockerfile, and uv rejects what it does not stand in for', async () => {
+    void it('exits 2 for a missing Dockerfile, and uv rejects what it does not stand in for', async () => {
       const missing = await run(
         sb,
         'uv',
@@ -359,7 +344,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.equal((await run(sb, 'uv', ['pip', 'install', 'x'], { cwd: wt })).exitCode, 2);
     });
 
-    it('prints the named env values to stdout and stderr under a printEnv fault', async () => {
+    void it('prints the named env values to stdout and stderr under a printEnv fault', async () => {
       await sb.setFault('update-plugin-pins', {
         printEnv: ['POSTGRES_PASSWORD'],
         exitCode: 1,
@@ -375,7 +360,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
     });
   });
 
-  describe('docker stand-in', SUITE, () => {
+  void describe('docker stand-in', SUITE, () => {
     let sb: Sandbox;
     before(async () => {
       sb = await createSandbox({
@@ -385,7 +370,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
     });
     after(() => sb.close());
 
-    it('prints uv pip show blocks separated by --- with PEP 503 name matching', async () => {
+    void it('prints uv pip show blocks separated by --- with PEP 503 name matching', async () => {
       const r = await run(sb, 'docker', [
         'exec',
         'omninode-runtime',
@@ -401,7 +386,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.equal(r.stdout, `${block('omninode-claude', '0.3.1')}\n---\n${block('omnibase_spi', '0.4.2')}`);
     });
 
-    it('warns about missing packages and exits 1 only when none is found', async () => {
+    void it('warns about missing packages and exits 1 only when none is found', async () => {
       const some = await run(sb, 'docker', [
         'exec',
         'omninode-runtime',
@@ -420,7 +405,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.equal(none.stdout, '');
     });
 
-    it('knows only the omninode-runtime container and the exec … uv pip show command', async () => {
+    void it('knows only the omninode-runtime container and the exec … uv pip show command', async () => {
       const wrong = await run(sb, 'docker', ['exec', 'runtime', 'uv', 'pip', 'show', 'x']);
       assert.equal(wrong.exitCode, 1);
       assert.equal(wrong.stderr, 'Error response from daemon: No such container: runtime');
@@ -428,7 +413,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.equal(await sb.invocations('docker'), 5);
     });
 
-    it('delays by DOCKER_STANDIN_DELAY_MS', async () => {
+    void it('delays by DOCKER_STANDIN_DELAY_MS', async () => {
       const t0 = Date.now();
       const r = await run(
         sb,
@@ -442,7 +427,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.ok(Date.now() - t0 >= 400);
     });
 
-    it('sleeps in a grandchild under a sleepSeconds fault (killing the group ends it)', async () => {
+    void it('sleeps in a grandchild under a sleepSeconds fault (killing the group ends it)', async () => {
       await sb.setFault('docker', { sleepSeconds: 30 });
       const child = execa('docker', ['exec', 'omninode-runtime', 'uv', 'pip', 'show', 'x'], {
         env: sb.env,
@@ -470,7 +455,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.ok(gone, `sleep ${sleeper} should have died with its process group`);
     });
 
-    it('deploys under the configured omnibase_infra version and updates what docker reports', async () => {
+    void it('deploys under the configured omnibase_infra version and updates what docker reports', async () => {
       const wt = await addWorktree(sb, 'OMN-3');
       const r = await run(sb, './scripts/deploy-runtime.sh', ['--execute', '--restart'], { cwd: wt });
       assert.equal(r.exitCode, 0, r.stderr);
@@ -487,7 +472,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
     });
   });
 
-  describe('INFISICAL stand-ins', SUITE, () => {
+  void describe('INFISICAL stand-ins', SUITE, () => {
     let sb: Sandbox;
     let wt: string;
     before(async () => {
@@ -496,7 +481,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
     });
     after(() => sb.close());
 
-    it('seed-infisical.py exits 1 without INFISICAL_PROJECT_ID and prints the diff summary with it', async () => {
+    void it('seed-infisical.py exits 1 without INFISICAL_PROJECT_ID and prints the diff summary with it', async () => {
       const args = [
         'run',
         'python',
@@ -520,7 +505,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.equal(await sb.invocations('seed-infisical'), 2);
     });
 
-    it('addSyncEnvScript commits an executable sync-omnibase-env.sh to origin and the clone', async () => {
+    void it('addSyncEnvScript commits an executable sync-omnibase-env.sh to origin and the clone', async () => {
       await sb.addSyncEnvScript();
       const infra = path.join(sb.omniHome, 'omnibase_infra');
       assert.match(await git(sb, ['ls-files', '-s', 'scripts/sync-omnibase-env.sh'], infra), /^100755 /);
@@ -535,14 +520,14 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
     });
   });
 
-  describe('health servers', SUITE, () => {
+  void describe('health servers', SUITE, () => {
     let sb: Sandbox;
     before(async () => {
       sb = await createSandbox({ initialDeployed: { omniintelligence: '0.8.0' } });
     });
     after(() => sb.close());
 
-    it('serves /health for each service on 127.0.0.1 with the deployed pins', async () => {
+    void it('serves /health for each service on 127.0.0.1 with the deployed pins', async () => {
       assert.deepEqual(Object.keys(sb.health.endpoints), [
         'omninode-runtime',
         'intelligence-api',
@@ -561,7 +546,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.equal(sb.health.requests('intelligence-api'), 1);
     });
 
-    it('goes down and comes back up, also after a delay', async () => {
+    void it('goes down and comes back up, also after a delay', async () => {
       const url = sb.health.endpoints['omninode-runtime']!;
       sb.health.setDown('omninode-runtime', 500);
       assert.equal((await fetch(url)).status, 500);
@@ -574,7 +559,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
     });
   });
 
-  describe('Slack stand-in', SUITE, () => {
+  void describe('Slack stand-in', SUITE, () => {
     let sb: Sandbox;
     before(async () => {
       sb = await createSandbox();
@@ -584,7 +569,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
     const post = (url: string, body: string, headers: Record<string, string>): Promise<Response> =>
       fetch(url, { method: 'POST', body, headers });
 
-    it('accepts chat.postMessage as form or JSON with the bot token', async () => {
+    void it('accepts chat.postMessage as form or JSON with the bot token', async () => {
       const { slack } = sb;
       assert.match(slack.apiUrl, /^http:\/\/127\.0\.0\.1:\d+\/api\/$/);
       const form = new URLSearchParams({
@@ -621,7 +606,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.deepEqual(slack.requests[0]?.body.blocks, [{ type: 'section' }]);
     });
 
-    it('answers ok:false for a wrong token or channel', async () => {
+    void it('answers ok:false for a wrong token or channel', async () => {
       const { slack } = sb;
       const bad = await post(
         `${slack.apiUrl}chat.postMessage`,
@@ -643,7 +628,7 @@ describe('sandbox stand-ins', { concurrency: true }, () => {
       assert.deepEqual(await chan.json(), { ok: false, error: 'channel_not_found' });
     });
 
-    it('answers the webhook with ok, and failNext overrides the next n responses', async () => {
+    void it('answers the webhook with ok, and failNext overrides the next n responses', async () => {
       const { slack } = sb;
       slack.failNext(1, {
         status: 429,

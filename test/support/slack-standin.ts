@@ -7,6 +7,7 @@ export interface SlackRequest {
   kind: 'chat.postMessage' | 'webhook';
   headers: http.IncomingHttpHeaders;
   /** Parsed body: JSON, or form fields (JSON-valued form fields such as `blocks` decoded). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary payload fields
   body: any;
 }
 
@@ -34,7 +35,7 @@ const CHANNEL = 'C0TEST123';
 const WEBHOOK_PATH = '/webhook/T000/B000/XXXX';
 const TS = '1700000000.000100';
 
-function parseBody(raw: string, contentType: string | undefined): any {
+function parseBody(raw: string, contentType: string | undefined): unknown {
   if (raw === '') return {};
   if (contentType?.includes('application/x-www-form-urlencoded')) {
     const fields: Record<string, unknown> = Object.fromEntries(new URLSearchParams(raw));
@@ -73,8 +74,14 @@ function send(
   res.end(text);
 }
 
-function hasContent(body: any): boolean {
-  if (typeof body !== 'object' || body === null) return false;
+function asRecord(body: unknown): Record<string, unknown> {
+  return typeof body === 'object' && body !== null && !Array.isArray(body)
+    ? (body as Record<string, unknown>)
+    : {};
+}
+
+function hasContent(payload: unknown): boolean {
+  const body = asRecord(payload);
   const nonEmpty = (v: unknown): boolean =>
     (typeof v === 'string' && v.trim() !== '') || (Array.isArray(v) && v.length > 0);
   return nonEmpty(body.text) || nonEmpty(body.blocks) || nonEmpty(body.attachments);
@@ -119,7 +126,8 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
         send(res, 200, { ok: false, error: req.headers.authorization ? 'invalid_auth' : 'not_authed' });
         return;
       }
-      if (body?.channel !== CHANNEL) {
+      const fields = asRecord(body);
+      if (fields.channel !== CHANNEL) {
         send(res, 200, { ok: false, error: 'channel_not_found' });
         return;
       }
@@ -133,9 +141,9 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
         ts: TS,
         message: {
           type: 'message',
-          text: body.text ?? '',
+          text: fields.text ?? '',
           ts: TS,
-          ...(body.blocks ? { blocks: body.blocks } : {}),
+          ...(fields.blocks ? { blocks: fields.blocks } : {}),
         },
       });
     });

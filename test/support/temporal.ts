@@ -21,8 +21,8 @@ export async function temporalCli(): Promise<string> {
 
 function setup() {
   shared ??= (async () => {
-    // Worker state chatter drowns test output; warnings and errors still show.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    // Expected activity failures would flood the output; tests assert on the state instead.
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     const cli = process.env['REDEPLOY_TEST_TEMPORAL_CLI'] ?? (await findTemporalCli());
     let address = process.env['REDEPLOY_TEST_TEMPORAL_ADDRESS'];
     let server: DevServer | undefined;

@@ -15,17 +15,7 @@ standin_record() {
 standin_fault() {
     _sf_file="$STANDIN_ROOT/faults/$1.json"
     [ -f "$_sf_file" ] || return 0
-    eval "$(python3 - "$_sf_file" <<'PY'
-import json, re, shlex, sys
-d = json.load(open(sys.argv[1]))
-q = lambda v: shlex.quote(str(v))
-names = [n for n in (d.get('printEnv') or []) if re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', n)]
-print('FAULT_SLEEP=' + q(d.get('sleepSeconds') or ''))
-print('FAULT_EXIT=' + q('' if d.get('exitCode') is None else int(d['exitCode'])))
-print('FAULT_MESSAGE=' + q(d.get('message') or ''))
-print('FAULT_PRINTENV=' + q(' '.join(names)))
-PY
-)"
+    eval "$(python3 "$STANDIN_ROOT/lib/standin_lib.py" fault-vars "$_sf_file")"
     if [ -n "$FAULT_SLEEP" ]; then
         sleep "$FAULT_SLEEP" &
         wait $!

@@ -40,6 +40,19 @@ def apply_fault(name):
         sys.exit(int(fault['exitCode']))
 
 
+def fault_vars(path):
+    """A fault file as shell assignments, for standin-lib.sh to eval."""
+    with open(path) as f:
+        d = json.load(f)
+    names = [n for n in (d.get('printEnv') or []) if re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', n)]
+    return '\n'.join([
+        'FAULT_SLEEP=' + shlex.quote(str(d.get('sleepSeconds') or '')),
+        'FAULT_EXIT=' + shlex.quote('' if d.get('exitCode') is None else str(int(d['exitCode']))),
+        'FAULT_MESSAGE=' + shlex.quote(str(d.get('message') or '')),
+        'FAULT_PRINTENV=' + shlex.quote(' '.join(names)),
+    ])
+
+
 def normalize(name):
     """PEP 503 name normalisation."""
     return re.sub(r'[-_.]+', '-', name).lower()
@@ -114,10 +127,12 @@ def write_json_atomic(path, data):
 
 
 if __name__ == '__main__':
-    # python3 standin_lib.py record-deployed <Dockerfile>
     if len(sys.argv) == 3 and sys.argv[1] == 'record-deployed':
         with open(sys.argv[2]) as f:
             write_json_atomic(DEPLOYED_FILE, parse_pins(f.read()))
         sys.exit(0)
-    print('usage: standin_lib.py record-deployed <Dockerfile>', file=sys.stderr)
+    if len(sys.argv) == 3 and sys.argv[1] == 'fault-vars':
+        print(fault_vars(sys.argv[2]))
+        sys.exit(0)
+    print('usage: standin_lib.py record-deployed <Dockerfile> | fault-vars <fault.json>', file=sys.stderr)
     sys.exit(2)

@@ -1,0 +1,130 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { RedeployState } from '../../src/core/state.js';
+import { DEFAULT_ENV } from '../support/sandbox.js';
+import { activityRuns, createHarness, progress, waitForState, waitingOn, type Harness } from '../support/harness.js';
+
+describe('operator decisions on a failed phase', () => {
+  let h: Harness;
+  before(async () => {
+    h = await createHarness('decisions');
+  });
+  after(() => h.close());
+
+  it('retry re-runs only the failed phase: DEPLOY twice (second with --force), earlier phases once', async () => {
+    await h.sb.setFault('deploy', { exitCode: 1, message: 'docker compose build: FAILED (simulated)' });
+    const handle = await h.start();
+    const runId = handle.workflowId;
+    const waiting = await waitForState(handle, waitingOn('DEPLOY'));
+    assert.equal(waiting.phases.DEPLOY.status, 'failed');
+    assert.match(String(waiting.phases.DEPLOY['error']), /deploy-runtime\.sh failed \(exit 1\)/);
+    assert.equal(waiting.phases.DEPLOY['error_type'], 'DeployFailed');
+    assert.ok((waiting.phases.DEPLOY['log_tail'] as string[]).some((l) => l.includes('docker compose build: FAILED (simulated)')));
+    assert.equal(await h.sb.invocations('deploy'), 1, 'a failed build is not retried automatically');
+
+    await h.sb.clearFault('deploy');
+    const ack = await handle.executeUpdate('decide', { args: [{ action: 'retry', phase: 'DEPLOY', by: 'alice@host' }] });
+    assert.deepEqual(ack, { accepted: true, phase: 'DEPLOY', action: 'retry' });
+    const state = (await handle.result()) as RedeployState;
+    assert.equal(state.status, 'completed');
+    const deployArgs = await h.sb.invocationArgs('deploy');
+    assert.equal(deployArgs.length, 2);
+    assert.ok(deployArgs[1]?.includes('--force'), `second deploy args: ${deployArgs[1]?.join(' ')}`);
+    assert.equal(await h.sb.invocations('pull-all'), 1);
+    for (const phase of ['SYNC', 'ENV_CHECK', 'WORKTREE', 'PIN_UPDATE'] as const) {
+      assert.equal(await activityRuns(h, runId, phase), 1, `${phase} ran once`);
+    }
+    assert.equal(await activityRuns(h, runId, 'DEPLOY'), 2);
+    assert.deepEqual(
+      state.decisions.map((d) => [d.phase, d.action, d.by]),
+      [['DEPLOY', 'retry', 'alice@host']],
+    );
+  });
+
+  it('skip marks the phase skipped_by_operator and goes on', async () => {
+    h.sb.health.setDown('intelligence-api');
+    try {
+      const handle = await h.start({ flags: { skipSync: true, skipDockerfileUpdate: false, skipInfisical: true, verifyOnly: false } });
+      const waiting = await waitForState(handle, waitingOn('VERIFY'));
+      assert.deepEqual(waiting.phases.VERIFY['failed_health'], ['intelligence-api']);
+      await handle.executeUpdate('decide', { args: [{ action: 'skip', phase: 'VERIFY', by: 'bob' }] });
+      const state = (await handle.result()) as RedeployState;
+      assert.equal(state.status, 'completed');
+      assert.equal(state.phases.VERIFY.status, 'skipped_by_operator');
+      assert.equal(state.phases.NOTIFY.status, 'completed');
+      assert.equal(state.phases.SYNC.status, 'skipped_by_flag');
+      assert.equal(state.phases.INFISICAL.status, 'skipped_by_flag');
+    } finally {
+      h.sb.health.setUp('intelligence-api');
+    }
+  });
+
+  it('abort fails the run with the phase error and runs nothing after it', async () => {
+    await h.sb.setFault('deploy', { exitCode: 1, message: 'build broke' });
+    try {
+      const handle = await h.start();
+      await waitForState(handle, waitingOn('DEPLOY'));
+      await handle.executeUpdate('decide', { args: [{ action: 'abort', phase: 'DEPLOY', by: 'carol', reason: 'bad release' }] });
+      const err = await handle.result().then(
+        () => assert.fail('an aborted run must not succeed'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.ok(err.cause instanceof ApplicationFailure);
+      assert.equal(err.cause.type, 'RedeployAborted');
+      assert.match(err.cause.message, /aborted by carol at DEPLOY: deploy-runtime\.sh failed \(exit 1\)/);
+      const state = await progress(handle);
+      assert.equal(state.status, 'aborted');
+      assert.equal(state.phases.INFISICAL.status, 'pending');
+      assert.equal(state.phases.NOTIFY.status, 'pending');
+      assert.deepEqual(state.decisions[0], { ...state.decisions[0], phase: 'DEPLOY', action: 'abort', by: 'carol', reason: 'bad release' });
+    } finally {
+      await h.sb.clearFault('deploy');
+    }
+  });
+
+  it('accepts the same decision as a signal, and the update validator refuses a wrong phase', async () => {
+    await h.sb.setFault('deploy', { exitCode: 1, message: 'flaky' });
+    const handle = await h.start({ flags: { skipSync: true, skipDockerfileUpdate: false, skipInfisical: true, verifyOnly: false } });
+    await waitForState(handle, waitingOn('DEPLOY'));
+    await assert.rejects(
+      handle.executeUpdate('decide', { args: [{ action: 'retry', phase: 'VERIFY' }] }),
+      (e: unknown) => e instanceof WorkflowUpdateFailedError && /DEPLOY is waiting, not VERIFY/.test(String(e.cause?.message)),
+    );
+    await assert.rejects(
+      handle.executeUpdate('decide', { args: [{ action: 'explode', phase: 'DEPLOY' }] }),
+      (e: unknown) => e instanceof WorkflowUpdateFailedError && /action must be retry, skip or abort/.test(String(e.cause?.message)),
+    );
+    // A wrong signal is ignored (logged), the run keeps waiting.
+    await handle.signal('decide', { action: 'retry', phase: 'SYNC' });
+    await h.sb.clearFault('deploy');
+    assert.equal((await progress(handle)).status, 'waiting_for_decision');
+    await handle.signal('decide', { action: 'retry', phase: 'DEPLOY', by: 'web-ui' });
+    const state = (await handle.result()) as RedeployState;
+    assert.equal(state.status, 'completed');
+    assert.equal(state.decisions.at(-1)?.by, 'web-ui');
+    await assert.rejects(
+      handle.executeUpdate('decide', { args: [{ action: 'retry', phase: 'DEPLOY' }] }),
+      'a closed run takes no decision',
+    );
+  });
+
+  it('fails the run with the phase error when no decision comes in time', async () => {
+    await h.sb.writeEnvFile({ KAFKA_BOOTSTRAP_SERVERS: 'k:1' });
+    try {
+      const handle = await h.start({ decisionTimeoutMs: 1500 });
+      const err = await handle.result().then(
+        () => assert.fail('must fail'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure);
+      assert.equal(err.cause.type, 'DecisionTimeout');
+      assert.match(err.cause.message, /ENV_CHECK failed and no decision came before .*: POSTGRES_PASSWORD not set/);
+      assert.equal((await progress(handle)).status, 'failed');
+    } finally {
+      await h.sb.writeEnvFile(DEFAULT_ENV);
+    }
+  });
+});
