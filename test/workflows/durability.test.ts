@@ -1,0 +1,142 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa, type ResultPromise } from 'execa';
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import type { RedeployState } from '../../src/core/state.js';
+import { DEFAULT_ENV } from '../support/sandbox.js';
+import { activityRuns, createHarness, progress, waitForState, waitingOn, type Harness } from '../support/harness.js';
+import { temporalCli } from '../support/temporal.js';
+
+const WORKER_ENTRY = new URL('../../src/worker.js', import.meta.url).pathname;
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readPgid(h: Harness, runId: string): Promise<number> {
+  const file = path.join(h.config.logDir, runId, 'DEPLOY.pgid');
+  for (let i = 0; i < 100; i++) {
+    const text = await fs.readFile(file, 'utf8').catch(() => '');
+    if (text) return Number(text);
+    await sleep(100);
+  }
+  throw new Error(`no ${file}`);
+}
+
+describe('durability', () => {
+  let h: Harness;
+  before(async () => {
+    h = await createHarness('durability', { worker: false });
+  });
+  after(() => h.close());
+
+  it('a worker SIGKILLed during DEPLOY is replaced and the run completes; earlier phases ran once', async () => {
+    await h.sb.setFault('deploy', { sleepSeconds: 120 }); // a long build: still running when the re-attempt comes
+    const spawnWorker = (): ResultPromise =>
+      execa(process.execPath, [WORKER_ENTRY], { env: h.vars, extendEnv: false, reject: false, stdin: 'ignore' });
+    const first = spawnWorker();
+    const handle = await h.start();
+    const runId = handle.workflowId;
+    await waitForState(handle, (s) => s.phases.DEPLOY.status === 'running', 60_000);
+    const orphan = await readPgid(h, runId);
+    // Kill once the build is under way and silent (its `sleep` child exists): an orphan that still
+    // prints dies of SIGPIPE by itself, a silent one is what the re-attempt must stop.
+    const inGroup = async () => (await execa('ps', ['-o', 'args=', '-g', String(orphan)], { reject: false })).stdout;
+    while (!/^sleep /m.test(await inGroup())) await sleep(100);
+    first.kill('SIGKILL');
+    await first;
+    assert.ok(groupAlive(orphan), 'the killed worker left its deploy running (as a real crash would)');
+    await h.sb.clearFault('deploy');
+
+    const second = spawnWorker();
+    try {
+      const state = (await handle.result()) as RedeployState;
+      assert.equal(state.status, 'completed');
+      for (const phase of ['SYNC', 'ENV_CHECK', 'WORKTREE', 'PIN_UPDATE'] as const) {
+        assert.equal(await activityRuns(h, runId, phase), 1, `${phase} ran once`);
+      }
+      const deploys = await h.sb.invocationArgs('deploy');
+      assert.equal(deploys.length, 2);
+      assert.ok(deploys[1]?.includes('--force'), 'the re-attempt passes --force');
+      assert.equal(groupAlive(orphan), false, 'the orphaned deploy was stopped before the re-attempt');
+      assert.match(await fs.readFile(path.join(h.config.logDir, runId, 'DEPLOY.log'), 'utf8'), /stopping process group \d+ left by an earlier attempt/);
+    } finally {
+      second.kill('SIGTERM');
+      await second;
+    }
+  });
+
+  it('cancel during DEPLOY stops the whole process group and marks the run cancelled', async () => {
+    await h.startWorker();
+    try {
+      await h.sb.setFault('deploy', { sleepSeconds: 120 });
+      const handle = await h.start({ flags: { skipSync: true, skipDockerfileUpdate: true, skipInfisical: true, verifyOnly: false } });
+      await waitForState(handle, (s) => s.phases.DEPLOY.status === 'running');
+      const pgid = await readPgid(h, handle.workflowId);
+      assert.ok(groupAlive(pgid));
+      await handle.cancel();
+      const err = await handle.result().then(
+        () => assert.fail('a cancelled run does not succeed'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, String(err));
+      await sleep(5000);
+      assert.equal(groupAlive(pgid), false, 'no process of the deploy group is alive 5 s later');
+      const state = await progress(handle);
+      assert.equal(state.status, 'cancelled');
+      assert.equal(state.phases.DEPLOY.status, 'cancelled');
+    } finally {
+      await h.sb.clearFault('deploy');
+      await h.stopWorker();
+    }
+  });
+
+  it('secrets printed by a failing script appear nowhere: history, state, logs', async () => {
+    await h.startWorker();
+    const secrets = {
+      POSTGRES_PASSWORD: 'pg-Secret-Value-9f8e7d',
+      SLACK_BOT_TOKEN: 'xoxb-never-show-me-123456',
+      REDIS_DSN: 'redis://:dsn-secret-abc@127.0.0.1:6379/0',
+    };
+    await h.sb.writeEnvFile({ ...DEFAULT_ENV, ...secrets });
+    await h.sb.setFault('deploy', { exitCode: 1, message: 'build failed', printEnv: Object.keys(secrets) });
+    try {
+      const handle = await h.start({ flags: { skipSync: true, skipDockerfileUpdate: true, skipInfisical: true, verifyOnly: false } });
+      const waiting = await waitForState(handle, waitingOn('DEPLOY'));
+      assert.ok(
+        (waiting.phases.DEPLOY['log_tail'] as string[]).some((l) => l.includes('POSTGRES_PASSWORD=***')),
+        'the tail shows the line, masked',
+      );
+      await handle.executeUpdate('decide', { args: [{ action: 'abort', phase: 'DEPLOY' }] });
+      await handle.result().catch(() => undefined);
+      const exported = (
+        await execa(await temporalCli(), ['workflow', 'show', '--address', h.address, '--workflow-id', handle.workflowId, '--output', 'json'])
+      ).stdout;
+      const haystacks: Record<string, string> = {
+        history: exported + JSON.stringify(await handle.fetchHistory()),
+        state: JSON.stringify(await progress(handle)),
+      };
+      const logDir = path.join(h.config.logDir, handle.workflowId);
+      for (const f of await fs.readdir(logDir)) haystacks[`log ${f}`] = await fs.readFile(path.join(logDir, f), 'utf8');
+      assert.match(haystacks['log DEPLOY.log'] ?? '', /SLACK_BOT_TOKEN=\*\*\*/);
+      for (const [where, text] of Object.entries(haystacks)) {
+        for (const [name, value] of Object.entries(secrets)) {
+          assert.ok(!text.includes(value), `${name} leaked into ${where}`);
+        }
+      }
+    } finally {
+      await h.sb.clearFault('deploy');
+      await h.sb.writeEnvFile(DEFAULT_ENV);
+      await h.stopWorker();
+    }
+  });
+});
