@@ -148,3 +148,17 @@ export async function activityRuns(h: Harness, runId: string, phase: Phase): Pro
   return text.split('\n').filter((l) => new RegExp(`^\\[redeploy\\] ${phase} attempt \\d+ started`).test(l))
     .length;
 }
+
+/**
+ * With REDEPLOY_RECORD_HISTORIES=1, exports a finished run's history (as `temporal workflow show
+ * --output json` prints it) into test/fixtures/histories/, for the replay test to keep in CI.
+ */
+export async function recordHistory(h: Harness, workflowId: string, name: string): Promise<void> {
+  if (!process.env['REDEPLOY_RECORD_HISTORIES']) return;
+  const { execa } = await import('execa');
+  const { temporalCli } = await import('./temporal.js');
+  const out = await execa(await temporalCli(), ['workflow', 'show', '--address', h.address, '--workflow-id', workflowId, '--output', 'json']);
+  const dir = new URL('../../../test/fixtures/histories/', import.meta.url).pathname;
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(path.join(dir, `${name}.json`), `${out.stdout}\n`);
+}

@@ -4,7 +4,7 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import type { RedeployState } from '../../src/core/state.js';
 import { DEFAULT_ENV } from '../support/sandbox.js';
-import { activityRuns, createHarness, progress, waitForState, waitingOn, type Harness } from '../support/harness.js';
+import { activityRuns, createHarness, progress, recordHistory, waitForState, waitingOn, type Harness } from '../support/harness.js';
 
 describe('operator decisions on a failed phase', () => {
   let h: Harness;
@@ -28,6 +28,7 @@ describe('operator decisions on a failed phase', () => {
     const ack = await handle.executeUpdate('decide', { args: [{ action: 'retry', phase: 'DEPLOY', by: 'alice@host' }] });
     assert.deepEqual(ack, { accepted: true, phase: 'DEPLOY', action: 'retry' });
     const state = (await handle.result()) as RedeployState;
+    await recordHistory(h, runId, 'deploy-retry');
     assert.equal(state.status, 'completed');
     const deployArgs = await h.sb.invocationArgs('deploy');
     assert.equal(deployArgs.length, 2);

@@ -6,7 +6,7 @@ import { legacyStateSchema } from '../../src/core/schemas.js';
 import { PHASES } from '../../src/core/phases.js';
 import type { RedeployState } from '../../src/core/state.js';
 import { DEFAULT_ENV } from '../support/sandbox.js';
-import { activityRuns, createHarness, VERSIONS, type Harness } from '../support/harness.js';
+import { activityRuns, createHarness, recordHistory, VERSIONS, type Harness } from '../support/harness.js';
 
 describe('a full redeploy on a real Temporal server', () => {
   let h: Harness;
@@ -24,6 +24,7 @@ describe('a full redeploy on a real Temporal server', () => {
     const handle = await h.start();
     runId = handle.workflowId;
     state = await handle.result();
+    await recordHistory(h, runId, 'full-run');
   });
   after(() => h.close());
 
