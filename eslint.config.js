@@ -13,7 +13,19 @@ export default tseslint.config(
     },
     rules: {
       // Forgetting to await an activity (or a kill) is the classic Temporal bug.
-      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          // node:test's describe/it return promises the runner itself tracks.
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['describe', 'it', 'test', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
+          ],
+        },
+      ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
@@ -21,18 +33,27 @@ export default tseslint.config(
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O, no execa.
     files: ['src/workflows/**/*.ts', 'src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           patterns: [
             { group: ['node:*'], message: 'Workflow/core code must not use Node built-ins.' },
-            { group: ['execa', '@temporalio/activity', '@temporalio/worker', '@temporalio/client'], message: 'Not allowed in workflow/core code.' },
-            { group: ['**/io/**', '**/activities/**'], allowTypeImports: true, message: 'Import activities/io as types only.' },
+            {
+              group: ['execa', '@temporalio/activity', '@temporalio/worker', '@temporalio/client'],
+              message: 'Not allowed in workflow/core code.',
+            },
+            {
+              group: ['**/io/**', '**/activities/**'],
+              allowTypeImports: true,
+              message: 'Import activities/io as types only.',
+            },
           ],
-          paths: ['fs', 'path', 'child_process', 'os', 'crypto', 'http', 'https', 'net', 'process'].map((name) => ({
-            name,
-            message: 'Workflow/core code must not use Node built-ins.',
-          })),
+          paths: ['fs', 'path', 'child_process', 'os', 'crypto', 'http', 'https', 'net', 'process'].map(
+            (name) => ({
+              name,
+              message: 'Workflow/core code must not use Node built-ins.',
+            }),
+          ),
         },
       ],
       'no-restricted-globals': ['error', 'process', 'require', '__dirname'],

@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { WORKFLOWS_PATH, PREBUILT_BUNDLE } from '../dist/src/worker.js';
 
-const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} } });
+const { code } = await bundleWorkflowCode({
+  workflowsPath: WORKFLOWS_PATH,
+  logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+});
 fs.writeFileSync(PREBUILT_BUNDLE, code);
 console.log(`workflow bundle: ${PREBUILT_BUNDLE} (${Math.round(code.length / 1024)} KiB)`);

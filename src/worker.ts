@@ -1,6 +1,11 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker, bundleWorkflowCode, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  Worker,
+  bundleWorkflowCode,
+  type NativeConnection,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import { ConfigError, loadConfig, type Config } from './io/config.js';
 import { SEARCH_ATTRIBUTES } from './io/dev-server.js';
@@ -34,7 +39,12 @@ export async function ensureSearchAttributes(connection: NativeConnection, names
     throw new Error(
       `Search attribute ${missing.join(', ')} is not registered in namespace ${namespace} and could not be added ` +
         `(${(err as Error).message}). Register it once:\n` +
-        missing.map((n) => `  temporal operator search-attribute create --namespace ${namespace} --name ${n} --type Keyword`).join('\n'),
+        missing
+          .map(
+            (n) =>
+              `  temporal operator search-attribute create --namespace ${namespace} --name ${n} --type Keyword`,
+          )
+          .join('\n'),
     );
   }
 }

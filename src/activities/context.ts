@@ -58,7 +58,9 @@ export interface PhaseContext {
 }
 
 function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
 }
 
 /** Log files live per run and phase: `<log dir>/<run_id>/<PHASE>.log`. */
@@ -87,7 +89,8 @@ export async function withPhase(
     const log = (line: string): void => {
       fs.appendFileSync(logFile, `${mask(line)}\n`, { mode: 0o600 });
     };
-    const heartbeat = (detail?: string): void => activity.heartbeat(detail === undefined ? undefined : mask(detail));
+    const heartbeat = (detail?: string): void =>
+      activity.heartbeat(detail === undefined ? undefined : mask(detail));
     const ctx: PhaseContext = {
       phase,
       runId,
@@ -137,7 +140,12 @@ function toFailure(err: unknown, phase: Phase, mask: Masker, tail: string[]): Er
     });
   }
   if (err instanceof EnvFileError) {
-    return ApplicationFailure.create({ type: 'EnvFileInvalid', message: err.message, nonRetryable: true, details: [{}] });
+    return ApplicationFailure.create({
+      type: 'EnvFileInvalid',
+      message: err.message,
+      nonRetryable: true,
+      details: [{}],
+    });
   }
   if (err instanceof Error && err.name === 'ConfigError') {
     return ApplicationFailure.create({

@@ -1,7 +1,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { deployCommand, joinPath } from '../core/commands.js';
-import { describeExit, PhaseError, tailText, withPhase, type ActivityDeps, type PhaseOutcome } from './context.js';
+import {
+  describeExit,
+  PhaseError,
+  tailText,
+  withPhase,
+  type ActivityDeps,
+  type PhaseOutcome,
+} from './context.js';
 
 /** omnibase_infra's own `[project] version`: names the deployment directory deploy-runtime.sh creates. */
 export async function infraVersion(worktreePath: string): Promise<string | undefined> {
@@ -15,10 +22,20 @@ export async function infraVersion(worktreePath: string): Promise<string | undef
  * `<deploy root>/<infra version>` exists — which is the *normal* case for a plugin-only redeploy, since
  * the infra version does not change — and on every re-attempt (retry, operator retry, resume).
  */
-export async function needsForce(deployRoot: string, worktreePath: string, reattempt: boolean): Promise<{ force: boolean; why: string }> {
+export async function needsForce(
+  deployRoot: string,
+  worktreePath: string,
+  reattempt: boolean,
+): Promise<{ force: boolean; why: string }> {
   if (reattempt) return { force: true, why: 're-attempt' };
   const version = await infraVersion(worktreePath);
-  if (version && (await fs.stat(path.join(deployRoot, version)).then(() => true, () => false))) {
+  if (
+    version &&
+    (await fs.stat(path.join(deployRoot, version)).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     return { force: true, why: `${path.join(deployRoot, version)} exists` };
   }
   return { force: false, why: version ? 'first deployment of this version' : 'infra version unknown' };
@@ -26,9 +43,16 @@ export async function needsForce(deployRoot: string, worktreePath: string, reatt
 
 /** DEPLOY: `./scripts/deploy-runtime.sh --execute --restart [--force]` from the worktree. Builds take minutes. */
 export function makeDeploy(deps: ActivityDeps) {
-  return async function deploy(runId: string, opts: { worktreePath: string; reattempt: boolean }): Promise<PhaseOutcome> {
+  return async function deploy(
+    runId: string,
+    opts: { worktreePath: string; reattempt: boolean },
+  ): Promise<PhaseOutcome> {
     return withPhase(deps, 'DEPLOY', runId, async (ctx) => {
-      const { force, why } = await needsForce(ctx.config.deployRoot, opts.worktreePath, opts.reattempt || ctx.attempt > 1);
+      const { force, why } = await needsForce(
+        ctx.config.deployRoot,
+        opts.worktreePath,
+        opts.reattempt || ctx.attempt > 1,
+      );
       ctx.log(`[redeploy] --force ${force ? 'on' : 'off'}: ${why}`);
       ctx.heartbeat(`starting deploy-runtime.sh${force ? ' --force' : ''}`);
       const r = await ctx.run(deployCommand(opts.worktreePath, force), { trackOrphans: true });

@@ -2,7 +2,11 @@ import { PhaseError, withPhase, type ActivityDeps, type PhaseOutcome } from './c
 
 export const REQUIRED_ENV = ['POSTGRES_PASSWORD', 'KAFKA_BOOTSTRAP_SERVERS'] as const;
 /** INFISICAL_PROJECT_ID: the real seed-infisical.py exits 1 without it (CONTRACTS.md), so it gates too. */
-export const INFISICAL_ENV = ['INFISICAL_CLIENT_ID', 'INFISICAL_CLIENT_SECRET', 'INFISICAL_PROJECT_ID'] as const;
+export const INFISICAL_ENV = [
+  'INFISICAL_CLIENT_ID',
+  'INFISICAL_CLIENT_SECRET',
+  'INFISICAL_PROJECT_ID',
+] as const;
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -19,15 +23,19 @@ export function makeEnvCheck(deps: ActivityDeps) {
       const missing = checked.filter((name) => !ctx.env[name]);
       const invalid: string[] = [];
       const projectId = ctx.env['INFISICAL_PROJECT_ID'];
-      if (infisical && projectId && !UUID_RE.test(projectId)) invalid.push('INFISICAL_PROJECT_ID (not a UUID)');
+      if (infisical && projectId && !UUID_RE.test(projectId))
+        invalid.push('INFISICAL_PROJECT_ID (not a UUID)');
       for (const name of checked) {
         if (!missing.includes(name)) ctx.log(`ENV_CHECK: ${name} OK`);
       }
       if (missing.length > 0 || invalid.length > 0) {
         for (const name of missing) ctx.log(`ERROR: ${name} not set`);
         const where = ctx.envFile.exists ? ctx.envFile.path : `${ctx.envFile.path} (which does not exist)`;
-        const what = [...missing.map((m) => `${m} not set`), ...invalid.map((i) => `${i} invalid`)].join('; ');
-        const because = infisical && missing.some((m) => m.startsWith('INFISICAL_')) ? ' (INFISICAL_ADDR is set)' : '';
+        const what = [...missing.map((m) => `${m} not set`), ...invalid.map((i) => `${i} invalid`)].join(
+          '; ',
+        );
+        const because =
+          infisical && missing.some((m) => m.startsWith('INFISICAL_')) ? ' (INFISICAL_ADDR is set)' : '';
         throw new PhaseError(
           'MissingEnv',
           `${what}${because}. Add to ${where}, then retry — or set REDEPLOY_ENV_FILE to the right file.`,

@@ -1,6 +1,13 @@
 import fs from 'node:fs/promises';
 import { infisicalCommand, joinPath, SYNC_ENV_SCRIPT } from '../core/commands.js';
-import { describeExit, PhaseError, tailText, withPhase, type ActivityDeps, type PhaseOutcome } from './context.js';
+import {
+  describeExit,
+  PhaseError,
+  tailText,
+  withPhase,
+  type ActivityDeps,
+  type PhaseOutcome,
+} from './context.js';
 
 /**
  * INFISICAL: skipped when INFISICAL_ADDR is unset (known only from the env file, hence decided here, not
@@ -13,7 +20,10 @@ export function makeInfisical(deps: ActivityDeps) {
         ctx.log('INFISICAL: INFISICAL_ADDR not set, skipping');
         return { status: 'skipped_no_infisical', details: {} };
       }
-      const hasWrapper = await fs.stat(joinPath(opts.worktreePath, SYNC_ENV_SCRIPT)).then(() => true, () => false);
+      const hasWrapper = await fs.stat(joinPath(opts.worktreePath, SYNC_ENV_SCRIPT)).then(
+        () => true,
+        () => false,
+      );
       const r = await ctx.run(infisicalCommand(opts.worktreePath, hasWrapper), { timeoutMs: 10 * 60_000 });
       if (r.exitCode !== 0) {
         throw new PhaseError(
@@ -23,7 +33,12 @@ export function makeInfisical(deps: ActivityDeps) {
         );
       }
       const diff = /--- Seed Diff Summary ---\n([\s\S]*?)\n--- End Diff Summary ---/.exec(r.stdout)?.[1];
-      return { details: { script: hasWrapper ? SYNC_ENV_SCRIPT : 'scripts/seed-infisical.py', ...(diff ? { diff } : {}) } };
+      return {
+        details: {
+          script: hasWrapper ? SYNC_ENV_SCRIPT : 'scripts/seed-infisical.py',
+          ...(diff ? { diff } : {}),
+        },
+      };
     });
   };
 }

@@ -20,7 +20,11 @@ async function detectTier(ctx: PhaseContext): Promise<Tier> {
   const declared = ctx.env['ONEX_TIER'];
   if (declared === 'FULL_ONEX' || declared === 'EVENT_BUS' || declared === 'STANDALONE') return declared;
   const probe = await ctx.run(
-    { file: 'python3', args: ['-c', 'import omniclaude.nodes.node_git_effect.models'], cwd: ctx.config.omniHome },
+    {
+      file: 'python3',
+      args: ['-c', 'import omniclaude.nodes.node_git_effect.models'],
+      cwd: ctx.config.omniHome,
+    },
     { timeoutMs: 30_000 },
   );
   if (probe.exitCode === 0) return 'FULL_ONEX';
@@ -32,7 +36,9 @@ export function summaryLines(runId: string, input: NotifyInput): string[] {
   const pins = Object.entries(input.versions)
     .map(([k, v]) => `${k}==${v}`)
     .join(', ');
-  const settled = Object.values(input.phases).every((s) => s === 'completed' || s.startsWith('skipped_') || s === 'running');
+  const settled = Object.values(input.phases).every(
+    (s) => s === 'completed' || s.startsWith('skipped_') || s === 'running',
+  );
   return [
     `[redeploy] ${runId} ${input.outcome}`,
     `  Pins: ${pins}`,
@@ -50,9 +56,13 @@ export function makeNotify(deps: ActivityDeps) {
       const tier = await detectTier(ctx);
       const lines = summaryLines(runId, input);
       for (const line of lines) ctx.log(line);
-      const target = tier === 'FULL_ONEX' ? slackTarget(ctx.env, ctx.config.slackApiUrl) : ({ kind: 'none' } as const);
+      const target =
+        tier === 'FULL_ONEX' ? slackTarget(ctx.env, ctx.config.slackApiUrl) : ({ kind: 'none' } as const);
       if (target.kind === 'none') {
-        const note = tier === 'FULL_ONEX' ? 'Slack not configured (SLACK_BOT_TOKEN + SLACK_CHANNEL_ID, or SLACK_WEBHOOK_URL)' : undefined;
+        const note =
+          tier === 'FULL_ONEX'
+            ? 'Slack not configured (SLACK_BOT_TOKEN + SLACK_CHANNEL_ID, or SLACK_WEBHOOK_URL)'
+            : undefined;
         if (note) ctx.log(`NOTIFY: ${note}; printing the summary instead`);
         return { details: { tier, channel: 'stdout', message: lines.join('\n'), ...(note ? { note } : {}) } };
       }
@@ -61,12 +71,23 @@ export function makeNotify(deps: ActivityDeps) {
       const sent = await fs.readFile(marker, 'utf8').catch(() => undefined);
       if (sent !== undefined) {
         ctx.log(`NOTIFY: already sent for this outcome (${marker}); not posting again`);
-        return { details: { tier, channel, message: lines.join('\n'), ...JSON.parse(sent), duplicate_suppressed: true } };
+        return {
+          details: {
+            tier,
+            channel,
+            message: lines.join('\n'),
+            ...JSON.parse(sent),
+            duplicate_suppressed: true,
+          },
+        };
       }
       const message: SlackMessage = {
         title: `redeploy ${runId} ${input.outcome}`,
         text: ctx.mask(lines.join('\n')),
-        fields: { Pins: lines[1]?.replace('  Pins: ', '') ?? '', Phases: lines[2]?.replace('  Phases: ', '') ?? '' },
+        fields: {
+          Pins: lines[1]?.replace('  Pins: ', '') ?? '',
+          Phases: lines[2]?.replace('  Phases: ', '') ?? '',
+        },
       };
       const result = await sendSlack(target, message);
       if (!result.ok) {

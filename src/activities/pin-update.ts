@@ -4,7 +4,15 @@ import { DOCKERFILE_REL, joinPath, pinScriptCommand } from '../core/commands.js'
 import { rewritePins, unifiedDiff, type PinReport } from '../core/pins.js';
 import type { Versions } from '../core/versions.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { describeExit, PhaseError, tailText, withPhase, type ActivityDeps, type PhaseContext, type PhaseOutcome } from './context.js';
+import {
+  describeExit,
+  PhaseError,
+  tailText,
+  withPhase,
+  type ActivityDeps,
+  type PhaseContext,
+  type PhaseOutcome,
+} from './context.js';
 
 const scriptReportSchema = z.record(
   z.string(),
@@ -28,12 +36,17 @@ async function builtin(ctx: PhaseContext, worktreePath: string, versions: Versio
   try {
     before = await fs.readFile(dockerfile, 'utf8');
   } catch {
-    throw new PhaseError('DockerfileMissing', `${dockerfile} not found; is ${worktreePath} an omnibase_infra worktree?`, false);
+    throw new PhaseError(
+      'DockerfileMissing',
+      `${dockerfile} not found; is ${worktreePath} an omnibase_infra worktree?`,
+      false,
+    );
   }
   const result = rewritePins(before, versions);
   // Nothing is written unless every requested package matched: no half-applied pin set.
   if (result.unmatched.length > 0) throw unmatchedError(result.unmatched, dockerfile, result.report);
-  for (const [pkg, change] of Object.entries(result.report)) ctx.log(`  ${pkg}: ${change.from} -> ${change.to}`);
+  for (const [pkg, change] of Object.entries(result.report))
+    ctx.log(`  ${pkg}: ${change.from} -> ${change.to}`);
   if (result.changed) {
     await writeFileAtomic(dockerfile, result.text);
     ctx.log(unifiedDiff(before, result.text, DOCKERFILE_REL));
@@ -51,11 +64,17 @@ async function script(ctx: PhaseContext, worktreePath: string, versions: Version
     throw new PhaseError(
       'PinScriptFailed',
       `update-plugin-pins.py failed (${describeExit(r)}): ${tailText(r)}` +
-        (r.exitCode === 2 ? ' — does this script support --versions? If not, set REDEPLOY_PIN_MODE=builtin' : ''),
+        (r.exitCode === 2
+          ? ' — does this script support --versions? If not, set REDEPLOY_PIN_MODE=builtin'
+          : ''),
       r.exitCode === 1,
     );
   }
-  const last = r.stdout.split('\n').filter((l) => l.trim() !== '').pop() ?? '';
+  const last =
+    r.stdout
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .pop() ?? '';
   let parsed: PinReport;
   try {
     const json = scriptReportSchema.parse(JSON.parse(last));
@@ -75,7 +94,10 @@ async function script(ctx: PhaseContext, worktreePath: string, versions: Version
 
 /** PIN_UPDATE: pins in docker/Dockerfile.runtime set to the requested versions. Re-running changes nothing. */
 export function makePinUpdate(deps: ActivityDeps) {
-  return async function pinUpdate(runId: string, opts: { worktreePath: string; versions: Versions }): Promise<PhaseOutcome> {
+  return async function pinUpdate(
+    runId: string,
+    opts: { worktreePath: string; versions: Versions },
+  ): Promise<PhaseOutcome> {
     return withPhase(deps, 'PIN_UPDATE', runId, async (ctx) => {
       const report =
         ctx.config.pinMode === 'script'

@@ -1,5 +1,12 @@
 import { syncCommand } from '../core/commands.js';
-import { describeExit, PhaseError, tailText, withPhase, type ActivityDeps, type PhaseOutcome } from './context.js';
+import {
+  describeExit,
+  PhaseError,
+  tailText,
+  withPhase,
+  type ActivityDeps,
+  type PhaseOutcome,
+} from './context.js';
 
 /** SYNC: `bash $OMNI_HOME/docs/tools/pull-all.sh` — fast-forwards every repo clone. */
 export function makeSync(deps: ActivityDeps) {
@@ -7,7 +14,9 @@ export function makeSync(deps: ActivityDeps) {
     return withPhase(deps, 'SYNC', runId, async (ctx) => {
       const r = await ctx.run(syncCommand(ctx.config.omniHome));
       // pull-all.sh prints `<repo>: STATUS` per repo; collect the ones that need attention.
-      const problems = [...r.stdout.matchAll(/^\s*([\w.-]+):?\s+(MISSING|FAILED)\b/gm)].map((m) => `${m[1]} ${m[2]}`);
+      const problems = [...r.stdout.matchAll(/^\s*([\w.-]+):?\s+(MISSING|FAILED)\b/gm)].map(
+        (m) => `${m[1]} ${m[2]}`,
+      );
       const summary = /^.*repo\(s\) up to date.*$/m.exec(r.stdout)?.[0]?.trim() ?? '';
       if (r.exitCode === 0) return { details: { summary } };
       // A missing clone will not appear by retrying; a failed fetch may (network).

@@ -1,7 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { versionCheckCommand } from '../core/commands.js';
 import { normalizeName, type Versions } from '../core/versions.js';
-import { describeExit, PhaseError, withPhase, type ActivityDeps, type PhaseContext, type PhaseOutcome } from './context.js';
+import {
+  describeExit,
+  PhaseError,
+  withPhase,
+  type ActivityDeps,
+  type PhaseContext,
+  type PhaseOutcome,
+} from './context.js';
 
 export type HealthResult =
   | { url: string; status: 'healthy'; code: number; after_ms: number }
@@ -21,11 +28,18 @@ const REQUEST_TIMEOUT_MS = 5000;
  * Polls one endpoint until it answers 2xx or the deadline passes. Containers were just recreated, so a
  * refused connection in the first seconds is expected, not a failure.
  */
-async function pollHealth(url: string, deadline: number, started: number, signal: AbortSignal): Promise<HealthResult> {
+async function pollHealth(
+  url: string,
+  deadline: number,
+  started: number,
+  signal: AbortSignal,
+): Promise<HealthResult> {
   let last: { code: number | null; error: string } = { code: null, error: 'not polled' };
   for (;;) {
     try {
-      const res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) });
+      const res = await fetch(url, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+      });
       await res.body?.cancel();
       if (res.ok) return { url, status: 'healthy', code: res.status, after_ms: Date.now() - started };
       last = { code: res.status, error: `HTTP ${res.status}` };
@@ -88,14 +102,20 @@ export function makeVerify(deps: ActivityDeps) {
         clearInterval(beat);
       }
       for (const [name, h] of Object.entries(health)) {
-        ctx.log(`VERIFY: ${name} ${h.url} -> ${h.status === 'healthy' ? `${h.code} OK` : `FAILED (${h.error})`}`);
+        ctx.log(
+          `VERIFY: ${name} ${h.url} -> ${h.status === 'healthy' ? `${h.code} OK` : `FAILED (${h.error})`}`,
+        );
       }
       // Versions are checked even when health failed: the operator gets every problem at once.
       const versions = await checkVersions(ctx, opts.versions);
       for (const [pkg, v] of Object.entries(versions)) {
-        ctx.log(`VERIFY: ${pkg} Version: ${v.actual ?? 'not installed'} (expected ${v.expected}) -> ${v.ok ? 'OK' : 'MISMATCH'}`);
+        ctx.log(
+          `VERIFY: ${pkg} Version: ${v.actual ?? 'not installed'} (expected ${v.expected}) -> ${v.ok ? 'OK' : 'MISMATCH'}`,
+        );
       }
-      const failedHealth = Object.entries(health).filter(([, h]) => h.status !== 'healthy').map(([n]) => n);
+      const failedHealth = Object.entries(health)
+        .filter(([, h]) => h.status !== 'healthy')
+        .map(([n]) => n);
       const failedVersions = Object.entries(versions)
         .filter(([, v]) => !v.ok)
         .map(([pkg, v]) =>
@@ -107,7 +127,9 @@ export function makeVerify(deps: ActivityDeps) {
         );
       if (failedHealth.length || failedVersions.length) {
         const parts = [
-          failedHealth.length ? `Health checks failed for: ${failedHealth.map((n) => `${n} (${(health[n] as { error?: string }).error ?? ''})`).join(', ')}` : '',
+          failedHealth.length
+            ? `Health checks failed for: ${failedHealth.map((n) => `${n} (${(health[n] as { error?: string }).error ?? ''})`).join(', ')}`
+            : '',
           failedVersions.length ? `Version mismatches: ${failedVersions.join('; ')}` : '',
         ].filter(Boolean);
         throw new PhaseError('VerifyFailed', `VERIFY FAILED: ${parts.join('. ')}`, false, {

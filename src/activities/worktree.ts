@@ -1,12 +1,28 @@
 import fs from 'node:fs/promises';
-import { DOCKERFILE_REL, infraClone, joinPath, pullInfraCommand, worktreeAddCommand, worktreePathFor } from '../core/commands.js';
+import {
+  DOCKERFILE_REL,
+  infraClone,
+  joinPath,
+  pullInfraCommand,
+  worktreeAddCommand,
+  worktreePathFor,
+} from '../core/commands.js';
 import { currentPins } from '../core/pins.js';
 import { ticketProblems } from '../core/ticket.js';
 import type { Versions } from '../core/versions.js';
-import { describeExit, PhaseError, tailText, withPhase, type ActivityDeps, type PhaseContext, type PhaseOutcome } from './context.js';
+import {
+  describeExit,
+  PhaseError,
+  tailText,
+  withPhase,
+  type ActivityDeps,
+  type PhaseContext,
+  type PhaseOutcome,
+} from './context.js';
 
 /** git errors no retry will fix; anything else (network, lock) is worth another attempt. */
-const PERMANENT_GIT = /not possible to fast-forward|diverging branches|not a git repository|would be overwritten|conflict|already exists|is not a valid branch name|invalid reference/i;
+const PERMANENT_GIT =
+  /not possible to fast-forward|diverging branches|not a git repository|would be overwritten|conflict|already exists|is not a valid branch name|invalid reference/i;
 
 async function exists(p: string): Promise<boolean> {
   return fs.stat(p).then(
@@ -24,16 +40,26 @@ async function git(ctx: PhaseContext, args: string[], cwd: string) {
  * that branch (re-running the phase is harmless); a path on another branch is a hard failure.
  */
 export function makeWorktree(deps: ActivityDeps) {
-  return async function worktree(runId: string, opts: { ticket: string; versions: Versions }): Promise<PhaseOutcome> {
+  return async function worktree(
+    runId: string,
+    opts: { ticket: string; versions: Versions },
+  ): Promise<PhaseOutcome> {
     return withPhase(deps, 'WORKTREE', runId, async (ctx) => {
       const problems = ticketProblems(opts.ticket);
       if (problems.length > 0) {
-        throw new PhaseError('InvalidTicket', `worktree ticket "${opts.ticket}" ${problems.join('; ')}`, false);
+        throw new PhaseError(
+          'InvalidTicket',
+          `worktree ticket "${opts.ticket}" ${problems.join('; ')}`,
+          false,
+        );
       }
       const { omniHome, worktreeRoot } = ctx.config;
       const path = worktreePathFor(worktreeRoot, opts.ticket);
       const pinsFound = async () =>
-        currentPins(await fs.readFile(joinPath(path, DOCKERFILE_REL), 'utf8').catch(() => ''), Object.keys(opts.versions));
+        currentPins(
+          await fs.readFile(joinPath(path, DOCKERFILE_REL), 'utf8').catch(() => ''),
+          Object.keys(opts.versions),
+        );
 
       if (await exists(path)) {
         const r = await git(ctx, ['-C', path, 'branch', '--show-current'], path);
@@ -59,7 +85,11 @@ export function makeWorktree(deps: ActivityDeps) {
       }
 
       if (!(await exists(infraClone(omniHome)))) {
-        throw new PhaseError('InfraCloneMissing', `${infraClone(omniHome)} does not exist; check OMNI_HOME`, false);
+        throw new PhaseError(
+          'InfraCloneMissing',
+          `${infraClone(omniHome)} does not exist; check OMNI_HOME`,
+          false,
+        );
       }
       // A directory deleted by hand leaves its registration behind, and `worktree add` would refuse the path.
       await git(ctx, ['-C', infraClone(omniHome), 'worktree', 'prune'], omniHome);
@@ -74,10 +104,17 @@ export function makeWorktree(deps: ActivityDeps) {
       }
       // An attempt interrupted after `worktree add -b` created the branch: attach it instead of failing on -b.
       const branchExists =
-        (await git(ctx, ['-C', infraClone(omniHome), 'rev-parse', '--verify', '--quiet', `refs/heads/${opts.ticket}`], omniHome))
-          .exitCode === 0;
+        (
+          await git(
+            ctx,
+            ['-C', infraClone(omniHome), 'rev-parse', '--verify', '--quiet', `refs/heads/${opts.ticket}`],
+            omniHome,
+          )
+        ).exitCode === 0;
       await fs.mkdir(joinPath(worktreeRoot, opts.ticket), { recursive: true });
-      const add = await ctx.run(worktreeAddCommand(omniHome, path, opts.ticket, !branchExists), { timeoutMs: 5 * 60_000 });
+      const add = await ctx.run(worktreeAddCommand(omniHome, path, opts.ticket, !branchExists), {
+        timeoutMs: 5 * 60_000,
+      });
       if (add.exitCode !== 0) {
         throw new PhaseError(
           'WorktreeAddFailed',

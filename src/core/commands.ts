@@ -35,7 +35,12 @@ export function pullInfraCommand(omniHome: string): CommandSpec {
 }
 
 /** `newBranch` false re-attaches a branch left by an interrupted earlier attempt instead of failing on `-b`. */
-export function worktreeAddCommand(omniHome: string, path: string, ticket: string, newBranch = true): CommandSpec {
+export function worktreeAddCommand(
+  omniHome: string,
+  path: string,
+  ticket: string,
+  newBranch = true,
+): CommandSpec {
   const branchArgs = newBranch ? [path, '-b', ticket] : [path, ticket];
   return { file: 'git', args: ['-C', infraClone(omniHome), 'worktree', 'add', ...branchArgs], cwd: omniHome };
 }
@@ -70,7 +75,14 @@ export function infisicalCommand(worktreePath: string, syncScriptExists: boolean
   if (syncScriptExists) return { file: 'bash', args: [SYNC_ENV_SCRIPT], cwd: worktreePath };
   return {
     file: 'uv',
-    args: ['run', 'python', 'scripts/seed-infisical.py', '--contracts-dir', 'src/omnibase_infra/nodes', '--execute'],
+    args: [
+      'run',
+      'python',
+      'scripts/seed-infisical.py',
+      '--contracts-dir',
+      'src/omnibase_infra/nodes',
+      '--execute',
+    ],
     cwd: worktreePath,
   };
 }

@@ -24,11 +24,26 @@ export interface PinRewrite {
   changed: boolean;
 }
 
-const REQUIREMENT_RE = /^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(\[[^\]]*\])?((?:===|==|!=|~=|>=|<=|>|<).*)?$/;
+const REQUIREMENT_RE =
+  /^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(\[[^\]]*\])?((?:===|==|!=|~=|>=|<=|>|<).*)?$/;
 /** pip/uv options that consume the next token, so that token is not mistaken for a requirement. */
 const OPTIONS_WITH_VALUE = new Set([
-  '-r', '--requirement', '-c', '--constraint', '-e', '--editable', '-i', '--index-url',
-  '--extra-index-url', '-f', '--find-links', '-p', '--python', '--target', '--prefix', '-t',
+  '-r',
+  '--requirement',
+  '-c',
+  '--constraint',
+  '-e',
+  '--editable',
+  '-i',
+  '--index-url',
+  '--extra-index-url',
+  '-f',
+  '--find-links',
+  '-p',
+  '--python',
+  '--target',
+  '--prefix',
+  '-t',
 ]);
 const COMMAND_SEPARATORS = new Set(['&&', '||', ';', '|']);
 
@@ -153,7 +168,9 @@ export function unifiedDiff(before: string, after: string, label: string, contex
   const b = after.split('\n');
   if (a.length !== b.length) {
     // Pin rewrites never add or remove lines; a whole-file diff is the honest fallback.
-    return [`--- a/${label}`, `+++ b/${label}`, ...a.map((l) => `-${l}`), ...b.map((l) => `+${l}`)].join('\n');
+    return [`--- a/${label}`, `+++ b/${label}`, ...a.map((l) => `-${l}`), ...b.map((l) => `+${l}`)].join(
+      '\n',
+    );
   }
   const changed = a.map((line, i) => line !== b[i]);
   const out: string[] = [];

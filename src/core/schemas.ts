@@ -63,10 +63,12 @@ export const legacyStateSchema = z.looseObject({
   worktree_ref: z.string(),
   versions_requested: z.record(z.string(), z.string()),
   started_at: z.string(),
-  phases: z.object(Object.fromEntries(PHASES.map((p) => [p, phaseRecordSchema])) as Record<
-    (typeof PHASES)[number],
-    typeof phaseRecordSchema
-  >),
+  phases: z.object(
+    Object.fromEntries(PHASES.map((p) => [p, phaseRecordSchema])) as Record<
+      (typeof PHASES)[number],
+      typeof phaseRecordSchema
+    >,
+  ),
 });
 export type LegacyState = z.infer<typeof legacyStateSchema>;
 

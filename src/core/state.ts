@@ -77,8 +77,15 @@ export interface RedeployInput {
   decisionTimeoutMs?: number;
 }
 
-export function initState(input: RedeployInput, ids: { workflowId: string; runId: string }, now: string): RedeployState {
-  const phases = Object.fromEntries(PHASES.map((p) => [p, { status: 'pending' }])) as Record<Phase, PhaseRecord>;
+export function initState(
+  input: RedeployInput,
+  ids: { workflowId: string; runId: string },
+  now: string,
+): RedeployState {
+  const phases = Object.fromEntries(PHASES.map((p) => [p, { status: 'pending' }])) as Record<
+    Phase,
+    PhaseRecord
+  >;
   for (const [phase, record] of Object.entries(input.resumeFrom?.phases ?? {})) {
     if (record) phases[phase as Phase] = record;
   }

@@ -15,6 +15,7 @@ export function ticketProblems(ticket: string): string[] {
   if (ticket.endsWith('.lock')) problems.push('ends with ".lock"');
   if (ticket === '@') problems.push('is "@"');
   if (ticket.includes('@{')) problems.push('contains "@{"');
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what git refuses in a ref
   if (/[\x00-\x20\x7f~^:?*[]/.test(ticket)) {
     problems.push('contains a space, control character or one of ~ ^ : ? * [');
   }

@@ -143,10 +143,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Later skill versions moved state and results under $ONEX_STATE_DIR; explicit REDEPLOY_* wins.
   const stateDir =
     e.REDEPLOY_STATE_DIR ??
-    (e.ONEX_STATE_DIR ? path.join(e.ONEX_STATE_DIR, 'state/redeploy') : path.join(home, '.claude/state/redeploy'));
+    (e.ONEX_STATE_DIR
+      ? path.join(e.ONEX_STATE_DIR, 'state/redeploy')
+      : path.join(home, '.claude/state/redeploy'));
   const skillResultsDir =
     e.REDEPLOY_SKILL_RESULTS_DIR ??
-    (e.ONEX_STATE_DIR ? path.join(e.ONEX_STATE_DIR, 'skill-results') : path.join(home, '.claude/skill-results'));
+    (e.ONEX_STATE_DIR
+      ? path.join(e.ONEX_STATE_DIR, 'skill-results')
+      : path.join(home, '.claude/skill-results'));
   const address = e.TEMPORAL_ADDRESS ?? 'localhost:7233';
   const config: Config = {
     omniHome: e.OMNI_HOME ?? '/Volumes/PRO-G40/Code/omni_home',

@@ -13,7 +13,9 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -44,16 +46,28 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const port = opts.port ?? (await freePort());
   const uiPort = opts.uiPort ?? (await freePort());
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--ui-port', String(uiPort),
-    '--namespace', opts.namespace ?? 'default',
-    '--log-level', 'error',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--namespace',
+    opts.namespace ?? 'default',
+    '--log-level',
+    'error',
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
     ...(opts.dbFile ? ['--db-filename', opts.dbFile] : []),
   ];
-  const child: ResultPromise = execa(opts.cli, args, { reject: false, stdin: 'ignore', all: true, buffer: false, cleanup: true });
+  const child: ResultPromise = execa(opts.cli, args, {
+    reject: false,
+    stdin: 'ignore',
+    all: true,
+    buffer: false,
+    cleanup: true,
+  });
   let exited = false;
   void child.then(() => (exited = true));
   let output = '';
@@ -72,7 +86,9 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     } catch {
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw new Error(`temporal dev server did not answer on ${address} within ${opts.readyTimeoutMs ?? 60_000} ms:\n${output}`);
+        throw new Error(
+          `temporal dev server did not answer on ${address} within ${opts.readyTimeoutMs ?? 60_000} ms:\n${output}`,
+        );
       }
       await sleep(200);
     }

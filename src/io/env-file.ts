@@ -27,12 +27,19 @@ export class EnvFileError extends Error {
 const ASSIGN_RE = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
 
 function expand(text: string, lookup: (name: string) => string | undefined): string {
-  return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_m, a?: string, b?: string) => {
-    return lookup((a ?? b) as string) ?? '';
-  });
+  return text.replace(
+    /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (_m, a?: string, b?: string) => {
+      return lookup((a ?? b) as string) ?? '';
+    },
+  );
 }
 
-export function parseEnvFile(text: string, file: string, base: NodeJS.ProcessEnv = {}): Record<string, string> {
+export function parseEnvFile(
+  text: string,
+  file: string,
+  base: NodeJS.ProcessEnv = {},
+): Record<string, string> {
   const vars: Record<string, string> = {};
   const bad: number[] = [];
   const lookup = (name: string): string | undefined => vars[name] ?? base[name];
@@ -62,6 +69,7 @@ export function parseEnvFile(text: string, file: string, base: NodeJS.ProcessEnv
         } else out += rest[i];
       }
       if (i >= rest.length || !/^\s*(#.*)?$/.test(rest.slice(i + 1))) return void bad.push(index + 1);
+      // eslint-disable-next-line no-control-regex -- NUL is the placeholder parked above; it cannot occur in a value
       value = expand(out, lookup).replace(/\u0000/g, '$');
     } else {
       value = expand(rest.replace(/\s+#.*$/, '').trim(), lookup);

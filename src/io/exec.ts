@@ -117,12 +117,21 @@ export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<R
       stdin: 'ignore',
       reject: false,
       maxBuffer: 64 * 1024 * 1024,
-      stdout: [function* (line: unknown) { yield record(String(line)); }],
-      stderr: [function* (line: unknown) { yield record(String(line)); }],
+      stdout: [
+        function* (line: unknown) {
+          yield record(String(line));
+        },
+      ],
+      stderr: [
+        function* (line: unknown) {
+          yield record(String(line));
+        },
+      ],
       ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
     });
     const pgid = subprocess.pid;
-    if (pgid !== undefined && opts.pidFile) await fs.promises.writeFile(opts.pidFile, String(pgid), { mode: 0o600 });
+    if (pgid !== undefined && opts.pidFile)
+      await fs.promises.writeFile(opts.pidFile, String(pgid), { mode: 0o600 });
     let aborted = false;
     const onAbort = (): void => {
       aborted = true;

@@ -2,7 +2,8 @@
  * Secret masking. Values of variables whose names look secret are replaced by `***` in everything
  * activities return, throw, log or send.
  */
-export const SECRET_NAME_RE = /PASS|SECRET|TOKEN|KEY|DSN|CREDENTIAL|PRIVATE|AUTH|WEBHOOK|COOKIE|CERT|SESSION/i;
+export const SECRET_NAME_RE =
+  /PASS|SECRET|TOKEN|KEY|DSN|CREDENTIAL|PRIVATE|AUTH|WEBHOOK|COOKIE|CERT|SESSION/i;
 
 /** Shorter values would turn ordinary words into *** everywhere; 4+ characters is the usual floor. */
 const MIN_SECRET_LENGTH = 4;

@@ -17,7 +17,8 @@ export type SlackTarget =
   | { kind: 'webhook'; url: string }
   | { kind: 'none' };
 
-export type SlackSendResult = { ok: true; ts?: string } | { ok: false; retryable: boolean; error: string; retryAfterMs?: number };
+export type SlackSendResult =
+  { ok: true; ts?: string } | { ok: false; retryable: boolean; error: string; retryAfterMs?: number };
 
 export function slackTarget(env: Record<string, string>, apiUrl?: string): SlackTarget {
   if (env['SLACK_BOT_TOKEN'] && env['SLACK_CHANNEL_ID']) {
@@ -51,7 +52,12 @@ interface SlackLikeError {
 function classify(err: unknown): SlackSendResult {
   const e = err as SlackLikeError;
   if (e.code === 'slack_webapi_rate_limited_error') {
-    return { ok: false, retryable: true, error: 'rate limited (429)', retryAfterMs: (e.retryAfter ?? 1) * 1000 };
+    return {
+      ok: false,
+      retryable: true,
+      error: 'rate limited (429)',
+      retryAfterMs: (e.retryAfter ?? 1) * 1000,
+    };
   }
   if (e.code === 'slack_webapi_platform_error') {
     return { ok: false, retryable: false, error: `Slack answered ok: false (${e.data?.error ?? 'unknown'})` };
@@ -59,7 +65,12 @@ function classify(err: unknown): SlackSendResult {
   const status = e.statusCode ?? e.original?.response?.status;
   if (status === 429) {
     const after = Number(e.original?.response?.headers?.['retry-after'] ?? 1);
-    return { ok: false, retryable: true, error: 'rate limited (429)', retryAfterMs: (Number.isFinite(after) ? after : 1) * 1000 };
+    return {
+      ok: false,
+      retryable: true,
+      error: 'rate limited (429)',
+      retryAfterMs: (Number.isFinite(after) ? after : 1) * 1000,
+    };
   }
   if (status !== undefined) {
     // 4xx other than 429 will not get better by retrying (bad token, bad channel, revoked webhook).
@@ -76,8 +87,13 @@ export async function sendSlack(target: SlackTarget, message: SlackMessage): Pro
         retryConfig: { retries: 0 },
         rejectRateLimitedCalls: true,
       });
-      const res = await client.chat.postMessage({ channel: target.channel, text: message.text, blocks: blocks(message) });
-      if (!res.ok) return { ok: false, retryable: false, error: `Slack answered ok: false (${res.error ?? 'unknown'})` };
+      const res = await client.chat.postMessage({
+        channel: target.channel,
+        text: message.text,
+        blocks: blocks(message),
+      });
+      if (!res.ok)
+        return { ok: false, retryable: false, error: `Slack answered ok: false (${res.error ?? 'unknown'})` };
       return res.ts ? { ok: true, ts: res.ts } : { ok: true };
     }
     if (target.kind === 'webhook') {

@@ -44,7 +44,9 @@ export class TemporalCliMissing extends Error {
   }
 }
 
-export async function findTemporalCli(opts: { build?: boolean; log?: (line: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export async function findTemporalCli(
+  opts: { build?: boolean; log?: (line: string) => void; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   const env = opts.env ?? process.env;
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const explicit = env['TEMPORAL_CLI'];
@@ -60,7 +62,9 @@ export async function findTemporalCli(opts: { build?: boolean; log?: (line: stri
   const go = onPath('go', env);
   if (!go) throw new TemporalCliMissing('not on PATH, not cached, and no Go toolchain to build it');
   fs.mkdirSync(cacheDir(env), { recursive: true });
-  log(`[temporal-cli] building ${MODULE}@${TEMPORAL_CLI_VERSION} into ${cacheDir(env)} (first time only; takes a few minutes)…`);
+  log(
+    `[temporal-cli] building ${MODULE}@${TEMPORAL_CLI_VERSION} into ${cacheDir(env)} (first time only; takes a few minutes)…`,
+  );
   const started = Date.now();
   const r = await execa(go, ['install', `${MODULE}@${TEMPORAL_CLI_VERSION}`], {
     env: { ...env, GOBIN: cacheDir(env), GOFLAGS: '-mod=mod' },
@@ -69,7 +73,12 @@ export async function findTemporalCli(opts: { build?: boolean; log?: (line: stri
     all: true,
   });
   if (r.exitCode !== 0 || !executable(cached)) {
-    throw new TemporalCliMissing(`go install failed (exit ${r.exitCode}):\n${String(r.all ?? '').split('\n').slice(-15).join('\n')}`);
+    throw new TemporalCliMissing(
+      `go install failed (exit ${r.exitCode}):\n${String(r.all ?? '')
+        .split('\n')
+        .slice(-15)
+        .join('\n')}`,
+    );
   }
   log(`[temporal-cli] built in ${Math.round((Date.now() - started) / 1000)} s: ${cached}`);
   return cached;

@@ -16,8 +16,22 @@ import {
 } from '@temporalio/workflow';
 import type { PhaseOutcome, RedeployActivities } from '../activities/index.js';
 import { PHASES, isSettled, type Phase, type PhaseStatus } from '../core/phases.js';
-import { initState, markPhase, phaseStatuses, renderDetails, touch, type RedeployInput, type RedeployState } from '../core/state.js';
-import { REDEPLOY_PHASE, decideSignal, decideUpdate, progressQuery, type DecisionPayload } from './messages.js';
+import {
+  initState,
+  markPhase,
+  phaseStatuses,
+  renderDetails,
+  touch,
+  type RedeployInput,
+  type RedeployState,
+} from '../core/state.js';
+import {
+  REDEPLOY_PHASE,
+  decideSignal,
+  decideUpdate,
+  progressQuery,
+  type DecisionPayload,
+} from './messages.js';
 
 // ── Activity options, grouped by behaviour ────────────────────────────────────────────────────────
 // Every command-running activity heartbeats every 2 s, so a heartbeat timeout finds a dead worker fast.
@@ -88,9 +102,15 @@ function failureInfo(phase: Phase, err: unknown): { message: string; details: Re
     return { message: cause.message, details: { ...details, error_type: cause.type ?? 'Error' } };
   }
   if (cause instanceof TimeoutFailure) {
-    return { message: `${phase} timed out (${cause.timeoutType}): the worker may have died or the command hung`, details: { error_type: 'Timeout' } };
+    return {
+      message: `${phase} timed out (${cause.timeoutType}): the worker may have died or the command hung`,
+      details: { error_type: 'Timeout' },
+    };
   }
-  return { message: cause instanceof Error ? cause.message : String(cause), details: { error_type: 'Error' } };
+  return {
+    message: cause instanceof Error ? cause.message : String(cause),
+    details: { error_type: 'Error' },
+  };
 }
 
 export async function redeploy(input: RedeployInput): Promise<RedeployState> {
@@ -108,7 +128,8 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
   const validate = (d: DecisionPayload): void => {
     const pending = state.pending_decision;
     if (!pending) throw new Error(`${state.run_id} is not waiting for a decision (status: ${state.status})`);
-    if (!d || !['retry', 'skip', 'abort'].includes(d.action)) throw new Error('action must be retry, skip or abort');
+    if (!d || !['retry', 'skip', 'abort'].includes(d.action))
+      throw new Error('action must be retry, skip or abort');
     if (d.phase !== pending.phase) throw new Error(`${pending.phase} is waiting, not ${String(d.phase)}`);
   };
 
@@ -146,17 +167,33 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       case 'SYNC':
         return acts.git.sync.executeWithOptions(summary('pull-all.sh'), [id]);
       case 'ENV_CHECK':
-        return acts.quick.envCheck.executeWithOptions(summary('required variables'), [id, { skipInfisical: input.flags.skipInfisical }]);
+        return acts.quick.envCheck.executeWithOptions(summary('required variables'), [
+          id,
+          { skipInfisical: input.flags.skipInfisical },
+        ]);
       case 'WORKTREE':
-        return acts.git.worktree.executeWithOptions(summary(input.worktreeTicket), [id, { ticket: input.worktreeTicket, versions }]);
+        return acts.git.worktree.executeWithOptions(summary(input.worktreeTicket), [
+          id,
+          { ticket: input.worktreeTicket, versions },
+        ]);
       case 'PIN_UPDATE':
         return acts.quick.pinUpdate.executeWithOptions(summary(pins), [id, { worktreePath: wt, versions }]);
       case 'DEPLOY':
-        return acts.long.deploy.executeWithOptions(summary(`deploy-runtime.sh${reattempt ? ' --force' : ''}`), [id, { worktreePath: wt, reattempt }]);
+        return acts.long.deploy.executeWithOptions(
+          summary(`deploy-runtime.sh${reattempt ? ' --force' : ''}`),
+          [id, { worktreePath: wt, reattempt }],
+        );
       case 'INFISICAL':
         return acts.seed.infisical.executeWithOptions(summary('seed secrets'), [id, { worktreePath: wt }]);
       case 'VERIFY':
-        return acts.verify.verify.executeWithOptions(summary(Object.entries(versions).map(([k, v]) => `${k}==${v}`).join(', ')), [id, { versions }]);
+        return acts.verify.verify.executeWithOptions(
+          summary(
+            Object.entries(versions)
+              .map(([k, v]) => `${k}==${v}`)
+              .join(', '),
+          ),
+          [id, { versions }],
+        );
       case 'NOTIFY':
         return acts.notify.notify.executeWithOptions(summary('run outcome'), [
           id,
@@ -203,16 +240,32 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
           state.error = `${phase} failed and no decision came before ${deadline}: ${message}`;
           state.finished_at = now();
           publish();
-          throw ApplicationFailure.create({ type: 'DecisionTimeout', message: state.error, nonRetryable: true, details: [state] });
+          throw ApplicationFailure.create({
+            type: 'DecisionTimeout',
+            message: state.error,
+            nonRetryable: true,
+            details: [state],
+          });
         }
         const d: DecisionPayload = decision;
-        state.decisions.push({ phase, action: d.action, by: d.by ?? 'unknown', at: now(), ...(d.reason ? { reason: d.reason } : {}) });
+        state.decisions.push({
+          phase,
+          action: d.action,
+          by: d.by ?? 'unknown',
+          at: now(),
+          ...(d.reason ? { reason: d.reason } : {}),
+        });
         if (d.action === 'abort') {
           state.status = 'aborted';
           state.error = `aborted by ${d.by ?? 'an operator'} at ${phase}: ${message}`;
           state.finished_at = now();
           publish();
-          throw ApplicationFailure.create({ type: 'RedeployAborted', message: state.error, nonRetryable: true, details: [state] });
+          throw ApplicationFailure.create({
+            type: 'RedeployAborted',
+            message: state.error,
+            nonRetryable: true,
+            details: [state],
+          });
         }
         if (d.action === 'skip') {
           markPhase(state, phase, 'skipped_by_operator', now(), { error: message, by: d.by ?? 'unknown' });

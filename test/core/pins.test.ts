@@ -29,7 +29,11 @@ describe('pin rewrite', () => {
     assert.ok(r.text.includes('    "omninode-claude==0.4.0" \\\n'));
     assert.ok(r.text.includes('    omniintelligence==0.8.0 \\\n'));
     assert.ok(r.text.includes('    "omnibase-core[extra]==1.3.0" \\\n'));
-    assert.ok(r.text.endsWith('    omnibase_spi==0.5.0\nRUN echo omninode-claude==9.9.9 && pip install omniweb==0.1.0\nCOPY omninode-claude /app\n'));
+    assert.ok(
+      r.text.endsWith(
+        '    omnibase_spi==0.5.0\nRUN echo omninode-claude==9.9.9 && pip install omniweb==0.1.0\nCOPY omninode-claude /app\n',
+      ),
+    );
     assert.deepEqual(r.report, {
       'omninode-claude': { from: '>=0.3.0,<0.5.0', to: '0.4.0', matched: true },
       omniintelligence: { from: '0.6.0', to: '0.8.0', matched: true },
@@ -83,7 +87,10 @@ describe('pin rewrite', () => {
   it('renders a unified diff of the change', () => {
     const r = rewritePins(DOCKERFILE, { omniintelligence: '0.8.0' });
     const diff = unifiedDiff(DOCKERFILE, r.text, 'docker/Dockerfile.runtime');
-    assert.match(diff, /^--- a\/docker\/Dockerfile.runtime\n\+\+\+ b\/docker\/Dockerfile.runtime\n@@ -5,5 \+5,5 @@/);
+    assert.match(
+      diff,
+      /^--- a\/docker\/Dockerfile.runtime\n\+\+\+ b\/docker\/Dockerfile.runtime\n@@ -5,5 \+5,5 @@/,
+    );
     assert.ok(diff.includes('\n-    omniintelligence==0.6.0 \\\n+    omniintelligence==0.8.0 \\'));
     assert.equal(unifiedDiff(DOCKERFILE, DOCKERFILE, 'x'), '');
   });

@@ -6,8 +6,14 @@ import { ticketProblems } from '../../src/core/ticket.js';
 describe('--versions parsing', () => {
   it('parses pkg=version pairs in order', () => {
     const r = parseVersions('omniintelligence=0.8.0, omninode-claude=0.4.0,omninode_memory=0.6.1rc1');
-    assert.deepEqual(r, { ok: true, value: { omniintelligence: '0.8.0', 'omninode-claude': '0.4.0', omninode_memory: '0.6.1rc1' } });
-    assert.equal(formatVersions(r.ok ? r.value : {}), 'omniintelligence=0.8.0,omninode-claude=0.4.0,omninode_memory=0.6.1rc1');
+    assert.deepEqual(r, {
+      ok: true,
+      value: { omniintelligence: '0.8.0', 'omninode-claude': '0.4.0', omninode_memory: '0.6.1rc1' },
+    });
+    assert.equal(
+      formatVersions(r.ok ? r.value : {}),
+      'omniintelligence=0.8.0,omninode-claude=0.4.0,omninode_memory=0.6.1rc1',
+    );
   });
 
   const bad: [string, RegExp][] = [

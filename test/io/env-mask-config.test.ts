@@ -33,16 +33,25 @@ describe('env file', () => {
     assert.throws(
       () => parseEnvFile('OK=1\nsecret-garbage-value\nif true; then\n', '/x/.env'),
       (err: unknown) =>
-        err instanceof EnvFileError && /lines 2, 3 are not KEY=value/.test(err.message) && !err.message.includes('garbage'),
+        err instanceof EnvFileError &&
+        /lines 2, 3 are not KEY=value/.test(err.message) &&
+        !err.message.includes('garbage'),
     );
   });
 });
 
 describe('masking', () => {
   it('masks secret-named values (and their URL-encoded form), not others', () => {
-    const secrets = secretValues({ POSTGRES_PASSWORD: 'p@ss/word', KAFKA_BOOTSTRAP_SERVERS: 'kafka:9092', API_KEY: 'abc' });
+    const secrets = secretValues({
+      POSTGRES_PASSWORD: 'p@ss/word',
+      KAFKA_BOOTSTRAP_SERVERS: 'kafka:9092',
+      API_KEY: 'abc',
+    });
     const mask = createMasker(secrets);
-    assert.equal(mask('pw=p@ss/word dsn=u:p%40ss%2Fword@h kafka:9092 abc'), 'pw=*** dsn=u:***@h kafka:9092 abc');
+    assert.equal(
+      mask('pw=p@ss/word dsn=u:p%40ss%2Fword@h kafka:9092 abc'),
+      'pw=*** dsn=u:***@h kafka:9092 abc',
+    );
     assert.deepEqual(maskDeep({ a: ['x p@ss/word'], n: 1 }, mask), { a: ['x ***'], n: 1 });
   });
 });
@@ -73,7 +82,13 @@ describe('configuration', () => {
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
         assert.equal(err.problems.length, 5);
-        for (const name of ['OMNI_HOME', 'REDEPLOY_HEALTH_ENDPOINTS', 'REDEPLOY_DECISION_TIMEOUT', 'TEMPORAL_ADDRESS', 'REDEPLOY_PIN_MODE']) {
+        for (const name of [
+          'OMNI_HOME',
+          'REDEPLOY_HEALTH_ENDPOINTS',
+          'REDEPLOY_DECISION_TIMEOUT',
+          'TEMPORAL_ADDRESS',
+          'REDEPLOY_PIN_MODE',
+        ]) {
           assert.match(err.message, new RegExp(`${name}: `));
         }
         return true;

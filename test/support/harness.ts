@@ -157,7 +157,16 @@ export async function recordHistory(h: Harness, workflowId: string, name: string
   if (!process.env['REDEPLOY_RECORD_HISTORIES']) return;
   const { execa } = await import('execa');
   const { temporalCli } = await import('./temporal.js');
-  const out = await execa(await temporalCli(), ['workflow', 'show', '--address', h.address, '--workflow-id', workflowId, '--output', 'json']);
+  const out = await execa(await temporalCli(), [
+    'workflow',
+    'show',
+    '--address',
+    h.address,
+    '--workflow-id',
+    workflowId,
+    '--output',
+    'json',
+  ]);
   const dir = new URL('../../../test/fixtures/histories/', import.meta.url).pathname;
   await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(path.join(dir, `${name}.json`), `${out.stdout}\n`);

@@ -4,7 +4,15 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import type { RedeployState } from '../../src/core/state.js';
 import { DEFAULT_ENV } from '../support/sandbox.js';
-import { activityRuns, createHarness, progress, recordHistory, waitForState, waitingOn, type Harness } from '../support/harness.js';
+import {
+  activityRuns,
+  createHarness,
+  progress,
+  recordHistory,
+  waitForState,
+  waitingOn,
+  type Harness,
+} from '../support/harness.js';
 
 describe('operator decisions on a failed phase', () => {
   let h: Harness;
@@ -21,11 +29,17 @@ describe('operator decisions on a failed phase', () => {
     assert.equal(waiting.phases.DEPLOY.status, 'failed');
     assert.match(String(waiting.phases.DEPLOY['error']), /deploy-runtime\.sh failed \(exit 1\)/);
     assert.equal(waiting.phases.DEPLOY['error_type'], 'DeployFailed');
-    assert.ok((waiting.phases.DEPLOY['log_tail'] as string[]).some((l) => l.includes('docker compose build: FAILED (simulated)')));
+    assert.ok(
+      (waiting.phases.DEPLOY['log_tail'] as string[]).some((l) =>
+        l.includes('docker compose build: FAILED (simulated)'),
+      ),
+    );
     assert.equal(await h.sb.invocations('deploy'), 1, 'a failed build is not retried automatically');
 
     await h.sb.clearFault('deploy');
-    const ack = await handle.executeUpdate('decide', { args: [{ action: 'retry', phase: 'DEPLOY', by: 'alice@host' }] });
+    const ack = await handle.executeUpdate('decide', {
+      args: [{ action: 'retry', phase: 'DEPLOY', by: 'alice@host' }],
+    });
     assert.deepEqual(ack, { accepted: true, phase: 'DEPLOY', action: 'retry' });
     const state = (await handle.result()) as RedeployState;
     await recordHistory(h, runId, 'deploy-retry');
@@ -47,7 +61,9 @@ describe('operator decisions on a failed phase', () => {
   it('skip marks the phase skipped_by_operator and goes on', async () => {
     h.sb.health.setDown('intelligence-api');
     try {
-      const handle = await h.start({ flags: { skipSync: true, skipDockerfileUpdate: false, skipInfisical: true, verifyOnly: false } });
+      const handle = await h.start({
+        flags: { skipSync: true, skipDockerfileUpdate: false, skipInfisical: true, verifyOnly: false },
+      });
       const waiting = await waitForState(handle, waitingOn('VERIFY'));
       assert.deepEqual(waiting.phases.VERIFY['failed_health'], ['intelligence-api']);
       await handle.executeUpdate('decide', { args: [{ action: 'skip', phase: 'VERIFY', by: 'bob' }] });
@@ -67,7 +83,9 @@ describe('operator decisions on a failed phase', () => {
     try {
       const handle = await h.start();
       await waitForState(handle, waitingOn('DEPLOY'));
-      await handle.executeUpdate('decide', { args: [{ action: 'abort', phase: 'DEPLOY', by: 'carol', reason: 'bad release' }] });
+      await handle.executeUpdate('decide', {
+        args: [{ action: 'abort', phase: 'DEPLOY', by: 'carol', reason: 'bad release' }],
+      });
       const err = await handle.result().then(
         () => assert.fail('an aborted run must not succeed'),
         (e: unknown) => e,
@@ -80,7 +98,13 @@ describe('operator decisions on a failed phase', () => {
       assert.equal(state.status, 'aborted');
       assert.equal(state.phases.INFISICAL.status, 'pending');
       assert.equal(state.phases.NOTIFY.status, 'pending');
-      assert.deepEqual(state.decisions[0], { ...state.decisions[0], phase: 'DEPLOY', action: 'abort', by: 'carol', reason: 'bad release' });
+      assert.deepEqual(state.decisions[0], {
+        ...state.decisions[0],
+        phase: 'DEPLOY',
+        action: 'abort',
+        by: 'carol',
+        reason: 'bad release',
+      });
     } finally {
       await h.sb.clearFault('deploy');
     }
@@ -88,15 +112,21 @@ describe('operator decisions on a failed phase', () => {
 
   it('accepts the same decision as a signal, and the update validator refuses a wrong phase', async () => {
     await h.sb.setFault('deploy', { exitCode: 1, message: 'flaky' });
-    const handle = await h.start({ flags: { skipSync: true, skipDockerfileUpdate: false, skipInfisical: true, verifyOnly: false } });
+    const handle = await h.start({
+      flags: { skipSync: true, skipDockerfileUpdate: false, skipInfisical: true, verifyOnly: false },
+    });
     await waitForState(handle, waitingOn('DEPLOY'));
     await assert.rejects(
       handle.executeUpdate('decide', { args: [{ action: 'retry', phase: 'VERIFY' }] }),
-      (e: unknown) => e instanceof WorkflowUpdateFailedError && /DEPLOY is waiting, not VERIFY/.test(String(e.cause?.message)),
+      (e: unknown) =>
+        e instanceof WorkflowUpdateFailedError &&
+        /DEPLOY is waiting, not VERIFY/.test(String(e.cause?.message)),
     );
     await assert.rejects(
       handle.executeUpdate('decide', { args: [{ action: 'explode', phase: 'DEPLOY' }] }),
-      (e: unknown) => e instanceof WorkflowUpdateFailedError && /action must be retry, skip or abort/.test(String(e.cause?.message)),
+      (e: unknown) =>
+        e instanceof WorkflowUpdateFailedError &&
+        /action must be retry, skip or abort/.test(String(e.cause?.message)),
     );
     // A wrong signal is ignored (logged), the run keeps waiting.
     await handle.signal('decide', { action: 'retry', phase: 'SYNC' });
@@ -122,7 +152,10 @@ describe('operator decisions on a failed phase', () => {
       );
       assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure);
       assert.equal(err.cause.type, 'DecisionTimeout');
-      assert.match(err.cause.message, /ENV_CHECK failed and no decision came before .*: POSTGRES_PASSWORD not set/);
+      assert.match(
+        err.cause.message,
+        /ENV_CHECK failed and no decision came before .*: POSTGRES_PASSWORD not set/,
+      );
       assert.equal((await progress(handle)).status, 'failed');
     } finally {
       await h.sb.writeEnvFile(DEFAULT_ENV);

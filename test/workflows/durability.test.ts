@@ -8,7 +8,14 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { RedeployState } from '../../src/core/state.js';
 import { DEFAULT_ENV } from '../support/sandbox.js';
-import { activityRuns, createHarness, progress, waitForState, waitingOn, type Harness } from '../support/harness.js';
+import {
+  activityRuns,
+  createHarness,
+  progress,
+  waitForState,
+  waitingOn,
+  type Harness,
+} from '../support/harness.js';
 import { temporalCli } from '../support/temporal.js';
 
 const WORKER_ENTRY = new URL('../../src/worker.js', import.meta.url).pathname;
@@ -42,7 +49,12 @@ describe('durability', () => {
   it('a worker SIGKILLed during DEPLOY is replaced and the run completes; earlier phases ran once', async () => {
     await h.sb.setFault('deploy', { sleepSeconds: 120 }); // a long build: still running when the re-attempt comes
     const spawnWorker = (): ResultPromise =>
-      execa(process.execPath, [WORKER_ENTRY], { env: h.vars, extendEnv: false, reject: false, stdin: 'ignore' });
+      execa(process.execPath, [WORKER_ENTRY], {
+        env: h.vars,
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+      });
     const first = spawnWorker();
     const handle = await h.start();
     const runId = handle.workflowId;
@@ -50,7 +62,8 @@ describe('durability', () => {
     const orphan = await readPgid(h, runId);
     // Kill once the build is under way and silent (its `sleep` child exists): an orphan that still
     // prints dies of SIGPIPE by itself, a silent one is what the re-attempt must stop.
-    const inGroup = async () => (await execa('ps', ['-o', 'args=', '-g', String(orphan)], { reject: false })).stdout;
+    const inGroup = async () =>
+      (await execa('ps', ['-o', 'args=', '-g', String(orphan)], { reject: false })).stdout;
     while (!/^sleep /m.test(await inGroup())) await sleep(100);
     first.kill('SIGKILL');
     await first;
@@ -68,7 +81,10 @@ describe('durability', () => {
       assert.equal(deploys.length, 2);
       assert.ok(deploys[1]?.includes('--force'), 'the re-attempt passes --force');
       assert.equal(groupAlive(orphan), false, 'the orphaned deploy was stopped before the re-attempt');
-      assert.match(await fs.readFile(path.join(h.config.logDir, runId, 'DEPLOY.log'), 'utf8'), /stopping process group \d+ left by an earlier attempt/);
+      assert.match(
+        await fs.readFile(path.join(h.config.logDir, runId, 'DEPLOY.log'), 'utf8'),
+        /stopping process group \d+ left by an earlier attempt/,
+      );
     } finally {
       second.kill('SIGTERM');
       await second;
@@ -79,7 +95,9 @@ describe('durability', () => {
     await h.startWorker();
     try {
       await h.sb.setFault('deploy', { sleepSeconds: 120 });
-      const handle = await h.start({ flags: { skipSync: true, skipDockerfileUpdate: true, skipInfisical: true, verifyOnly: false } });
+      const handle = await h.start({
+        flags: { skipSync: true, skipDockerfileUpdate: true, skipInfisical: true, verifyOnly: false },
+      });
       await waitForState(handle, (s) => s.phases.DEPLOY.status === 'running');
       const pgid = await readPgid(h, handle.workflowId);
       assert.ok(groupAlive(pgid));
@@ -110,7 +128,9 @@ describe('durability', () => {
     await h.sb.writeEnvFile({ ...DEFAULT_ENV, ...secrets });
     await h.sb.setFault('deploy', { exitCode: 1, message: 'build failed', printEnv: Object.keys(secrets) });
     try {
-      const handle = await h.start({ flags: { skipSync: true, skipDockerfileUpdate: true, skipInfisical: true, verifyOnly: false } });
+      const handle = await h.start({
+        flags: { skipSync: true, skipDockerfileUpdate: true, skipInfisical: true, verifyOnly: false },
+      });
       const waiting = await waitForState(handle, waitingOn('DEPLOY'));
       assert.ok(
         (waiting.phases.DEPLOY['log_tail'] as string[]).some((l) => l.includes('POSTGRES_PASSWORD=***')),
@@ -119,14 +139,24 @@ describe('durability', () => {
       await handle.executeUpdate('decide', { args: [{ action: 'abort', phase: 'DEPLOY' }] });
       await handle.result().catch(() => undefined);
       const exported = (
-        await execa(await temporalCli(), ['workflow', 'show', '--address', h.address, '--workflow-id', handle.workflowId, '--output', 'json'])
+        await execa(await temporalCli(), [
+          'workflow',
+          'show',
+          '--address',
+          h.address,
+          '--workflow-id',
+          handle.workflowId,
+          '--output',
+          'json',
+        ])
       ).stdout;
       const haystacks: Record<string, string> = {
         history: exported + JSON.stringify(await handle.fetchHistory()),
         state: JSON.stringify(await progress(handle)),
       };
       const logDir = path.join(h.config.logDir, handle.workflowId);
-      for (const f of await fs.readdir(logDir)) haystacks[`log ${f}`] = await fs.readFile(path.join(logDir, f), 'utf8');
+      for (const f of await fs.readdir(logDir))
+        haystacks[`log ${f}`] = await fs.readFile(path.join(logDir, f), 'utf8');
       assert.match(haystacks['log DEPLOY.log'] ?? '', /SLACK_BOT_TOKEN=\*\*\*/);
       for (const [where, text] of Object.entries(haystacks)) {
         for (const [name, value] of Object.entries(secrets)) {

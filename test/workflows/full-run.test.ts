@@ -30,19 +30,16 @@ describe('a full redeploy on a real Temporal server', () => {
 
   it('ends all eight phases as expected', () => {
     assert.equal(state.status, 'completed');
-    assert.deepEqual(
-      Object.fromEntries(PHASES.map((p) => [p, state.phases[p].status])),
-      {
-        SYNC: 'completed',
-        ENV_CHECK: 'completed',
-        WORKTREE: 'completed',
-        PIN_UPDATE: 'completed',
-        DEPLOY: 'completed',
-        INFISICAL: 'skipped_no_infisical',
-        VERIFY: 'completed',
-        NOTIFY: 'completed',
-      },
-    );
+    assert.deepEqual(Object.fromEntries(PHASES.map((p) => [p, state.phases[p].status])), {
+      SYNC: 'completed',
+      ENV_CHECK: 'completed',
+      WORKTREE: 'completed',
+      PIN_UPDATE: 'completed',
+      DEPLOY: 'completed',
+      INFISICAL: 'skipped_no_infisical',
+      VERIFY: 'completed',
+      NOTIFY: 'completed',
+    });
     for (const p of PHASES) assert.equal(typeof state.phases[p].ts, 'string', `${p} has a timestamp`);
   });
 
@@ -58,7 +55,10 @@ describe('a full redeploy on a real Temporal server', () => {
   });
 
   it('leaves the requested pins in the worktree Dockerfile and deploys them', async () => {
-    const dockerfile = await fs.readFile(path.join(state.worktree_path ?? '', 'docker/Dockerfile.runtime'), 'utf8');
+    const dockerfile = await fs.readFile(
+      path.join(state.worktree_path ?? '', 'docker/Dockerfile.runtime'),
+      'utf8',
+    );
     assert.match(dockerfile, /^\s+"omninode-claude==0\.4\.0" \\$/m);
     assert.match(dockerfile, /^\s+omniintelligence==0\.8\.0 \\$/m);
     assert.match(dockerfile, /# omniintelligence==0\.1\.0 \(old pin, keep\)/);
@@ -75,8 +75,17 @@ describe('a full redeploy on a real Temporal server', () => {
     assert.equal(await h.sb.invocations('pull-all'), 1);
     assert.equal(await h.sb.invocations('deploy'), 1);
     const [dockerArgs] = await h.sb.invocationArgs('docker');
-    assert.deepEqual(dockerArgs, ['exec', 'omninode-runtime', 'uv', 'pip', 'show', 'omninode-claude', 'omniintelligence']);
-    for (const p of PHASES.filter((p) => p !== 'INFISICAL')) assert.equal(await activityRuns(h, runId, p), 1, p);
+    assert.deepEqual(dockerArgs, [
+      'exec',
+      'omninode-runtime',
+      'uv',
+      'pip',
+      'show',
+      'omninode-claude',
+      'omniintelligence',
+    ]);
+    for (const p of PHASES.filter((p) => p !== 'INFISICAL'))
+      assert.equal(await activityRuns(h, runId, p), 1, p);
   });
 
   it('posts the seed message to Slack with the bot token', () => {
@@ -101,7 +110,10 @@ describe('a full redeploy on a real Temporal server', () => {
       const payload = e.userMetadata?.summary;
       if (e.activityTaskScheduledEventAttributes && payload) summaries.push(converter.fromPayload(payload));
     }
-    assert.ok(summaries.includes('PIN_UPDATE omninode-claude >=0.3.0,<0.5.0 → 0.4.0, omniintelligence 0.6.0 → 0.8.0'), summaries.join('\n'));
+    assert.ok(
+      summaries.includes('PIN_UPDATE omninode-claude >=0.3.0,<0.5.0 → 0.4.0, omniintelligence 0.6.0 → 0.8.0'),
+      summaries.join('\n'),
+    );
     assert.ok(summaries.some((s) => s.startsWith('DEPLOY deploy-runtime.sh')));
     const meta = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
     assert.match(meta.currentDetails, /\| ✔ DEPLOY \| completed \|/);
@@ -112,11 +124,26 @@ describe('a full redeploy on a real Temporal server', () => {
   it('writes a masked log per phase and never the secret', async () => {
     const dir = path.join(h.config.logDir, runId);
     const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.log')).sort();
-    assert.deepEqual(files, ['DEPLOY.log', 'ENV_CHECK.log', 'INFISICAL.log', 'NOTIFY.log', 'PIN_UPDATE.log', 'SYNC.log', 'VERIFY.log', 'WORKTREE.log']);
+    assert.deepEqual(files, [
+      'DEPLOY.log',
+      'ENV_CHECK.log',
+      'INFISICAL.log',
+      'NOTIFY.log',
+      'PIN_UPDATE.log',
+      'SYNC.log',
+      'VERIFY.log',
+      'WORKTREE.log',
+    ]);
     const envCheck = await fs.readFile(path.join(dir, 'ENV_CHECK.log'), 'utf8');
-    assert.match(envCheck, /ENV_CHECK: POSTGRES_PASSWORD OK\nENV_CHECK: KAFKA_BOOTSTRAP_SERVERS OK\nENV_CHECK: completed/);
+    assert.match(
+      envCheck,
+      /ENV_CHECK: POSTGRES_PASSWORD OK\nENV_CHECK: KAFKA_BOOTSTRAP_SERVERS OK\nENV_CHECK: completed/,
+    );
     for (const f of files) {
-      assert.ok(!(await fs.readFile(path.join(dir, f), 'utf8')).includes(DEFAULT_ENV['POSTGRES_PASSWORD'] as string), f);
+      assert.ok(
+        !(await fs.readFile(path.join(dir, f), 'utf8')).includes(DEFAULT_ENV['POSTGRES_PASSWORD'] as string),
+        f,
+      );
     }
   });
 });

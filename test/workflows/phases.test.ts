@@ -10,7 +10,9 @@ import { activityRuns, createHarness, waitForState, waitingOn, type Harness } fr
 
 const FLAGS = { skipSync: true, skipDockerfileUpdate: false, skipInfisical: false, verifyOnly: false };
 const completed = (...phases: Phase[]) =>
-  Object.fromEntries(phases.map((p) => [p, { status: 'completed' as PhaseStatus, ts: '2026-11-25T00:00:00.000Z' }]));
+  Object.fromEntries(
+    phases.map((p) => [p, { status: 'completed' as PhaseStatus, ts: '2026-11-25T00:00:00.000Z' }]),
+  );
 
 describe('phase behaviour', () => {
   let h: Harness;
@@ -25,10 +27,20 @@ describe('phase behaviour', () => {
       const handle = await h.start({ flags: FLAGS });
       const waiting = await waitForState(handle, waitingOn('ENV_CHECK'));
       const record = waiting.phases.ENV_CHECK;
-      assert.equal(record['missing'], 'POSTGRES_PASSWORD, KAFKA_BOOTSTRAP_SERVERS, INFISICAL_CLIENT_SECRET, INFISICAL_PROJECT_ID');
-      assert.match(String(record['error']), /POSTGRES_PASSWORD not set; KAFKA_BOOTSTRAP_SERVERS not set; .* \(INFISICAL_ADDR is set\)\. Add to .*\.env, then retry/);
+      assert.equal(
+        record['missing'],
+        'POSTGRES_PASSWORD, KAFKA_BOOTSTRAP_SERVERS, INFISICAL_CLIENT_SECRET, INFISICAL_PROJECT_ID',
+      );
+      assert.match(
+        String(record['error']),
+        /POSTGRES_PASSWORD not set; KAFKA_BOOTSTRAP_SERVERS not set; .* \(INFISICAL_ADDR is set\)\. Add to .*\.env, then retry/,
+      );
       assert.equal(record['error_type'], 'MissingEnv');
-      assert.equal(await activityRuns(h, handle.workflowId, 'ENV_CHECK'), 1, 'a missing variable is not retried automatically');
+      assert.equal(
+        await activityRuns(h, handle.workflowId, 'ENV_CHECK'),
+        1,
+        'a missing variable is not retried automatically',
+      );
 
       await h.sb.writeEnvFile(DEFAULT_ENV); // the operator fixes the file (and drops Infisical)
       await handle.executeUpdate('decide', { args: [{ action: 'retry', phase: 'ENV_CHECK' }] });
@@ -64,7 +76,11 @@ describe('phase behaviour', () => {
   it('WORKTREE reuses a worktree already on the ticket branch', async () => {
     const ticket = 'OMN-reuse-1';
     const wt = path.join(h.sb.worktreeRoot, ticket, 'omnibase_infra');
-    await execa('git', ['-C', path.join(h.sb.omniHome, 'omnibase_infra'), 'worktree', 'add', wt, '-b', ticket], { env: h.sb.env });
+    await execa(
+      'git',
+      ['-C', path.join(h.sb.omniHome, 'omnibase_infra'), 'worktree', 'add', wt, '-b', ticket],
+      { env: h.sb.env },
+    );
     const handle = await h.start({ worktreeTicket: ticket, flags: FLAGS });
     const state = (await handle.result()) as RedeployState;
     assert.deepEqual(
@@ -77,20 +93,36 @@ describe('phase behaviour', () => {
   it('WORKTREE refuses a worktree on another branch, and says how to fix it', async () => {
     const ticket = 'OMN-wrong-1';
     const wt = path.join(h.sb.worktreeRoot, ticket, 'omnibase_infra');
-    await execa('git', ['-C', path.join(h.sb.omniHome, 'omnibase_infra'), 'worktree', 'add', wt, '-b', 'someone-else'], { env: h.sb.env });
+    await execa(
+      'git',
+      ['-C', path.join(h.sb.omniHome, 'omnibase_infra'), 'worktree', 'add', wt, '-b', 'someone-else'],
+      { env: h.sb.env },
+    );
     const handle = await h.start({ worktreeTicket: ticket, flags: FLAGS });
     const waiting = await waitForState(handle, waitingOn('WORKTREE'));
     assert.equal(waiting.phases.WORKTREE['error_type'], 'WorktreeWrongBranch');
-    assert.match(String(waiting.phases.WORKTREE['error']), /is on branch 'someone-else', expected 'OMN-wrong-1'\. Use another --worktree-ticket, or remove it/);
+    assert.match(
+      String(waiting.phases.WORKTREE['error']),
+      /is on branch 'someone-else', expected 'OMN-wrong-1'\. Use another --worktree-ticket, or remove it/,
+    );
     await handle.terminate('test done');
   });
 
   it('PIN_UPDATE names an unmatched package and leaves the Dockerfile untouched', async () => {
-    const handle = await h.start({ flags: FLAGS, versions: { 'omninode-claude': '0.4.0', 'omni-nothing': '1.0.0' } });
+    const handle = await h.start({
+      flags: FLAGS,
+      versions: { 'omninode-claude': '0.4.0', 'omni-nothing': '1.0.0' },
+    });
     const waiting = await waitForState(handle, waitingOn('PIN_UPDATE'));
-    assert.match(String(waiting.phases.PIN_UPDATE['error']), /^omni-nothing not found in .*Dockerfile\.runtime/);
+    assert.match(
+      String(waiting.phases.PIN_UPDATE['error']),
+      /^omni-nothing not found in .*Dockerfile\.runtime/,
+    );
     assert.deepEqual(waiting.phases.PIN_UPDATE['unmatched'], ['omni-nothing']);
-    const dockerfile = await fs.readFile(path.join(waiting.worktree_path ?? '', 'docker/Dockerfile.runtime'), 'utf8');
+    const dockerfile = await fs.readFile(
+      path.join(waiting.worktree_path ?? '', 'docker/Dockerfile.runtime'),
+      'utf8',
+    );
     assert.equal(dockerfile, DEFAULT_DOCKERFILE);
     await handle.terminate('test done');
   });
@@ -100,17 +132,31 @@ describe('phase behaviour', () => {
     h.sb.health.setDown('omninode-contract-resolver', 500);
     try {
       // verify-only against what earlier tests deployed (0.4.0 / 0.8.0): every check fails, all reported together.
-      const handle = await h.start({ flags: { ...FLAGS, verifyOnly: true }, versions: { 'omninode-claude': '9.9.9', omniintelligence: '0.6.0', 'omninode-ghost': '1.0.0' } });
+      const handle = await h.start({
+        flags: { ...FLAGS, verifyOnly: true },
+        versions: { 'omninode-claude': '9.9.9', omniintelligence: '0.6.0', 'omninode-ghost': '1.0.0' },
+      });
       const waiting = await waitForState(handle, waitingOn('VERIFY'), 30_000);
       const v = waiting.phases.VERIFY;
-      assert.deepEqual([...(v['failed_health'] as string[])].sort(), ['omninode-contract-resolver', 'omninode-runtime']);
+      assert.deepEqual([...(v['failed_health'] as string[])].sort(), [
+        'omninode-contract-resolver',
+        'omninode-runtime',
+      ]);
       const failedVersions = v['failed_versions'] as string[];
       assert.equal(failedVersions.length, 3, failedVersions.join('; '));
       assert.match(failedVersions.join('\n'), /omniintelligence: expected 0\.6\.0, got 0\.8\.0/);
       assert.match(failedVersions.join('\n'), /omninode-ghost: not installed in omninode-runtime/);
       assert.match(failedVersions.join('\n'), /omninode-claude: expected 9\.9\.9, got /);
-      assert.equal(await h.sb.invocations('docker') >= 1, true);
-      for (const p of ['SYNC', 'ENV_CHECK', 'WORKTREE', 'PIN_UPDATE', 'DEPLOY', 'INFISICAL', 'NOTIFY'] as const) {
+      assert.equal((await h.sb.invocations('docker')) >= 1, true);
+      for (const p of [
+        'SYNC',
+        'ENV_CHECK',
+        'WORKTREE',
+        'PIN_UPDATE',
+        'DEPLOY',
+        'INFISICAL',
+        'NOTIFY',
+      ] as const) {
         assert.equal(waiting.phases[p].status, 'skipped_by_flag');
       }
       await handle.terminate('test done');
@@ -124,27 +170,52 @@ describe('phase behaviour', () => {
     const deployed = await h.sb.deployedPins();
     const handle = await h.start({
       flags: { ...FLAGS, verifyOnly: true },
-      versions: { 'omninode-claude': deployed['omninode-claude'] ?? '', omniintelligence: deployed['omniintelligence'] ?? '' },
+      versions: {
+        'omninode-claude': deployed['omninode-claude'] ?? '',
+        omniintelligence: deployed['omniintelligence'] ?? '',
+      },
     });
     h.sb.health.setUpAfter('intelligence-api', 3000);
     const state = (await handle.result()) as RedeployState;
     assert.equal(state.phases.VERIFY.status, 'completed');
     const health = state.phases.VERIFY['health'] as Record<string, { status: string; after_ms: number }>;
     assert.equal(health['intelligence-api']?.status, 'healthy');
-    assert.ok((health['intelligence-api']?.after_ms ?? 0) >= 2000, `became healthy after ${health['intelligence-api']?.after_ms} ms`);
+    assert.ok(
+      (health['intelligence-api']?.after_ms ?? 0) >= 2000,
+      `became healthy after ${health['intelligence-api']?.after_ms} ms`,
+    );
   });
 
   it('NOTIFY posts through an incoming webhook when there is no bot token', async () => {
-    await h.sb.writeEnvFile({ ...DEFAULT_ENV, ONEX_TIER: 'FULL_ONEX', SLACK_WEBHOOK_URL: h.sb.slack.webhookUrl });
+    await h.sb.writeEnvFile({
+      ...DEFAULT_ENV,
+      ONEX_TIER: 'FULL_ONEX',
+      SLACK_WEBHOOK_URL: h.sb.slack.webhookUrl,
+    });
     try {
       const before = h.sb.slack.requests.length;
-      const handle = await h.start({ resumeFrom: { phases: completed('SYNC', 'ENV_CHECK', 'WORKTREE', 'PIN_UPDATE', 'DEPLOY', 'INFISICAL', 'VERIFY'), worktreePath: null } });
+      const handle = await h.start({
+        resumeFrom: {
+          phases: completed('SYNC', 'ENV_CHECK', 'WORKTREE', 'PIN_UPDATE', 'DEPLOY', 'INFISICAL', 'VERIFY'),
+          worktreePath: null,
+        },
+      });
       const state = (await handle.result()) as RedeployState;
       const posts = h.sb.slack.requests.slice(before);
-      assert.deepEqual(posts.map((p) => p.kind), ['webhook']);
-      assert.match(JSON.stringify(posts[0]?.body), new RegExp(`\\[redeploy\\] ${handle.workflowId} complete`));
+      assert.deepEqual(
+        posts.map((p) => p.kind),
+        ['webhook'],
+      );
+      assert.match(
+        JSON.stringify(posts[0]?.body),
+        new RegExp(`\\[redeploy\\] ${handle.workflowId} complete`),
+      );
       assert.equal(state.phases.NOTIFY['channel'], 'slack-webhook');
-      assert.equal(await activityRuns(h, handle.workflowId, 'DEPLOY'), 0, 'settled phases of a resumed run do not run again');
+      assert.equal(
+        await activityRuns(h, handle.workflowId, 'DEPLOY'),
+        0,
+        'settled phases of a resumed run do not run again',
+      );
     } finally {
       await h.sb.writeEnvFile(DEFAULT_ENV);
     }
@@ -152,7 +223,12 @@ describe('phase behaviour', () => {
 
   it('NOTIFY prints the seed summary (stdout mode) below FULL_ONEX', async () => {
     const before = h.sb.slack.requests.length;
-    const handle = await h.start({ resumeFrom: { phases: completed('SYNC', 'ENV_CHECK', 'WORKTREE', 'PIN_UPDATE', 'DEPLOY', 'INFISICAL', 'VERIFY'), worktreePath: null } });
+    const handle = await h.start({
+      resumeFrom: {
+        phases: completed('SYNC', 'ENV_CHECK', 'WORKTREE', 'PIN_UPDATE', 'DEPLOY', 'INFISICAL', 'VERIFY'),
+        worktreePath: null,
+      },
+    });
     const state = (await handle.result()) as RedeployState;
     assert.equal(h.sb.slack.requests.length, before, 'nothing posted');
     // KAFKA_BOOTSTRAP_SERVERS is set and omniclaude does not import: EVENT_BUS.
@@ -165,10 +241,22 @@ describe('phase behaviour', () => {
   });
 
   it('NOTIFY does not retry a Slack 4xx, and retries a 429 after Retry-After', async () => {
-    await h.sb.writeEnvFile({ ...DEFAULT_ENV, ONEX_TIER: 'FULL_ONEX', SLACK_BOT_TOKEN: h.sb.slack.token, SLACK_CHANNEL_ID: h.sb.slack.channel });
+    await h.sb.writeEnvFile({
+      ...DEFAULT_ENV,
+      ONEX_TIER: 'FULL_ONEX',
+      SLACK_BOT_TOKEN: h.sb.slack.token,
+      SLACK_CHANNEL_ID: h.sb.slack.channel,
+    });
     try {
-      const settled = { phases: completed('SYNC', 'ENV_CHECK', 'WORKTREE', 'PIN_UPDATE', 'DEPLOY', 'INFISICAL', 'VERIFY'), worktreePath: null };
-      h.sb.slack.failNext(1, { status: 429, headers: { 'retry-after': '1' }, body: { ok: false, error: 'ratelimited' } });
+      const settled = {
+        phases: completed('SYNC', 'ENV_CHECK', 'WORKTREE', 'PIN_UPDATE', 'DEPLOY', 'INFISICAL', 'VERIFY'),
+        worktreePath: null,
+      };
+      h.sb.slack.failNext(1, {
+        status: 429,
+        headers: { 'retry-after': '1' },
+        body: { ok: false, error: 'ratelimited' },
+      });
       const ok = (await (await h.start({ resumeFrom: settled })).result()) as RedeployState;
       assert.equal(ok.phases.NOTIFY.status, 'completed');
 
@@ -194,7 +282,10 @@ describe('phase behaviour', () => {
         omniintelligence: { from: '0.6.0', to: '0.8.0', matched: true },
       });
       const [args] = await hs.sb.invocationArgs('update-plugin-pins');
-      assert.ok(args?.includes('--versions') && args.includes('omninode-claude=0.4.0,omniintelligence=0.8.0'), args?.join(' '));
+      assert.ok(
+        args?.includes('--versions') && args.includes('omninode-claude=0.4.0,omniintelligence=0.8.0'),
+        args?.join(' '),
+      );
     } finally {
       await hs.close();
     }

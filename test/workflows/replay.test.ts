@@ -22,7 +22,11 @@ describe('replay of recorded histories', async () => {
   for (const file of files) {
     it(`replays ${file} deterministically`, async () => {
       const history: unknown = JSON.parse(await fs.readFile(path.join(DIR, file), 'utf8'));
-      await Worker.runReplayHistory({ workflowBundle: await testBundle() }, history, path.basename(file, '.json'));
+      await Worker.runReplayHistory(
+        { workflowBundle: await testBundle() },
+        history,
+        path.basename(file, '.json'),
+      );
     });
   }
 });
