@@ -33,12 +33,12 @@ function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
 }
 
 export class TemporalCliMissing extends Error {
-  constructor(detail: string) {
+  constructor(detail: string, env: NodeJS.ProcessEnv = process.env) {
     super(
       `No Temporal CLI found (${detail}). Provide one of:\n` +
         `  1. TEMPORAL_CLI=/path/to/temporal\n` +
         `  2. a \`temporal\` binary on PATH (https://docs.temporal.io/cli)\n` +
-        `  3. Go ≥ 1.23 on PATH, and redeploy builds ${MODULE}@${TEMPORAL_CLI_VERSION} into ${cacheDir()}`,
+        `  3. Go ≥ 1.23 on PATH, and redeploy builds ${MODULE}@${TEMPORAL_CLI_VERSION} into ${cacheDir(env)}`,
     );
     this.name = 'TemporalCliMissing';
   }
@@ -52,22 +52,22 @@ export async function findTemporalCli(
   const explicit = env['TEMPORAL_CLI'];
   if (explicit) {
     if (executable(explicit)) return explicit;
-    throw new TemporalCliMissing(`TEMPORAL_CLI=${explicit} is not an executable file`);
+    throw new TemporalCliMissing(`TEMPORAL_CLI=${explicit} is not an executable file`, env);
   }
   const found = onPath('temporal', env);
   if (found) return found;
   const cached = path.join(cacheDir(env), 'temporal');
   if (executable(cached)) return cached;
-  if (opts.build === false) throw new TemporalCliMissing('not on PATH, not cached');
+  if (opts.build === false) throw new TemporalCliMissing('not on PATH, not cached', env);
   const go = onPath('go', env);
-  if (!go) throw new TemporalCliMissing('not on PATH, not cached, and no Go toolchain to build it');
+  if (!go) throw new TemporalCliMissing('not on PATH, not cached, and no Go toolchain to build it', env);
   fs.mkdirSync(cacheDir(env), { recursive: true });
   log(
     `[temporal-cli] building ${MODULE}@${TEMPORAL_CLI_VERSION} into ${cacheDir(env)} (first time only; takes a few minutes)…`,
   );
   const started = Date.now();
   const r = await execa(go, ['install', `${MODULE}@${TEMPORAL_CLI_VERSION}`], {
-    env: { ...env, GOBIN: cacheDir(env), GOFLAGS: '-mod=mod' },
+    env: { ...env, GOBIN: cacheDir(env) },
     cwd: os.tmpdir(), // outside any module, so `go install pkg@version` is unambiguous
     reject: false,
     all: true,
@@ -78,6 +78,7 @@ export async function findTemporalCli(
         .split('\n')
         .slice(-15)
         .join('\n')}`,
+      env,
     );
   }
   log(`[temporal-cli] built in ${Math.round((Date.now() - started) / 1000)} s: ${cached}`);

@@ -279,15 +279,14 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
   };
 
   try {
+    // Flag skips are known now: mark them all at once, so a watcher sees the whole plan from the start.
+    for (const phase of PHASES) {
+      const skip = skipStatus(phase, input);
+      if (skip && !isSettled(state.phases[phase].status)) markPhase(state, phase, skip, now());
+    }
     publish();
     for (const phase of PHASES) {
-      if (isSettled(state.phases[phase].status)) continue; // settled in an earlier run (resume)
-      const skip = skipStatus(phase, input);
-      if (skip) {
-        markPhase(state, phase, skip, now());
-        publish();
-        continue;
-      }
+      if (isSettled(state.phases[phase].status)) continue; // skipped by flag, or settled in an earlier run (resume)
       await runPhase(phase);
     }
     state.status = 'completed';
