@@ -1,38 +1,129 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { PHASES, type Phase, type PhaseStatus } from './core/phases.js';
 import { ConfigError, loadConfig } from './io/config.js';
-import { connectClient, TemporalUnreachable } from './io/temporal.js';
-import { parseRunArgs, UsageError } from './cli/args.js';
-import { runCommand } from './cli/run.js';
-import { runWorker } from './worker.js';
+import { StateFileError } from './io/state-file.js';
+import { writeSkillResult } from './io/skill-result.js';
+import { parseCommand, UsageError, type Command } from './cli/args.js';
+import { dryRunLines } from './cli/dry-run.js';
+import { newRunId } from './cli/run-id.js';
 
-const USAGE = `Usage:
-  redeploy --versions "pkg=ver[,pkg=ver…]" [--skip-sync] [--skip-dockerfile-update] [--skip-infisical]
-           [--worktree-ticket NAME] [--verify-only]
-  redeploy worker            run a worker for the configured task queue (REDEPLOY_TASK_QUEUE)
+export const USAGE = `Usage: redeploy --versions "pkg=ver[,pkg=ver…]" [options]
+       redeploy --resume <run_id> [--versions …] [options]
+       redeploy status|watch|retry|abort|cancel <run_id>
+       redeploy skip --phase PHASE <run_id>
+       redeploy list | worker
 
-Exit codes: 0 success, 1 run failed (waiting for an operator decision), 2 usage or configuration error.`;
+Run options (the /redeploy skill's):
+  --versions LIST            packages and versions to deploy, e.g. "omninode-claude=0.4.0,omniintelligence=0.8.0"
+  --skip-sync                skip SYNC (pull-all.sh)
+  --skip-dockerfile-update   skip PIN_UPDATE
+  --skip-infisical           skip INFISICAL
+  --worktree-ticket NAME     worktree and branch name (default: the run id)
+  --verify-only              run VERIFY only
+  --dry-run                  print the commands each phase would run and the pin diff; start nothing
+  --resume RUN_ID            continue a run: retry its failed phase, or start it again after its completed phases
+  --detach                   start (or decide) and return; follow later with \`redeploy watch\`
+  --json                     one JSON object per event
+  -h, --help                 this help
+  --version                  print the version
+
+Commands:
+  status RUN_ID              the run's phases (also writes the legacy state file)
+  watch RUN_ID               follow a run until it ends or waits for a decision
+  retry RUN_ID [--phase P]   run the failed phase again (earlier phases are not re-run)
+  skip --phase P RUN_ID      mark the failed phase skipped_by_operator and go on
+  abort RUN_ID               end a waiting run as failed
+  cancel RUN_ID              stop a run now (the running phase's processes are killed)
+  list                       recent runs
+  worker                     run a worker for REDEPLOY_TASK_QUEUE
+
+Exit codes: 0 success · 1 run failed or aborted (or Temporal unreachable) · 2 usage or configuration error ·
+130 interrupted (Ctrl-C detaches; the run goes on).`;
+
+function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+async function dryRun(cmd: Extract<Command, { kind: 'run' }>, out: (line: string) => void): Promise<number> {
+  const config = loadConfig();
+  const runId = newRunId();
+  for (const line of await dryRunLines(config, runId, cmd.req)) out(line);
+  const f = cmd.req.flags;
+  const skipped = (p: Phase): boolean =>
+    f.verifyOnly
+      ? p !== 'VERIFY'
+      : (p === 'SYNC' && f.skipSync) ||
+        (p === 'PIN_UPDATE' && f.skipDockerfileUpdate) ||
+        (p === 'INFISICAL' && f.skipInfisical);
+  const phases = Object.fromEntries(
+    PHASES.map((p) => [p, skipped(p) ? 'skipped_by_flag' : 'pending']),
+  ) as Record<Phase, PhaseStatus>;
+  // A dry run leaves a skill result (status dry_run) and no state file, as the seed says.
+  await writeSkillResult(config.skillResultsDir, {
+    skill: 'redeploy',
+    status: 'dry_run',
+    run_id: runId,
+    phases,
+    pins_applied: {},
+  });
+  return 0;
+}
 
 /** CLI entry: parse → validate → dispatch. Every input is validated before any connection is made. */
 export async function main(argv: string[]): Promise<number> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const err = (line: string) => process.stderr.write(`${line}\n`);
   try {
-    if (argv[0] === '-h' || argv[0] === '--help') {
+    const cmd = parseCommand(argv);
+    if (cmd.kind === 'help') {
       out(USAGE);
       return 0;
     }
-    if (argv[0] === 'worker') {
+    if (cmd.kind === 'version') {
+      out(version());
+      return 0;
+    }
+    if (cmd.kind === 'worker') {
+      const { runWorker } = await import('./worker.js');
       await runWorker();
       return 0;
     }
-    const req = parseRunArgs(argv);
+    if (cmd.kind === 'run' && cmd.dryRun) return await dryRun(cmd, out);
     const config = loadConfig();
+    // Loaded only now: --help and --dry-run never pay for the Temporal client.
+    const { connectClient } = await import('./io/temporal.js');
+    const commands = await import('./cli/commands.js');
     const client = await connectClient(config);
+    const ac = new AbortController();
+    const onSigint = () => ac.abort();
+    process.once('SIGINT', onSigint);
+    const ctx = { client, config, out, signal: ac.signal, tty: !cmd.json && !!process.stdout.isTTY };
     try {
-      return await runCommand(client, config, req, out);
+      switch (cmd.kind) {
+        case 'run':
+          return await commands.run(ctx, cmd.req, cmd);
+        case 'resume':
+          return await commands.resume(ctx, cmd);
+        case 'status':
+          return await commands.status(ctx, cmd.runId, cmd.json);
+        case 'watch':
+          return await commands.watch(ctx, cmd.runId, cmd.json);
+        case 'retry':
+        case 'skip':
+        case 'abort':
+          return await commands.decide(ctx, { ...cmd, kind: cmd.kind });
+        case 'cancel':
+          return await commands.cancel(ctx, cmd.runId);
+        case 'list':
+          return await commands.list(ctx, cmd.json);
+      }
     } finally {
+      process.removeListener('SIGINT', onSigint);
       await client.connection.close();
     }
   } catch (e) {
@@ -41,15 +132,22 @@ export async function main(argv: string[]): Promise<number> {
       err('Run `redeploy --help` for usage.');
       return 2;
     }
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof StateFileError) {
       err(e.message);
       return 2;
     }
-    if (e instanceof TemporalUnreachable) {
-      err(e.message);
+    const name = e instanceof Error ? e.name : '';
+    if (name === 'WorkflowNotFoundError') {
+      err(
+        `redeploy: no run ${(e as { workflowId?: string }).workflowId ?? ''} in Temporal (see \`redeploy list\`)`,
+      );
       return 1;
     }
-    err(`redeploy: ${e instanceof Error ? e.message : String(e)}`);
+    err(
+      name === 'TemporalUnreachable'
+        ? (e as Error).message
+        : `redeploy: ${e instanceof Error ? e.message : String(e)}`,
+    );
     return 1;
   }
 }

@@ -1,6 +1,5 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { deployCommand, joinPath } from '../core/commands.js';
+import { deployCommand } from '../core/commands.js';
+import { needsForce } from '../io/deploy-force.js';
 import {
   describeExit,
   PhaseError,
@@ -9,37 +8,6 @@ import {
   type ActivityDeps,
   type PhaseOutcome,
 } from './context.js';
-
-/** omnibase_infra's own `[project] version`: names the deployment directory deploy-runtime.sh creates. */
-export async function infraVersion(worktreePath: string): Promise<string | undefined> {
-  const text = await fs.readFile(joinPath(worktreePath, 'pyproject.toml'), 'utf8').catch(() => '');
-  const project = /^\[project\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(text)?.[1] ?? '';
-  return /^\s*version\s*=\s*["']([^"']+)["']/m.exec(project)?.[1];
-}
-
-/**
- * Whether DEPLOY must pass --force. deploy-runtime.sh refuses (exit 1) when
- * `<deploy root>/<infra version>` exists — which is the *normal* case for a plugin-only redeploy, since
- * the infra version does not change — and on every re-attempt (retry, operator retry, resume).
- */
-export async function needsForce(
-  deployRoot: string,
-  worktreePath: string,
-  reattempt: boolean,
-): Promise<{ force: boolean; why: string }> {
-  if (reattempt) return { force: true, why: 're-attempt' };
-  const version = await infraVersion(worktreePath);
-  if (
-    version &&
-    (await fs.stat(path.join(deployRoot, version)).then(
-      () => true,
-      () => false,
-    ))
-  ) {
-    return { force: true, why: `${path.join(deployRoot, version)} exists` };
-  }
-  return { force: false, why: version ? 'first deployment of this version' : 'infra version unknown' };
-}
 
 /** DEPLOY: `./scripts/deploy-runtime.sh --execute --restart [--force]` from the worktree. Builds take minutes. */
 export function makeDeploy(deps: ActivityDeps) {

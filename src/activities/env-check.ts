@@ -1,12 +1,5 @@
+import { INFISICAL_ENV, REQUIRED_ENV } from '../core/env-vars.js';
 import { PhaseError, withPhase, type ActivityDeps, type PhaseOutcome } from './context.js';
-
-export const REQUIRED_ENV = ['POSTGRES_PASSWORD', 'KAFKA_BOOTSTRAP_SERVERS'] as const;
-/** INFISICAL_PROJECT_ID: the real seed-infisical.py exits 1 without it (CONTRACTS.md), so it gates too. */
-export const INFISICAL_ENV = [
-  'INFISICAL_CLIENT_ID',
-  'INFISICAL_CLIENT_SECRET',
-  'INFISICAL_PROJECT_ID',
-] as const;
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -1,13 +1,21 @@
 import { parseArgs } from 'node:util';
 import { parseVersions, type Versions } from '../core/versions.js';
 import { ticketProblems } from '../core/ticket.js';
+import { isPhase, type Phase } from '../core/phases.js';
+import { RUN_ID_RE } from '../core/schemas.js';
 import type { RedeployFlags } from '../core/state.js';
 
+/** Bad input: every problem is collected and printed; exit 2; nothing is started or written. */
 export class UsageError extends Error {
   constructor(readonly problems: string[]) {
     super(problems.join('\n'));
     this.name = 'UsageError';
   }
+}
+
+export interface OutputOptions {
+  json: boolean;
+  detach: boolean;
 }
 
 export interface RunRequest {
@@ -16,48 +24,166 @@ export interface RunRequest {
   worktreeTicket: string | undefined;
 }
 
-/** Parses the seed's run flags. Every problem is collected; nothing is started on a bad input. */
-export function parseRunArgs(argv: string[]): RunRequest {
-  let values;
+export type Command =
+  | ({ kind: 'run'; req: RunRequest; dryRun: boolean } & OutputOptions)
+  | ({
+      kind: 'resume';
+      runId: string;
+      versions: Versions | undefined;
+      flags: RedeployFlags;
+      worktreeTicket: string | undefined;
+    } & OutputOptions)
+  | ({
+      kind: 'status' | 'watch' | 'retry' | 'abort' | 'cancel';
+      runId: string;
+      phase: Phase | undefined;
+    } & OutputOptions)
+  | ({ kind: 'skip'; runId: string; phase: Phase } & OutputOptions)
+  | ({ kind: 'list' } & OutputOptions)
+  | { kind: 'worker' }
+  | { kind: 'help' }
+  | { kind: 'version' };
+
+const RUN_OPTIONS = {
+  versions: { type: 'string' },
+  'skip-sync': { type: 'boolean', default: false },
+  'skip-dockerfile-update': { type: 'boolean', default: false },
+  'skip-infisical': { type: 'boolean', default: false },
+  'worktree-ticket': { type: 'string' },
+  'verify-only': { type: 'boolean', default: false },
+  'dry-run': { type: 'boolean', default: false },
+  resume: { type: 'string' },
+  detach: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+  version: { type: 'boolean', default: false },
+} as const;
+
+const OPERATOR_OPTIONS = {
+  phase: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  detach: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export const OPERATOR_COMMANDS = [
+  'status',
+  'watch',
+  'retry',
+  'skip',
+  'abort',
+  'cancel',
+  'list',
+  'worker',
+] as const;
+
+/** node's parseArgs messages name the option; they become usage errors (exit 2). */
+function guarded<T>(fn: () => T): T {
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        versions: { type: 'string' },
-        'skip-sync': { type: 'boolean', default: false },
-        'skip-dockerfile-update': { type: 'boolean', default: false },
-        'skip-infisical': { type: 'boolean', default: false },
-        'worktree-ticket': { type: 'string' },
-        'verify-only': { type: 'boolean', default: false },
-      },
-    }));
+    return fn();
   } catch (err) {
-    throw new UsageError([(err as Error).message]);
+    throw new UsageError([(err as Error).message.replace(/\. To specify a positional argument.*$/s, '')]);
+  }
+}
+
+export function runIdProblems(runId: string, label: string): string[] {
+  return RUN_ID_RE.test(runId)
+    ? []
+    : [
+        `${label} "${runId}" is not a run id (expected redeploy-YYYYMMDD-xxxxxx, e.g. redeploy-20260301-abc123)`,
+      ];
+}
+
+function parseOperator(kind: (typeof OPERATOR_COMMANDS)[number], argv: string[]): Command {
+  const { values, positionals } = guarded(() =>
+    parseArgs({ args: argv, options: OPERATOR_OPTIONS, strict: true, allowPositionals: true }),
+  );
+  if (values.help) return { kind: 'help' };
+  if (kind === 'worker') {
+    if (positionals.length || values.phase) throw new UsageError(['`redeploy worker` takes no arguments']);
+    return { kind: 'worker' };
+  }
+  const out = { json: values.json, detach: values.detach };
+  if (kind === 'list') {
+    if (positionals.length) throw new UsageError(['`redeploy list` takes no run id']);
+    return { kind: 'list', ...out };
   }
   const problems: string[] = [];
-  let versions: Versions = {};
-  if (values.versions === undefined) {
-    problems.push('--versions is required, e.g. --versions "omninode-claude=0.4.0,omniintelligence=0.8.0"');
-  } else {
+  const [runId, ...extra] = positionals;
+  if (runId === undefined)
+    problems.push(
+      `\`redeploy ${kind}\` needs a run id: redeploy ${kind}${kind === 'skip' ? ' --phase PHASE' : ''} <run_id>`,
+    );
+  else problems.push(...runIdProblems(runId, 'run id'));
+  if (extra.length) problems.push(`unexpected argument${extra.length > 1 ? 's' : ''}: ${extra.join(' ')}`);
+  let phase: Phase | undefined;
+  if (values.phase !== undefined) {
+    if (isPhase(values.phase)) phase = values.phase;
+    else
+      problems.push(
+        `--phase "${values.phase}" is not a phase (SYNC, ENV_CHECK, WORKTREE, PIN_UPDATE, DEPLOY, INFISICAL, VERIFY, NOTIFY)`,
+      );
+  } else if (kind === 'skip') {
+    problems.push('`redeploy skip` needs --phase PHASE: name the failed phase you mean to skip');
+  }
+  if (phase && !['retry', 'skip', 'abort'].includes(kind))
+    problems.push(`--phase does not apply to \`redeploy ${kind}\``);
+  if (problems.length) throw new UsageError(problems);
+  if (kind === 'skip') return { kind, runId: runId as string, phase: phase as Phase, ...out };
+  return { kind, runId: runId as string, phase, ...out };
+}
+
+/** Parses the whole command line. Pure apart from reading nothing: no file, no network. */
+export function parseCommand(argv: string[]): Command {
+  const first = argv[0];
+  if (first && (OPERATOR_COMMANDS as readonly string[]).includes(first)) {
+    return parseOperator(first as (typeof OPERATOR_COMMANDS)[number], argv.slice(1));
+  }
+  const { values, positionals } = guarded(() =>
+    parseArgs({ args: argv, options: RUN_OPTIONS, strict: true, allowPositionals: true }),
+  );
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  const problems: string[] = [];
+  if (positionals.length) {
+    problems.push(
+      `unknown command or argument "${positionals[0]}" (commands: ${OPERATOR_COMMANDS.join(', ')})`,
+    );
+  }
+  let versions: Versions | undefined;
+  if (values.versions !== undefined) {
     const parsed = parseVersions(values.versions);
     if (parsed.ok) versions = parsed.value;
     else problems.push(...parsed.errors);
+  } else if (values.resume === undefined) {
+    problems.push(
+      '--versions is required (unless --resume), e.g. --versions "omninode-claude=0.4.0,omniintelligence=0.8.0"',
+    );
   }
   const ticket = values['worktree-ticket'];
-  if (ticket !== undefined) {
+  if (ticket !== undefined)
     for (const p of ticketProblems(ticket)) problems.push(`--worktree-ticket "${ticket}" ${p}`);
+  if (values.resume !== undefined) {
+    problems.push(...runIdProblems(values.resume, '--resume'));
+    if (values['dry-run']) problems.push('--dry-run cannot be combined with --resume');
   }
-  if (problems.length > 0) throw new UsageError(problems);
+  if (values['dry-run'] && values.detach)
+    problems.push('--dry-run cannot be combined with --detach (a dry run starts nothing)');
+  if (problems.length) throw new UsageError(problems);
+  const flags: RedeployFlags = {
+    skipSync: values['skip-sync'],
+    skipDockerfileUpdate: values['skip-dockerfile-update'],
+    skipInfisical: values['skip-infisical'],
+    verifyOnly: values['verify-only'],
+  };
+  const out = { json: values.json, detach: values.detach };
+  if (values.resume !== undefined) {
+    return { kind: 'resume', runId: values.resume, versions, flags, worktreeTicket: ticket, ...out };
+  }
   return {
-    versions,
-    worktreeTicket: ticket,
-    flags: {
-      skipSync: values['skip-sync'],
-      skipDockerfileUpdate: values['skip-dockerfile-update'],
-      skipInfisical: values['skip-infisical'],
-      verifyOnly: values['verify-only'],
-    },
+    kind: 'run',
+    req: { versions: versions as Versions, flags, worktreeTicket: ticket },
+    dryRun: values['dry-run'],
+    ...out,
   };
 }

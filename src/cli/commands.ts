@@ -1,0 +1,332 @@
+import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { PHASES, type Phase } from '../core/phases.js';
+import { formatVersions, normalizeName, type Versions } from '../core/versions.js';
+import type { PhaseRecord, RedeployInput, RedeployState } from '../core/state.js';
+import type { LegacyState } from '../core/schemas.js';
+import type { DecisionPayload } from '../workflows/messages.js';
+import type { Config } from '../io/config.js';
+import { workflowUrl } from '../io/temporal.js';
+import { resultFromState, writeSkillResult } from '../io/skill-result.js';
+import { readStateFile, stateFilePath, writeStateFile } from '../io/state-file.js';
+import { attach, finalState, queryState } from './attach.js';
+import { JsonReporter, LineReporter, TtyReporter, closingLines, type Reporter } from './progress.js';
+import { newRunId } from './run-id.js';
+import { UsageError, type Command, type RunRequest } from './args.js';
+
+export interface Context {
+  client: Client;
+  config: Config;
+  out: (line: string) => void;
+  signal: AbortSignal;
+  tty: boolean;
+}
+
+export const operator = (): string => `${os.userInfo().username}@${os.hostname()}`;
+
+function reporterFor(ctx: Context, json: boolean, settled: Phase[] = []): Reporter {
+  if (json) return new JsonReporter(ctx.out);
+  if (ctx.tty) return new TtyReporter(process.stdout);
+  return new LineReporter(ctx.out, settled);
+}
+
+async function follow(ctx: Context, handle: WorkflowHandle, reporter: Reporter): Promise<number> {
+  const r = await attach(handle, ctx.config, reporter, { signal: ctx.signal, live: ctx.tty });
+  if (r.detached) {
+    reporter.note(
+      `Detached from ${handle.workflowId}; the run goes on. Re-attach: redeploy watch ${handle.workflowId} · cancel: redeploy cancel ${handle.workflowId}`,
+    );
+    return 130;
+  }
+  reporter.finished(r.state, r.exitCode);
+  return r.exitCode;
+}
+
+function startOptions(ctx: Context, input: RedeployInput) {
+  return {
+    workflowId: input.runId,
+    taskQueue: ctx.config.taskQueue,
+    args: [input] as [RedeployInput],
+    staticSummary: `redeploy ${formatVersions(input.versions)}`,
+    staticDetails: `started by ${input.startedBy}; worktree ticket ${input.worktreeTicket}`,
+  };
+}
+
+async function warnIfNoWorker(ctx: Context, reporter: Reporter): Promise<void> {
+  const { pollers } = await ctx.client.workflowService
+    .describeTaskQueue({
+      namespace: ctx.config.temporal.namespace,
+      taskQueue: { name: ctx.config.taskQueue },
+      taskQueueType: 1,
+    })
+    .catch(() => ({ pollers: [{}] }));
+  if (!pollers?.length)
+    reporter.note(
+      `[redeploy] no worker is polling task queue ${ctx.config.taskQueue}: start one with \`redeploy worker\``,
+    );
+}
+
+async function launch(
+  ctx: Context,
+  input: RedeployInput,
+  opts: { json: boolean; detach: boolean },
+  settled: Phase[] = [],
+): Promise<number> {
+  const handle = await ctx.client.workflow.start('redeploy', startOptions(ctx, input));
+  const reporter = reporterFor(ctx, opts.json, settled);
+  reporter.started(input.runId, workflowUrl(ctx.config, input.runId));
+  await warnIfNoWorker(ctx, reporter);
+  if (opts.detach) {
+    reporter.note(`Detached: follow with \`redeploy watch ${input.runId}\``);
+    return 0;
+  }
+  return follow(ctx, handle, reporter);
+}
+
+export async function run(
+  ctx: Context,
+  req: RunRequest,
+  opts: { json: boolean; detach: boolean },
+): Promise<number> {
+  const runId = newRunId();
+  return launch(
+    ctx,
+    {
+      runId,
+      worktreeTicket: req.worktreeTicket ?? runId,
+      versions: req.versions,
+      flags: req.flags,
+      startedBy: operator(),
+      decisionTimeoutMs: ctx.config.decisionTimeoutMs,
+    },
+    opts,
+  );
+}
+
+function sameVersions(a: Versions, b: Versions): boolean {
+  const norm = (v: Versions) =>
+    JSON.stringify(
+      Object.entries(v)
+        .map(([k, x]) => [normalizeName(k), x])
+        .sort(),
+    );
+  return norm(a) === norm(b);
+}
+
+/** The last state of a run, closed or open: query, else its result/failure, else the mirrored file. */
+async function lastState(ctx: Context, handle: WorkflowHandle): Promise<RedeployState | undefined> {
+  return (await queryState(handle)) ?? (await finalState(handle, ctx.config));
+}
+
+/** What a new run under the same id carries over: completed phases, and the record of the phase it stopped in. */
+function carriedPhases(prev: Pick<LegacyState, 'phases'>): Partial<Record<Phase, PhaseRecord>> {
+  const carried: Partial<Record<Phase, PhaseRecord>> = {};
+  for (const p of PHASES) {
+    const record = prev.phases[p] as PhaseRecord;
+    // A failed/running/cancelled record is kept too: the workflow then treats that phase as a re-attempt
+    // (DEPLOY passes --force). Skips are not carried: the flags of this invocation decide again.
+    if (['completed', 'failed', 'running', 'cancelled'].includes(record.status)) carried[p] = record;
+  }
+  return carried;
+}
+
+export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume' }>): Promise<number> {
+  const handle = ctx.client.workflow.getHandle(cmd.runId);
+  let status: string | undefined;
+  try {
+    status = (await handle.describe()).status.name;
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  const checkVersions = (recorded: Versions) => {
+    if (cmd.versions && !sameVersions(cmd.versions, recorded)) {
+      throw new UsageError([
+        `--versions "${formatVersions(cmd.versions)}" does not match the versions recorded for ${cmd.runId}: "${formatVersions(recorded)}" (omit --versions to use them)`,
+      ]);
+    }
+  };
+
+  let prev: LegacyState | RedeployState | undefined;
+  if (status === 'RUNNING') {
+    const state = await queryState(handle);
+    if (state) checkVersions(state.versions_requested);
+    const reporter = reporterFor(ctx, cmd.json);
+    reporter.started(cmd.runId, workflowUrl(ctx.config, cmd.runId));
+    if (state?.status === 'waiting_for_decision' && state.pending_decision) {
+      const phase = state.pending_decision.phase;
+      await handle.executeUpdate('decide', {
+        args: [{ action: 'retry', phase, by: operator() } satisfies DecisionPayload],
+      });
+      reporter.note(`Resuming ${cmd.runId}: retrying ${phase}`);
+    } else {
+      reporter.note(`Resuming ${cmd.runId}: still running, attaching`);
+    }
+    return cmd.detach ? 0 : follow(ctx, handle, reporter);
+  }
+  if (status === 'COMPLETED') {
+    const state = await lastState(ctx, handle);
+    if (state) {
+      await writeStateFile(ctx.config.stateDir, state);
+      await writeSkillResult(ctx.config.skillResultsDir, resultFromState(state));
+    }
+    ctx.out(`Run ${cmd.runId} already completed; nothing to resume.`);
+    return 0;
+  }
+  if (status !== undefined) {
+    prev = await lastState(ctx, handle);
+    if (!prev) {
+      ctx.out(
+        `Run ${cmd.runId} is ${status.toLowerCase()} and its state cannot be read (no worker, no ${stateFilePath(ctx.config.stateDir, cmd.runId)}); start a worker and retry.`,
+      );
+      return 1;
+    }
+  } else {
+    prev = await readStateFile(ctx.config.stateDir, cmd.runId); // a run of the old skill
+    if (!prev) {
+      ctx.out(`State file not found: ${stateFilePath(ctx.config.stateDir, cmd.runId)}`);
+      return 1;
+    }
+  }
+  checkVersions(prev.versions_requested);
+  if (cmd.worktreeTicket && cmd.worktreeTicket !== prev.worktree_ticket) {
+    throw new UsageError([
+      `--worktree-ticket "${cmd.worktreeTicket}" does not match ${cmd.runId}'s ticket "${prev.worktree_ticket}"`,
+    ]);
+  }
+  const carried = carriedPhases(prev);
+  const completed = PHASES.filter((p) => carried[p]?.status === 'completed');
+  const input: RedeployInput = {
+    runId: cmd.runId,
+    worktreeTicket: prev.worktree_ticket,
+    versions: prev.versions_requested,
+    flags: cmd.flags,
+    startedBy: operator(),
+    decisionTimeoutMs: ctx.config.decisionTimeoutMs,
+    resumeFrom: { phases: carried, worktreePath: prev.worktree_path, startedAt: prev.started_at },
+  };
+  const line = `Resuming ${cmd.runId}: skipping completed phases [${completed.map((p) => `'${p}'`).join(', ')}]`;
+  if (cmd.json) ctx.out(JSON.stringify({ event: 'note', message: line }));
+  else ctx.out(line);
+  return launch(ctx, input, cmd, completed);
+}
+
+export async function status(ctx: Context, runId: string, json: boolean): Promise<number> {
+  const handle = ctx.client.workflow.getHandle(runId);
+  const description = await handle.describe();
+  const state = await lastState(ctx, handle);
+  if (!state) {
+    ctx.out(
+      `${runId}: ${description.status.name.toLowerCase()} (no progress state readable: is a worker running?)`,
+    );
+    return 1;
+  }
+  await writeStateFile(ctx.config.stateDir, state);
+  if (state.status !== 'running') await writeSkillResult(ctx.config.skillResultsDir, resultFromState(state));
+  if (json) {
+    ctx.out(JSON.stringify(state, null, 2));
+    return 0;
+  }
+  ctx.out(
+    `${runId}: ${state.status}${state.current_phase ? ` (${state.current_phase})` : ''} — ${workflowUrl(ctx.config, runId)}`,
+  );
+  for (const p of PHASES) {
+    const r = state.phases[p];
+    ctx.out(`  ${`${p}:`.padEnd(12)}${r.status}${r.ts ? `  ${r.ts}` : ''}`);
+  }
+  if (state.status !== 'running') for (const l of closingLines(state)) ctx.out(l);
+  return 0;
+}
+
+export async function watch(ctx: Context, runId: string, json: boolean): Promise<number> {
+  const handle = ctx.client.workflow.getHandle(runId);
+  await handle.describe(); // not found → a clear error before attaching
+  const reporter = reporterFor(ctx, json);
+  reporter.started(runId, workflowUrl(ctx.config, runId));
+  return follow(ctx, handle, reporter);
+}
+
+export async function decide(
+  ctx: Context,
+  cmd: {
+    kind: 'retry' | 'skip' | 'abort';
+    runId: string;
+    phase: Phase | undefined;
+    json: boolean;
+    detach: boolean;
+  },
+): Promise<number> {
+  const handle = ctx.client.workflow.getHandle(cmd.runId);
+  const state = await queryState(handle);
+  const pending = state?.pending_decision;
+  if (!state || !pending) {
+    ctx.out(
+      `${cmd.runId} is not waiting for a decision (status: ${state?.status ?? (await handle.describe()).status.name.toLowerCase()})`,
+    );
+    return 1;
+  }
+  const phase = cmd.phase ?? pending.phase;
+  try {
+    await handle.executeUpdate('decide', {
+      args: [{ action: cmd.kind, phase, by: operator() } satisfies DecisionPayload],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      ctx.out(`redeploy ${cmd.kind} refused: ${err.cause?.message ?? err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  const reporter = reporterFor(ctx, cmd.json);
+  reporter.note(`[redeploy] ${cmd.runId}: ${cmd.kind} ${phase} (by ${operator()})`);
+  if (cmd.detach) return 0;
+  return follow(ctx, handle, reporter);
+}
+
+export async function cancel(ctx: Context, runId: string): Promise<number> {
+  const handle = ctx.client.workflow.getHandle(runId);
+  const before = (await handle.describe()).status.name;
+  if (before !== 'RUNNING') {
+    ctx.out(`${runId} is already ${before.toLowerCase()}`);
+    return 0;
+  }
+  await handle.cancel();
+  ctx.out(`[redeploy] cancel requested for ${runId}; waiting for the running phase to stop…`);
+  // The workflow waits for the phase's process group to be gone before it closes.
+  const deadline = Date.now() + 60_000;
+  while ((await handle.describe()).status.name === 'RUNNING' && Date.now() < deadline) await sleep(300);
+  const state = await lastState(ctx, handle);
+  if (state) {
+    await writeStateFile(ctx.config.stateDir, state);
+    await writeSkillResult(ctx.config.skillResultsDir, resultFromState(state));
+  }
+  ctx.out(`[redeploy] ${runId} ${(await handle.describe()).status.name.toLowerCase()}`);
+  return 0;
+}
+
+export async function list(ctx: Context, json: boolean): Promise<number> {
+  const rows: { run_id: string; status: string; phase: string; started: string }[] = [];
+  for await (const wf of ctx.client.workflow.list({ query: `WorkflowType = 'redeploy'`, pageSize: 20 })) {
+    const phase = (wf.searchAttributes?.['RedeployPhase'] as string[] | undefined)?.[0] ?? '';
+    rows.push({
+      run_id: wf.workflowId,
+      status: wf.status.name.toLowerCase(),
+      phase,
+      started: wf.startTime.toISOString(),
+    });
+    if (rows.length >= 20) break;
+  }
+  if (json) ctx.out(JSON.stringify(rows, null, 2));
+  else {
+    ctx.out(`${'RUN ID'.padEnd(26)}${'STATUS'.padEnd(12)}${'PHASE'.padEnd(12)}STARTED`);
+    for (const r of rows)
+      ctx.out(`${r.run_id.padEnd(26)}${r.status.padEnd(12)}${r.phase.padEnd(12)}${r.started}`);
+    if (rows.length === 0) ctx.out('(no redeploy runs)');
+  }
+  return 0;
+}

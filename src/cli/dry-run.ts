@@ -1,0 +1,140 @@
+import fs from 'node:fs/promises';
+import {
+  DOCKERFILE_REL,
+  SYNC_ENV_SCRIPT,
+  deployCommand,
+  formatCommand,
+  infisicalCommand,
+  infraClone,
+  joinPath,
+  pinScriptCommand,
+  pullInfraCommand,
+  syncCommand,
+  versionCheckCommand,
+  worktreeAddCommand,
+  worktreePathFor,
+  type CommandSpec,
+} from '../core/commands.js';
+import { PHASES, type Phase } from '../core/phases.js';
+import { rewritePins, unifiedDiff } from '../core/pins.js';
+import type { RedeployFlags } from '../core/state.js';
+import type { Config } from '../io/config.js';
+import { needsForce } from '../io/deploy-force.js';
+import { readEnvFile } from '../io/env-file.js';
+import { INFISICAL_ENV, REQUIRED_ENV } from '../core/env-vars.js';
+import type { RunRequest } from './args.js';
+
+const exists = (p: string) =>
+  fs.stat(p).then(
+    () => true,
+    () => false,
+  );
+
+function skippedBy(phase: Phase, flags: RedeployFlags): string | undefined {
+  if (flags.verifyOnly) return phase === 'VERIFY' ? undefined : '--verify-only';
+  if (phase === 'SYNC' && flags.skipSync) return '--skip-sync';
+  if (phase === 'PIN_UPDATE' && flags.skipDockerfileUpdate) return '--skip-dockerfile-update';
+  if (phase === 'INFISICAL' && flags.skipInfisical) return '--skip-infisical';
+  return undefined;
+}
+
+const show = (spec: CommandSpec, cwd = false) => (cwd ? `cd ${spec.cwd} && ` : '') + formatCommand(spec);
+
+/**
+ * The seed's `[DRY RUN]` block: each phase's commands as the activities would run them — built by the
+ * same builders — with skips and --force resolved, then the unified diff of the pin change. Reads
+ * files (env file, Dockerfile, pyproject) but writes none and needs no Temporal server.
+ */
+export async function dryRunLines(config: Config, runId: string, req: RunRequest): Promise<string[]> {
+  const ticket = req.worktreeTicket ?? runId;
+  const worktree = worktreePathFor(config.worktreeRoot, ticket);
+  const worktreeExists = await exists(worktree);
+  // Where the Dockerfile and pyproject are read from: the existing worktree, else the clone it would come from.
+  const source = worktreeExists ? worktree : infraClone(config.omniHome);
+  const env = await readEnvFile(config.envFile).catch(() => ({
+    path: config.envFile,
+    exists: false,
+    vars: {} as Record<string, string>,
+  }));
+  const infisicalAddr = !!(env.vars['INFISICAL_ADDR'] || process.env['INFISICAL_ADDR']);
+  const pkgs = Object.keys(req.versions);
+  const lines = [`[DRY RUN] redeploy run_id=${runId}`];
+  const row = (phase: Phase, text: string) => lines.push(`  ${`${phase}:`.padEnd(12)}${text}`);
+  const more = (text: string) => lines.push(`  ${''.padEnd(12)}${text}`);
+
+  for (const phase of PHASES) {
+    const skip = skippedBy(phase, req.flags);
+    if (skip) {
+      row(phase, `[skipped: ${skip}]`);
+      continue;
+    }
+    switch (phase) {
+      case 'SYNC':
+        row(phase, show(syncCommand(config.omniHome)));
+        break;
+      case 'ENV_CHECK': {
+        const vars = [...REQUIRED_ENV, ...(infisicalAddr && !req.flags.skipInfisical ? INFISICAL_ENV : [])];
+        row(phase, `verify ${vars.join(', ')} (worker environment + ${config.envFile})`);
+        break;
+      }
+      case 'WORKTREE':
+        if (worktreeExists) {
+          row(phase, `reuse ${worktree} if it is on branch ${ticket} (fail otherwise)`);
+        } else {
+          row(phase, show(pullInfraCommand(config.omniHome)));
+          more(show(worktreeAddCommand(config.omniHome, worktree, ticket)));
+        }
+        break;
+      case 'PIN_UPDATE':
+        if (config.pinMode === 'script') row(phase, show(pinScriptCommand(worktree, req.versions)));
+        else
+          row(
+            phase,
+            `rewrite pins in ${joinPath(worktree, DOCKERFILE_REL)} (built in): ${pkgs.map((p) => `${p}==${req.versions[p]}`).join(', ')}`,
+          );
+        break;
+      case 'DEPLOY': {
+        const { force, why } = await needsForce(config.deployRoot, source, false);
+        row(phase, `${show(deployCommand(worktree, force), true)}${force ? `   # --force: ${why}` : ''}`);
+        break;
+      }
+      case 'INFISICAL':
+        if (!infisicalAddr) row(phase, `[skipped_no_infisical: INFISICAL_ADDR not set]`);
+        else
+          row(phase, show(infisicalCommand(worktree, await exists(joinPath(source, SYNC_ENV_SCRIPT))), true));
+        break;
+      case 'VERIFY':
+        row(
+          phase,
+          `GET ${Object.values(config.healthEndpoints).join(', ')} (in parallel, until ${config.verifyTimeoutMs / 1000}s)`,
+        );
+        more(show(versionCheckCommand(config.versionContainer, pkgs, config.omniHome)));
+        break;
+      case 'NOTIFY':
+        row(
+          phase,
+          '[FULL_ONEX only] Slack (SLACK_BOT_TOKEN + SLACK_CHANNEL_ID, or SLACK_WEBHOOK_URL); else the summary on stdout',
+        );
+        break;
+    }
+  }
+
+  if (!req.flags.verifyOnly && !req.flags.skipDockerfileUpdate) {
+    const dockerfile = joinPath(source, DOCKERFILE_REL);
+    const text = await fs.readFile(dockerfile, 'utf8').catch(() => undefined);
+    lines.push('');
+    if (text === undefined) {
+      lines.push(`(no ${DOCKERFILE_REL} reachable at ${dockerfile}: pin diff not shown)`);
+    } else {
+      const r = rewritePins(text, req.versions);
+      lines.push(`Pin change (from ${dockerfile}):`);
+      if (r.unmatched.length)
+        lines.push(
+          `WARNING: ${r.unmatched.join(', ')} not found in ${DOCKERFILE_REL}: PIN_UPDATE would fail`,
+        );
+      const diff = unifiedDiff(text, r.text, DOCKERFILE_REL);
+      lines.push(diff || '(no change: pins already at the requested versions)');
+    }
+  }
+  return lines;
+}

@@ -1,0 +1,281 @@
+import { PHASES, type Phase, type PhaseStatus } from '../core/phases.js';
+import { formatVersions } from '../core/versions.js';
+import type { PhaseRecord, RedeployState } from '../core/state.js';
+
+/**
+ * Renders progress from the workflow's progress state — the single source of truth — in three forms:
+ * the seed's line patterns (not a TTY), one JSON object per event (--json), a live phase list (TTY).
+ */
+export interface Live {
+  /** Latest output line of the running phase (from its activity heartbeat). */
+  lastLine?: string;
+}
+
+export interface Reporter {
+  started(runId: string, url: string): void;
+  update(state: RedeployState, live?: Live): void;
+  /** The run stopped being attached: ended, waiting for a decision, detached. */
+  finished(state: RedeployState | undefined, exitCode: number): void;
+  note(line: string): void;
+}
+
+export function resumeHint(state: Pick<RedeployState, 'run_id' | 'versions_requested' | 'flags'>): string {
+  const f = state.flags;
+  const flags = [
+    f.skipSync ? ' --skip-sync' : '',
+    f.skipDockerfileUpdate ? ' --skip-dockerfile-update' : '',
+    f.skipInfisical ? ' --skip-infisical' : '',
+    f.verifyOnly ? ' --verify-only' : '',
+  ].join('');
+  return `Resume with: redeploy --resume ${state.run_id} --versions "${formatVersions(state.versions_requested)}"${flags}`;
+}
+
+/** The seed's summary (its NOTIFY stdout lines). */
+export function summaryLines(state: RedeployState): string[] {
+  const notify = state.phases.NOTIFY;
+  if (typeof notify['message'] === 'string') return notify['message'].split('\n');
+  const pins = Object.entries(state.versions_requested).map(([k, v]) => `${k}==${v}`);
+  return [`[redeploy] ${state.run_id} complete`, `  Pins: ${pins.join(', ')}`, '  Phases: all completed'];
+}
+
+type Health = Record<string, { url: string; status: string; code: number | null; error?: string }>;
+type VersionChecks = Record<string, { expected: string; actual: string | null; ok: boolean; error?: string }>;
+
+/** The seed's lines for a phase that reached `status`. */
+export function phaseLines(state: RedeployState, phase: Phase, record: PhaseRecord): string[] {
+  const d = record as Record<string, unknown>;
+  const lines: string[] = [];
+  if (record.status === 'running') return [`[redeploy] ${phase} started`];
+  if (record.status === 'failed') {
+    if (phase === 'VERIFY') lines.push(...verifyLines(d));
+    return lines;
+  }
+  if (record.status !== 'completed') return [`${phase}: ${record.status}`];
+  switch (phase) {
+    case 'SYNC':
+      if (typeof d['summary'] === 'string' && d['summary']) lines.push(`SYNC: ${d['summary']}`);
+      break;
+    case 'ENV_CHECK':
+      for (const name of (d['checked'] as string[] | undefined) ?? []) lines.push(`ENV_CHECK: ${name} OK`);
+      break;
+    case 'WORKTREE':
+      lines.push(
+        d['reused']
+          ? `Reusing existing worktree at ${String(d['path'])}`
+          : `Preparing worktree (new branch '${state.worktree_ticket}') at ${String(d['path'])}`,
+      );
+      break;
+    case 'PIN_UPDATE':
+      for (const [pkg, c] of Object.entries(
+        (d['pins_applied'] ?? {}) as Record<string, { from: string; to: string }>,
+      )) {
+        lines.push(`  ${pkg}: ${c.from} -> ${c.to}`);
+      }
+      break;
+    case 'DEPLOY':
+      lines.push(`DEPLOY: deploy-runtime.sh --execute --restart${d['force'] ? ' --force' : ''} -> OK`);
+      break;
+    case 'VERIFY':
+      lines.push(...verifyLines(d));
+      break;
+    case 'NOTIFY':
+      if (d['channel'] !== 'stdout') lines.push(`NOTIFY: posted to Slack (${String(d['channel'])})`);
+      return lines; // the summary itself is printed once, at the end
+  }
+  lines.push(`${phase}: completed`);
+  return lines;
+}
+
+function verifyLines(d: Record<string, unknown>): string[] {
+  const lines: string[] = [];
+  for (const [name, h] of Object.entries((d['health'] ?? {}) as Health)) {
+    lines.push(
+      `VERIFY: ${name} ${h.url} -> ${h.status === 'healthy' ? `${h.code} OK` : `FAILED (${h.error ?? h.code})`}`,
+    );
+  }
+  for (const [pkg, v] of Object.entries((d['versions'] ?? {}) as VersionChecks)) {
+    lines.push(
+      `VERIFY: ${pkg} Version: ${v.actual ?? v.error ?? 'not installed'} (expected ${v.expected}) -> ${v.ok ? 'OK' : 'MISMATCH'}`,
+    );
+  }
+  return lines;
+}
+
+/** What a finished attachment prints last: the summary, or the error and how to continue. */
+export function closingLines(state: RedeployState): string[] {
+  switch (state.status) {
+    case 'completed':
+      return summaryLines(state);
+    case 'waiting_for_decision': {
+      const p = state.pending_decision;
+      return [
+        `ERROR in ${p?.phase}: ${p?.error}`,
+        resumeHint(state),
+        `  (or: redeploy skip --phase ${p?.phase} ${state.run_id} · redeploy abort ${state.run_id}; waits until ${p?.deadline})`,
+      ];
+    }
+    case 'cancelled':
+      return [
+        `[redeploy] ${state.run_id} cancelled${state.current_phase ? ` during ${state.current_phase}` : ''}`,
+      ];
+    default: {
+      const phase = state.current_phase ?? 'UNKNOWN';
+      return [`ERROR in ${phase}: ${state.error ?? state.status}`, resumeHint(state)];
+    }
+  }
+}
+
+/** Not a TTY: one line per event, in the seed's patterns. */
+export class LineReporter implements Reporter {
+  private readonly seen = new Map<Phase, string>();
+  /** `settled`: phases a resumed run carries over; they are announced once, not replayed as new. */
+  constructor(
+    private readonly write: (line: string) => void,
+    private readonly settled: Phase[] = [],
+  ) {}
+  started(runId: string, url: string): void {
+    this.write(`[redeploy] ${runId} — ${url}`);
+  }
+  update(state: RedeployState): void {
+    for (const phase of PHASES) {
+      const r = state.phases[phase];
+      const key = `${r.status}@${r.ts ?? ''}`;
+      if (this.seen.get(phase) === key) continue;
+      const first = !this.seen.has(phase);
+      this.seen.set(phase, key);
+      if (r.status === 'pending' || (first && r.status === 'completed' && this.settled.includes(phase)))
+        continue;
+      for (const line of phaseLines(state, phase, r)) this.write(line);
+    }
+  }
+  finished(state: RedeployState | undefined): void {
+    if (state) for (const line of closingLines(state)) this.write(line);
+  }
+  note(line: string): void {
+    this.write(line);
+  }
+}
+
+/** --json: one object per line; `event` says which. */
+export class JsonReporter implements Reporter {
+  private readonly seen = new Map<Phase, string>();
+  constructor(private readonly write: (line: string) => void) {}
+  private emit(event: Record<string, unknown>): void {
+    this.write(JSON.stringify(event));
+  }
+  started(runId: string, url: string): void {
+    this.emit({ event: 'started', run_id: runId, url });
+  }
+  update(state: RedeployState): void {
+    for (const phase of PHASES) {
+      const r = state.phases[phase];
+      const key = `${r.status}@${r.ts ?? ''}`;
+      if (this.seen.get(phase) === key) continue;
+      this.seen.set(phase, key);
+      if (r.status !== 'pending') this.emit({ event: 'phase', run_id: state.run_id, phase, ...r });
+    }
+    if (state.pending_decision)
+      this.emit({ event: 'waiting_for_decision', run_id: state.run_id, ...state.pending_decision });
+  }
+  finished(state: RedeployState | undefined, exitCode: number): void {
+    this.emit({
+      event: 'finished',
+      run_id: state?.run_id,
+      status: state?.status ?? 'detached',
+      exit_code: exitCode,
+      state,
+    });
+  }
+  note(line: string): void {
+    this.emit({ event: 'note', message: line });
+  }
+}
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const ICON: Record<PhaseStatus, string> = {
+  pending: '·',
+  running: '',
+  completed: '✔',
+  failed: '✖',
+  skipped_by_flag: '↷',
+  skipped_no_infisical: '↷',
+  skipped_by_operator: '↷',
+  cancelled: '■',
+};
+
+function clock(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** A TTY: a live phase list redrawn in place (spinner, elapsed time, the phase's latest output line). */
+export class TtyReporter implements Reporter {
+  private state: RedeployState | undefined;
+  private live: Live = {};
+  private drawn = 0;
+  private frame = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly color: boolean;
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    env: NodeJS.ProcessEnv = process.env,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.color = !env['NO_COLOR'];
+  }
+  private paint(code: string, text: string): string {
+    return this.color ? `\x1b[${code}m${text}\x1b[0m` : text;
+  }
+  started(runId: string, url: string): void {
+    this.stream.write(`[redeploy] ${runId} — ${url}\n`);
+    this.timer = setInterval(() => this.draw(), 120);
+    this.timer.unref();
+  }
+  update(state: RedeployState, live: Live = {}): void {
+    this.state = state;
+    this.live = live;
+    this.draw();
+  }
+  render(): string[] {
+    const s = this.state;
+    if (!s) return [];
+    const width = this.stream.columns || 100;
+    return PHASES.map((p) => {
+      const r = s.phases[p];
+      const icon =
+        r.status === 'running'
+          ? this.paint('36', SPINNER[this.frame % SPINNER.length] as string)
+          : r.status === 'completed'
+            ? this.paint('32', ICON.completed)
+            : r.status === 'failed'
+              ? this.paint('31', ICON.failed)
+              : this.paint('2', ICON[r.status]);
+      const elapsed = r.status === 'running' && r.ts ? ` ${clock(this.now() - Date.parse(r.ts))}` : '';
+      const tail =
+        r.status === 'running' && this.live.lastLine ? `  ${this.paint('2', this.live.lastLine)}` : '';
+      const line = `  ${icon} ${p.padEnd(10)} ${r.status}${elapsed}${tail}`;
+      return line.length > width + 20 ? line.slice(0, width + 20) : line;
+    });
+  }
+  private draw(): void {
+    this.frame++;
+    const lines = this.render();
+    if (lines.length === 0) return;
+    const up = this.drawn > 0 ? `\x1b[${this.drawn}A` : '';
+    this.stream.write(up + lines.map((l) => `\x1b[2K${l}\n`).join(''));
+    this.drawn = lines.length;
+  }
+  finished(state: RedeployState | undefined): void {
+    if (this.timer) clearInterval(this.timer);
+    if (state) {
+      this.state = state;
+      this.live = {};
+      this.draw();
+      for (const line of closingLines(state)) this.stream.write(`${line}\n`);
+    }
+  }
+  note(line: string): void {
+    this.stream.write(`${line}\n`);
+    this.drawn = 0; // the note scrolled the list; draw it anew below
+  }
+}

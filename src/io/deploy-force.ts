@@ -1,0 +1,34 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { joinPath } from '../core/commands.js';
+
+/** omnibase_infra's own `[project] version`: names the deployment directory deploy-runtime.sh creates. */
+export async function infraVersion(repoPath: string): Promise<string | undefined> {
+  const text = await fs.readFile(joinPath(repoPath, 'pyproject.toml'), 'utf8').catch(() => '');
+  const project = /^\[project\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(text)?.[1] ?? '';
+  return /^\s*version\s*=\s*["']([^"']+)["']/m.exec(project)?.[1];
+}
+
+/**
+ * Whether DEPLOY must pass --force. deploy-runtime.sh refuses (exit 1) when `<deploy root>/<infra version>`
+ * exists — the *normal* case for a plugin-only redeploy, since the infra version does not change — and on
+ * every re-attempt (automatic retry, operator retry, resume) the directory exists too.
+ */
+export async function needsForce(
+  deployRoot: string,
+  repoPath: string,
+  reattempt: boolean,
+): Promise<{ force: boolean; why: string }> {
+  if (reattempt) return { force: true, why: 're-attempt' };
+  const version = await infraVersion(repoPath);
+  const dir = version ? path.join(deployRoot, version) : undefined;
+  if (
+    dir &&
+    (await fs.stat(dir).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return { force: true, why: `${dir} exists` };
+  return { force: false, why: version ? `first deployment of ${version}` : 'infra version unknown' };
+}
