@@ -64,6 +64,10 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     taskQueue: opts.taskQueue ?? opts.config.taskQueue,
     workflowBundle: opts.bundle ?? (await workflowBundle()),
     activities: createActivities({ config: opts.config, ...opts.deps }),
+    // Heartbeats reach the server at least every 3 s (the SDK default is 80% of the heartbeat timeout),
+    // so DEPLOY's 20 s heartbeat timeout survives a slow event loop yet still spots a dead worker fast.
+    maxHeartbeatThrottleInterval: '3s',
+    defaultHeartbeatThrottleInterval: '3s',
   });
 }
 

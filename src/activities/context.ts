@@ -123,8 +123,24 @@ export async function withPhase(
     log(`[redeploy] ${phase} ${outcome.status ?? 'completed'}`);
     return { ...outcome, details: maskDeep(outcome.details, mask) };
   } catch (err) {
+    // Cancellation surfaces in many shapes (an AbortError from a sleep, a killed command): report it as one.
+    if (Context.current().cancellationSignal.aborted && !(err instanceof PhaseError)) {
+      throw new CancelledFailure(`${phase} cancelled`);
+    }
     throw toFailure(err, phase, mask, tail);
   }
+}
+
+/** Phases after WORKTREE work inside it; without an absolute path they would run in the worker's cwd. */
+export function requireWorktree(worktreePath: string): string {
+  if (!worktreePath.startsWith('/')) {
+    throw new PhaseError(
+      'NoWorktree',
+      'no worktree path recorded (WORKTREE did not complete); retry WORKTREE first',
+      false,
+    );
+  }
+  return worktreePath;
 }
 
 /** Everything leaving an activity is an ApplicationFailure with a masked message and the log tail. */

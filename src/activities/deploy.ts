@@ -1,6 +1,7 @@
 import { deployCommand } from '../core/commands.js';
 import { needsForce } from '../io/deploy-force.js';
 import {
+  requireWorktree,
   describeExit,
   PhaseError,
   tailText,
@@ -16,6 +17,7 @@ export function makeDeploy(deps: ActivityDeps) {
     opts: { worktreePath: string; reattempt: boolean },
   ): Promise<PhaseOutcome> {
     return withPhase(deps, 'DEPLOY', runId, async (ctx) => {
+      requireWorktree(opts.worktreePath);
       const { force, why } = await needsForce(
         ctx.config.deployRoot,
         opts.worktreePath,

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import { infisicalCommand, joinPath, SYNC_ENV_SCRIPT } from '../core/commands.js';
 import {
+  requireWorktree,
   describeExit,
   PhaseError,
   tailText,
@@ -20,6 +21,7 @@ export function makeInfisical(deps: ActivityDeps) {
         ctx.log('INFISICAL: INFISICAL_ADDR not set, skipping');
         return { status: 'skipped_no_infisical', details: {} };
       }
+      requireWorktree(opts.worktreePath);
       const hasWrapper = await fs.stat(joinPath(opts.worktreePath, SYNC_ENV_SCRIPT)).then(
         () => true,
         () => false,

@@ -36,13 +36,15 @@ export function summaryLines(runId: string, input: NotifyInput): string[] {
   const pins = Object.entries(input.versions)
     .map(([k, v]) => `${k}==${v}`)
     .join(', ');
-  const settled = Object.values(input.phases).every(
-    (s) => s === 'completed' || s.startsWith('skipped_') || s === 'running',
+  // "all completed" only when it is true: an operator's skip or a failure is named.
+  const notable = Object.entries(input.phases).filter(
+    ([p, s]) =>
+      p !== 'NOTIFY' && s !== 'completed' && s !== 'skipped_by_flag' && s !== 'skipped_no_infisical',
   );
   return [
     `[redeploy] ${runId} ${input.outcome}`,
     `  Pins: ${pins}`,
-    `  Phases: ${settled ? 'all completed' : JSON.stringify(input.phases)}`,
+    `  Phases: all completed${notable.length ? ` except ${notable.map(([p, s]) => `${p} (${s})`).join(', ')}` : ''}`,
   ];
 }
 

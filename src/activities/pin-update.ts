@@ -5,6 +5,7 @@ import { rewritePins, unifiedDiff, type PinReport } from '../core/pins.js';
 import type { Versions } from '../core/versions.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import {
+  requireWorktree,
   describeExit,
   PhaseError,
   tailText,
@@ -99,6 +100,7 @@ export function makePinUpdate(deps: ActivityDeps) {
     opts: { worktreePath: string; versions: Versions },
   ): Promise<PhaseOutcome> {
     return withPhase(deps, 'PIN_UPDATE', runId, async (ctx) => {
+      requireWorktree(opts.worktreePath);
       const report =
         ctx.config.pinMode === 'script'
           ? await script(ctx, opts.worktreePath, opts.versions)

@@ -13,9 +13,9 @@ export function makeSync(deps: ActivityDeps) {
   return async function sync(runId: string): Promise<PhaseOutcome> {
     return withPhase(deps, 'SYNC', runId, async (ctx) => {
       const r = await ctx.run(syncCommand(ctx.config.omniHome));
-      // pull-all.sh prints `<repo>: STATUS` per repo; collect the ones that need attention.
-      const problems = [...r.stdout.matchAll(/^\s*([\w.-]+):?\s+(MISSING|FAILED)\b/gm)].map(
-        (m) => `${m[1]} ${m[2]}`,
+      // pull-all.sh prints `  STATUS   repo …` per repo (status first); collect those that need attention.
+      const problems = [...r.stdout.matchAll(/^\s*(MISSING|FAILED)\s+([\w.-]+)/gm)].map(
+        (m) => `${m[2]} ${m[1]}`,
       );
       const summary = /^.*repo\(s\) up to date.*$/m.exec(r.stdout)?.[0]?.trim() ?? '';
       if (r.exitCode === 0) return { details: { summary } };

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { versionCheckCommand } from '../core/commands.js';
-import { normalizeName, type Versions } from '../core/versions.js';
+import { normalizeName, sameVersion, type Versions } from '../core/versions.js';
 import {
   describeExit,
   PhaseError,
@@ -76,7 +76,12 @@ async function checkVersions(ctx: PhaseContext, versions: Versions): Promise<Rec
     packages.map((pkg) => {
       const expected = versions[pkg] as string;
       const actual = found.get(normalizeName(pkg)) ?? null;
-      const result: VersionResult = { expected, actual, ok: actual === expected };
+      // PEP 440 equality: --versions pkg=0.4 matches an installed 0.4.0.
+      const result: VersionResult = {
+        expected,
+        actual,
+        ok: actual !== null && sameVersion(actual, expected),
+      };
       if (failed) result.error = `container check failed (${describeExit(r)}: ${r.tail.at(-1) ?? ''})`;
       return [pkg, result];
     }),

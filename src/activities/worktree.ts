@@ -102,15 +102,27 @@ export function makeWorktree(deps: ActivityDeps) {
           !PERMANENT_GIT.test(text),
         );
       }
-      // An attempt interrupted after `worktree add -b` created the branch: attach it instead of failing on -b.
-      const branchExists =
-        (
-          await git(
-            ctx,
-            ['-C', infraClone(omniHome), 'rev-parse', '--verify', '--quiet', `refs/heads/${opts.ticket}`],
-            omniHome,
-          )
-        ).exitCode === 0;
+      // An attempt interrupted after `worktree add -b` leaves the branch at main's head: attach it. A branch
+      // anywhere else is someone's older work, and deploying on top of it would be wrong.
+      const rev = async (ref: string) => {
+        const r = await git(
+          ctx,
+          ['-C', infraClone(omniHome), 'rev-parse', '--verify', '--quiet', ref],
+          omniHome,
+        );
+        return r.exitCode === 0 ? r.stdout.trim() : undefined;
+      };
+      const branchAt = await rev(`refs/heads/${opts.ticket}`);
+      const mainAt = await rev('refs/heads/main');
+      if (branchAt !== undefined && branchAt !== mainAt) {
+        throw new PhaseError(
+          'BranchExists',
+          `branch '${opts.ticket}' already exists in ${infraClone(omniHome)} at ${branchAt.slice(0, 12)}, not at main. ` +
+            `Use another --worktree-ticket, or delete it: git -C ${infraClone(omniHome)} branch -D ${opts.ticket}`,
+          false,
+        );
+      }
+      const branchExists = branchAt !== undefined;
       await fs.mkdir(joinPath(worktreeRoot, opts.ticket), { recursive: true });
       const add = await ctx.run(worktreeAddCommand(omniHome, path, opts.ticket, !branchExists), {
         timeoutMs: 5 * 60_000,

@@ -34,14 +34,17 @@ export function pullInfraCommand(omniHome: string): CommandSpec {
   return { file: 'git', args: ['-C', infraClone(omniHome), 'pull', '--ff-only'], cwd: omniHome };
 }
 
-/** `newBranch` false re-attaches a branch left by an interrupted earlier attempt instead of failing on `-b`. */
+/**
+ * New branches start at `main` (the state's worktree_ref), whatever the clone has checked out.
+ * `newBranch` false re-attaches a branch left by an interrupted earlier attempt instead of failing on `-b`.
+ */
 export function worktreeAddCommand(
   omniHome: string,
   path: string,
   ticket: string,
   newBranch = true,
 ): CommandSpec {
-  const branchArgs = newBranch ? [path, '-b', ticket] : [path, ticket];
+  const branchArgs = newBranch ? [path, '-b', ticket, 'main'] : [path, ticket];
   return { file: 'git', args: ['-C', infraClone(omniHome), 'worktree', 'add', ...branchArgs], cwd: omniHome };
 }
 

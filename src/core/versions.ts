@@ -76,3 +76,39 @@ export function formatVersions(versions: Versions): string {
     .map(([name, version]) => `${name}=${version}`)
     .join(',');
 }
+
+const CANON_RE =
+  /^v?(?:(\d+)!)?(\d+(?:\.\d+)*)(?:[-_.]?(a|b|c|rc|alpha|beta|pre|preview)[-_.]?(\d*))?(?:-(\d+)|[-_.]?(?:post|rev|r)[-_.]?(\d*))?(?:[-_.]?dev[-_.]?(\d*))?(?:\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?$/i;
+const PRE: Record<string, string> = {
+  a: 'a',
+  alpha: 'a',
+  b: 'b',
+  beta: 'b',
+  c: 'rc',
+  rc: 'rc',
+  pre: 'rc',
+  preview: 'rc',
+};
+
+/**
+ * PEP 440 normal form for comparison: `v0.4` = `0.4.0`, `1.0.0-RC1` = `1.0.0rc1`. Versions that do not
+ * parse compare as written.
+ */
+export function canonicalVersion(version: string): string {
+  const m = CANON_RE.exec(version.trim());
+  if (!m) return version.trim();
+  const [, epoch, release, pre, preN, postImplicit, postN, devN, local] = m;
+  const parts = (release as string).split('.').map((n) => String(Number(n)));
+  while (parts.length > 1 && parts[parts.length - 1] === '0') parts.pop();
+  let out = `${epoch && Number(epoch) !== 0 ? `${Number(epoch)}!` : ''}${parts.join('.')}`;
+  if (pre) out += `${PRE[pre.toLowerCase()]}${Number(preN || 0)}`;
+  const post = postImplicit ?? postN;
+  if (post !== undefined) out += `.post${Number(post || 0)}`;
+  if (devN !== undefined) out += `.dev${Number(devN || 0)}`;
+  if (local) out += `+${local.toLowerCase().replace(/[-_]/g, '.')}`;
+  return out;
+}
+
+export function sameVersion(a: string, b: string): boolean {
+  return canonicalVersion(a) === canonicalVersion(b);
+}

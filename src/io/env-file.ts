@@ -18,13 +18,15 @@ export class EnvFileError extends Error {
   ) {
     super(
       `${file}: line${lines.length > 1 ? 's' : ''} ${lines.join(', ')} ${lines.length > 1 ? 'are' : 'is'} not KEY=value ` +
-        `(allowed: KEY=value, export KEY=value, quotes, # comments); fix the file and retry`,
+        `(allowed: KEY=value, export KEY=value, quotes, # comments, $VAR and \${VAR}; not \$(…), backticks, \${VAR:-…}, unquoted spaces or backslashes); fix the file and retry`,
     );
     this.name = 'EnvFileError';
   }
 }
 
 const ASSIGN_RE = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
+/** Shell features `source` would evaluate and we do not: refused rather than silently read differently. */
+const UNSUPPORTED_RE = /`|\$\(|\$\{(?![A-Za-z_][A-Za-z0-9_]*\})/;
 
 function expand(text: string, lookup: (name: string) => string | undefined): string {
   return text.replace(
@@ -68,11 +70,15 @@ export function parseEnvFile(
           i++;
         } else out += rest[i];
       }
-      if (i >= rest.length || !/^\s*(#.*)?$/.test(rest.slice(i + 1))) return void bad.push(index + 1);
+      if (i >= rest.length || !/^\s*(#.*)?$/.test(rest.slice(i + 1)) || UNSUPPORTED_RE.test(out))
+        return void bad.push(index + 1);
       // eslint-disable-next-line no-control-regex -- NUL is the placeholder parked above; it cannot occur in a value
       value = expand(out, lookup).replace(/\u0000/g, '$');
     } else {
-      value = expand(rest.replace(/\s+#.*$/, '').trim(), lookup);
+      const raw = rest.replace(/\s+#.*$/, '').trim();
+      // Unquoted whitespace would make bash run a command; a backslash escapes differently: quote such values.
+      if (/[\s\\]/.test(raw) || UNSUPPORTED_RE.test(raw)) return void bad.push(index + 1);
+      value = expand(raw, lookup);
     }
     vars[name] = value;
   });

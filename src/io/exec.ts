@@ -51,21 +51,31 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-/** INT gives scripts the chance to run their traps (deploy-runtime.sh restores its backup), TERM and KILL make sure. */
-export async function killProcessGroup(pgid: number, graceMs = 2000): Promise<void> {
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
+/**
+ * INT gives scripts the chance to run their traps (deploy-runtime.sh restores its backup), TERM and KILL
+ * make sure. Background children of a non-interactive shell ignore INT, hence the escalation.
+ */
+export async function killProcessGroup(pgid: number, graceMs = 5000): Promise<void> {
+  for (const [sig, wait] of [
+    ['SIGINT', graceMs],
+    ['SIGTERM', 3000],
+    ['SIGKILL', 5000],
+  ] as const) {
     try {
       process.kill(-pgid, sig);
     } catch {
       return; // no such group: already gone
     }
-    const deadline = Date.now() + (sig === 'SIGKILL' ? 5000 : graceMs);
+    const deadline = Date.now() + wait;
     while (Date.now() < deadline) {
       if (!groupAlive(pgid)) return;
       await sleep(50);
     }
   }
 }
+
+/** Older than any attempt can run (DEPLOY's start-to-close is 60 min): then the id may belong to someone else. */
+const ORPHAN_MAX_AGE_MS = 65 * 60_000;
 
 /**
  * A worker killed mid-command leaves its process group running. The group id is kept in a file unique to
@@ -74,12 +84,14 @@ export async function killProcessGroup(pgid: number, graceMs = 2000): Promise<vo
  */
 async function stopOrphan(pidFile: string, log: (line: string) => void): Promise<void> {
   let pgid: number;
+  let age: number;
   try {
     pgid = Number.parseInt(await fs.promises.readFile(pidFile, 'utf8'), 10);
+    age = Date.now() - (await fs.promises.stat(pidFile)).mtimeMs;
   } catch {
     return;
   }
-  if (Number.isInteger(pgid) && pgid > 1 && groupAlive(pgid)) {
+  if (Number.isInteger(pgid) && pgid > 1 && age < ORPHAN_MAX_AGE_MS && groupAlive(pgid)) {
     log(`[redeploy] stopping process group ${pgid} left by an earlier attempt`);
     await killProcessGroup(pgid);
   }
@@ -108,6 +120,21 @@ export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<R
   let heartbeatTimer: NodeJS.Timeout | undefined;
   try {
     if (opts.pidFile) await stopOrphan(opts.pidFile, write);
+    if (opts.signal?.aborted) {
+      // Cancelled before it started: start nothing.
+      return {
+        command,
+        exitCode: undefined,
+        signal: undefined,
+        stdout: '',
+        stderr: '',
+        tail,
+        lastLine,
+        aborted: true,
+        timedOut: false,
+        spawnError: undefined,
+      };
+    }
     write(`[redeploy] ${new Date().toISOString()} $ ${command}  (cwd ${spec.cwd})`);
     const subprocess = execa(spec.file, spec.args, {
       cwd: spec.cwd,
@@ -127,16 +154,24 @@ export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<R
           yield record(String(line));
         },
       ],
-      ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
     });
     const pgid = subprocess.pid;
     if (pgid !== undefined && opts.pidFile)
       await fs.promises.writeFile(opts.pidFile, String(pgid), { mode: 0o600 });
     let aborted = false;
+    let timedOut = false;
     const onAbort = (): void => {
       aborted = true;
       if (pgid !== undefined) void killProcessGroup(pgid);
     };
+    // Our own timer, not execa's `timeout`: that signals only the leader, and the wait would then last as
+    // long as any grandchild holding the output pipe.
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          if (pgid !== undefined) void killProcessGroup(pgid, 2000);
+        }, opts.timeoutMs)
+      : undefined;
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.heartbeat) {
@@ -144,16 +179,18 @@ export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<R
       heartbeatTimer = setInterval(() => beat(lastLine), opts.heartbeatMs ?? 2000);
     }
     const result = await subprocess;
+    if (timer) clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
-    if (aborted && pgid !== undefined) await killProcessGroup(pgid); // the leader may be gone, its children not
+    // The leader may be gone and its children not.
+    if ((aborted || timedOut) && pgid !== undefined) await killProcessGroup(pgid, 2000);
     if (opts.pidFile) await fs.promises.rm(opts.pidFile, { force: true });
     const spawnError =
-      result.exitCode === undefined && result.failed && !result.isTerminated && !result.timedOut
+      result.exitCode === undefined && result.failed && !result.isTerminated && !timedOut && !aborted
         ? (result.originalMessage ?? result.shortMessage)
         : undefined;
     if (spawnError) record(`[redeploy] could not start ${spec.file}: ${spawnError}`);
     write(
-      `[redeploy] exit ${result.exitCode ?? result.signal ?? 'unknown'}${aborted ? ' (cancelled)' : ''}${result.timedOut ? ' (timed out)' : ''}`,
+      `[redeploy] exit ${result.exitCode ?? result.signal ?? 'unknown'}${aborted ? ' (cancelled)' : ''}${timedOut ? ` (timed out after ${opts.timeoutMs} ms)` : ''}`,
     );
     return {
       command,
@@ -164,7 +201,7 @@ export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<R
       tail,
       lastLine,
       aborted,
-      timedOut: result.timedOut,
+      timedOut,
       spawnError: spawnError ? opts.mask(spawnError) : undefined,
     };
   } finally {

@@ -2,8 +2,15 @@
  * Secret masking. Values of variables whose names look secret are replaced by `***` in everything
  * activities return, throw, log or send.
  */
+/**
+ * Matched on whole `_`-separated words, so POSTGRES_PASSWORD, SLACK_BOT_TOKEN, AWS_SECRET_ACCESS_KEY and
+ * SLACK_WEBHOOK_URL are secrets, while GIT_AUTHOR_NAME or XDG_SESSION_CLASS (whose values are ordinary
+ * words that would then be masked everywhere) are not.
+ */
 export const SECRET_NAME_RE =
-  /PASS|SECRET|TOKEN|KEY|DSN|CREDENTIAL|PRIVATE|AUTH|WEBHOOK|COOKIE|CERT|SESSION/i;
+  /(^|_)(PASSWORD|PASSWD|PASS|PASSPHRASE|SECRET|SECRETS|TOKEN|KEY|APIKEY|DSN|CREDENTIAL|CREDENTIALS|PRIVATE|AUTH|WEBHOOK|COOKIE)(_|$)/i;
+/** `scheme://user:password@host`: the password of any URL-valued variable (DATABASE_URL, REDIS_URL…). */
+const URL_PASSWORD_RE = /[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]+)@/gi;
 
 /** Shorter values would turn ordinary words into *** everywhere; 4+ characters is the usual floor. */
 const MIN_SECRET_LENGTH = 4;
@@ -13,12 +20,25 @@ export type Masker = (text: string) => string;
 export function secretValues(...sources: Record<string, string | undefined>[]): string[] {
   const values = new Set<string>();
   for (const source of sources) {
-    for (const [name, value] of Object.entries(source)) {
-      if (!value || value.length < MIN_SECRET_LENGTH || !SECRET_NAME_RE.test(name)) continue;
+    const add = (value: string): void => {
+      if (value.length < MIN_SECRET_LENGTH) return;
       values.add(value);
       // A password also appears URL-encoded inside DSNs and URLs.
       const encoded = encodeURIComponent(value);
       if (encoded !== value) values.add(encoded);
+      const decoded = (() => {
+        try {
+          return decodeURIComponent(value);
+        } catch {
+          return value;
+        }
+      })();
+      if (decoded !== value && decoded.length >= MIN_SECRET_LENGTH) values.add(decoded);
+    };
+    for (const [name, value] of Object.entries(source)) {
+      if (!value) continue;
+      if (SECRET_NAME_RE.test(name)) add(value);
+      for (const m of value.matchAll(URL_PASSWORD_RE)) add(m[1] as string);
     }
   }
   // Longest first, so a secret that contains another is masked whole.

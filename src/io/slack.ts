@@ -40,6 +40,16 @@ export function blocks(message: SlackMessage) {
   ];
 }
 
+const TRANSIENT_SLACK_ERRORS = new Set([
+  'internal_error',
+  'service_unavailable',
+  'fatal_error',
+  'request_timeout',
+  'ratelimited',
+]);
+/** A hung request must end well before NOTIFY's 1-minute start-to-close, or a retry could post twice. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
 interface SlackLikeError {
   code?: string;
   statusCode?: number;
@@ -60,7 +70,13 @@ function classify(err: unknown): SlackSendResult {
     };
   }
   if (e.code === 'slack_webapi_platform_error') {
-    return { ok: false, retryable: false, error: `Slack answered ok: false (${e.data?.error ?? 'unknown'})` };
+    const code = e.data?.error ?? 'unknown';
+    // Slack's own hiccups are worth a retry; everything else (bad channel, bad token) is not.
+    return {
+      ok: false,
+      retryable: TRANSIENT_SLACK_ERRORS.has(code),
+      error: `Slack answered ok: false (${code})`,
+    };
   }
   const status = e.statusCode ?? e.original?.response?.status;
   if (status === 429) {
@@ -76,7 +92,13 @@ function classify(err: unknown): SlackSendResult {
     // 4xx other than 429 will not get better by retrying (bad token, bad channel, revoked webhook).
     return { ok: false, retryable: status >= 500, error: `HTTP ${status}` };
   }
-  return { ok: false, retryable: true, error: e.original?.message ?? e.message ?? String(err) };
+  const cause = (e.original as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  const detail = cause?.code ?? cause?.message;
+  return {
+    ok: false,
+    retryable: true,
+    error: `${e.original?.message ?? e.message ?? String(err)}${detail ? ` (${detail})` : ''}`,
+  };
 }
 
 export async function sendSlack(target: SlackTarget, message: SlackMessage): Promise<SlackSendResult> {
@@ -85,6 +107,7 @@ export async function sendSlack(target: SlackTarget, message: SlackMessage): Pro
       const client = new WebClient(target.token, {
         ...(target.apiUrl ? { slackApiUrl: target.apiUrl } : {}),
         retryConfig: { retries: 0 },
+        timeout: REQUEST_TIMEOUT_MS,
         rejectRateLimitedCalls: true,
       });
       const res = await client.chat.postMessage({
@@ -97,7 +120,10 @@ export async function sendSlack(target: SlackTarget, message: SlackMessage): Pro
       return res.ts ? { ok: true, ts: res.ts } : { ok: true };
     }
     if (target.kind === 'webhook') {
-      const res = await new IncomingWebhook(target.url).send({ text: message.text, blocks: blocks(message) });
+      const res = await new IncomingWebhook(target.url, { timeout: REQUEST_TIMEOUT_MS }).send({
+        text: message.text,
+        blocks: blocks(message),
+      });
       if (res.text !== 'ok') return { ok: false, retryable: false, error: `webhook answered "${res.text}"` };
       return { ok: true };
     }

@@ -39,7 +39,7 @@ import {
 
 /** Quick, local checks (ENV_CHECK, PIN_UPDATE): failures are mostly permanent and marked non-retryable. */
 const QUICK: ActivityOptions = {
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '10 minutes', // script-mode PIN_UPDATE may `uv run` in a fresh worktree (5 min budget)
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
 };
 /** git over the network (SYNC, WORKTREE): a fetch hiccup deserves a few spaced-out retries. */
@@ -52,7 +52,9 @@ const GIT: ActivityOptions = {
 /** DEPLOY builds images: minutes, not seconds. Retries only cover the lock of another deploy and a dead worker. */
 const LONG: ActivityOptions = {
   startToCloseTimeout: '60 minutes',
-  heartbeatTimeout: '15s', // a killed worker is noticed in 15 s, not after the hour
+  // A killed worker is noticed in 20 s, not after the hour; the worker heartbeats at least every 3 s
+  // (maxHeartbeatThrottleInterval), so a loaded machine has 17 s of slack.
+  heartbeatTimeout: '20s',
   retry: { initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 6 },
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 };
@@ -131,6 +133,14 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     if (!d || !['retry', 'skip', 'abort'].includes(d.action))
       throw new Error('action must be retry, skip or abort');
     if (d.phase !== pending.phase) throw new Error(`${pending.phase} is waiting, not ${String(d.phase)}`);
+    // Two decisions in one activation (a signal and an update): the first wins, the second is refused.
+    if (decision !== undefined)
+      throw new Error(`a decision (${decision.action}) for ${pending.phase} is already being applied`);
+    // Every later phase needs the worktree: there is nothing to go on with without it.
+    if (d.action === 'skip' && d.phase === 'WORKTREE')
+      throw new Error(
+        'WORKTREE cannot be skipped: later phases need the worktree; fix it and retry, or abort',
+      );
   };
 
   setHandler(progressQuery, () => state);

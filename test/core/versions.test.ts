@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatVersions, normalizeName, parseVersions } from '../../src/core/versions.js';
+import {
+  canonicalVersion,
+  formatVersions,
+  normalizeName,
+  parseVersions,
+  sameVersion,
+} from '../../src/core/versions.js';
 import { ticketProblems } from '../../src/core/ticket.js';
 
 describe('--versions parsing', () => {
@@ -66,4 +72,20 @@ describe('worktree ticket', () => {
   ] as const) {
     it(`rejects ${JSON.stringify(ticket)}`, () => assert.match(ticketProblems(ticket).join('; '), problem));
   }
+});
+
+describe('PEP 440 version equality', () => {
+  it('treats spellings of one version as equal', () => {
+    assert.ok(sameVersion('0.4', '0.4.0'));
+    assert.ok(sameVersion('v1.0.0-RC1', '1.0.0rc1'));
+    assert.ok(sameVersion('1.0-alpha.2', '1.0a2'));
+    assert.ok(sameVersion('2.1.0-1', '2.1.0.post1'));
+    assert.ok(sameVersion('1.0.dev0', '1.0dev'));
+    assert.equal(canonicalVersion('0!1.2.0+Local-Build'), '1.2+local.build');
+  });
+  it('keeps different versions different', () => {
+    assert.ok(!sameVersion('0.4.0', '0.4.1'));
+    assert.ok(!sameVersion('1.0.0rc1', '1.0.0'));
+    assert.ok(!sameVersion('1.0.0', '>=0.3.0,<0.5.0'));
+  });
 });

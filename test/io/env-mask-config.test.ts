@@ -40,7 +40,35 @@ describe('env file', () => {
   });
 });
 
+describe('env file: what `source` would read differently is refused', () => {
+  for (const line of [
+    'A=${B:-localhost:9092}',
+    'C="$(cat /etc/passwd)"',
+    'D=a b',
+    'E=`id`',
+    'F=a\\$b',
+    'G="${H#x}"',
+  ]) {
+    it(`refuses ${line}`, () => {
+      assert.throws(() => parseEnvFile(`OK=1\n${line}\n`, '/x/.env'), /line 2 is not KEY=value/);
+    });
+  }
+});
+
 describe('masking', () => {
+  it('masks by whole name words and URL passwords, not ordinary values of other variables', () => {
+    const mask = createMasker(
+      secretValues({
+        GIT_AUTHOR_NAME: 'user',
+        XDG_SESSION_CLASS: 'user',
+        DATABASE_URL: 'postgres://app:db-Pass-42@db:5432/app',
+        AWS_SECRET_ACCESS_KEY: 'aws-secret-1',
+        SLACK_WEBHOOK_URL: 'https://hooks.example/T/B/X',
+      }),
+    );
+    assert.equal(mask('user db-Pass-42 aws-secret-1 https://hooks.example/T/B/X'), 'user *** *** ***');
+  });
+
   it('masks secret-named values (and their URL-encoded form), not others', () => {
     const secrets = secretValues({
       POSTGRES_PASSWORD: 'p@ss/word',

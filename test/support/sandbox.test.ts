@@ -124,7 +124,8 @@ void describe('sandbox stand-ins', { concurrency: true }, () => {
     void it('reports OK for every default repo and exits 0', async () => {
       const r = await pullAll(sb);
       assert.equal(r.exitCode, 0, r.stderr);
-      for (const repo of REPOS) assert.match(r.stdout, new RegExp(`^  ${repo}: OK$`, 'm'));
+      for (const repo of REPOS)
+        assert.match(r.stdout, new RegExp(`^  OK {7}${repo} \\(already up to date\\)$`, 'm'));
       assert.match(r.stdout, /^10 repo\(s\) up to date\. 0 failed\.$/m);
     });
 
@@ -132,9 +133,15 @@ void describe('sandbox stand-ins', { concurrency: true }, () => {
       const sha = await sb.pushUpstreamCommit('omniclaude');
       const r = await pullAll(sb, ['omniclaude', 'omnibase_core']);
       assert.equal(r.exitCode, 0, r.stderr);
-      assert.equal(r.stdout, '  omniclaude: UPDATED\n  omnibase_core: OK\n2 repo(s) up to date. 0 failed.');
+      assert.equal(
+        r.stdout,
+        '  UPDATED  omniclaude\n  OK       omnibase_core (already up to date)\n\n2 repo(s) up to date. 0 failed.',
+      );
       assert.equal(await git(sb, ['rev-parse', 'HEAD'], path.join(sb.omniHome, 'omniclaude')), sha);
-      assert.match((await pullAll(sb, ['omniclaude'])).stdout, /^ {2}omniclaude: OK$/m);
+      assert.match(
+        (await pullAll(sb, ['omniclaude'])).stdout,
+        /^ {2}OK {7}omniclaude \(already up to date\)$/m,
+      );
     });
 
     void it('fetches main:main into a bare clone', async () => {
@@ -143,7 +150,7 @@ void describe('sandbox stand-ins', { concurrency: true }, () => {
       await git(sb, ['clone', '-q', '--bare', path.join(sb.originsDir, 'omnimemory.git'), dir], sb.root);
       const sha = await sb.pushUpstreamCommit('omnimemory');
       const r = await pullAll(sb, ['omnimemory']);
-      assert.equal(r.stdout, '  omnimemory: UPDATED\n1 repo(s) up to date. 0 failed.');
+      assert.equal(r.stdout, '  UPDATED  omnimemory\n\n1 repo(s) up to date. 0 failed.');
       assert.equal(await git(sb, ['rev-parse', 'main'], dir), sha);
     });
 
@@ -152,8 +159,8 @@ void describe('sandbox stand-ins', { concurrency: true }, () => {
       await fs.rm(path.join(sb.omniHome, 'omnidash'), { recursive: true });
       const r = await pullAll(sb);
       assert.equal(r.exitCode, 1);
-      assert.match(r.stdout, /^ {2}omniweb: SKIPPED/m);
-      assert.match(r.stdout, /^ {2}omnidash: MISSING$/m);
+      assert.match(r.stdout, /^ {2}SKIPPED {2}omniweb \(on branch: /m);
+      assert.match(r.stdout, /^ {2}MISSING {2}omnidash$/m);
       assert.match(r.stdout, /^8 repo\(s\) up to date\. 1 failed\.$/m);
     });
 

@@ -53,6 +53,43 @@ describe('phase behaviour', () => {
     }
   });
 
+  it('SYNC names a missing clone and does not retry it', async () => {
+    const moved = path.join(h.sb.root, 'omnidash.moved');
+    await fs.rename(path.join(h.sb.omniHome, 'omnidash'), moved);
+    try {
+      const handle = await h.start();
+      const waiting = await waitForState(handle, waitingOn('SYNC'));
+      assert.equal(waiting.phases.SYNC['error_type'], 'SyncRepoMissing');
+      assert.match(
+        String(waiting.phases.SYNC['error']),
+        /pull-all\.sh failed \(exit 1\): omnidash MISSING — clone the missing repos under .* or use --skip-sync/,
+      );
+      assert.equal(await activityRuns(h, handle.workflowId, 'SYNC'), 1, 'a missing clone is not retried');
+      await handle.terminate('test done');
+    } finally {
+      await fs.rename(moved, path.join(h.sb.omniHome, 'omnidash'));
+    }
+  });
+
+  it('WORKTREE cannot be skipped, and a stale branch of the ticket name is refused', async () => {
+    const ticket = 'OMN-stale-1';
+    const clone = path.join(h.sb.omniHome, 'omnibase_infra');
+    await execa('git', ['-C', clone, 'branch', ticket], { env: h.sb.env });
+    await h.sb.pushUpstreamCommit('omnibase_infra'); // main moves on; the branch stays behind
+    const handle = await h.start({ worktreeTicket: ticket, flags: FLAGS });
+    const waiting = await waitForState(handle, waitingOn('WORKTREE'));
+    assert.equal(waiting.phases.WORKTREE['error_type'], 'BranchExists');
+    assert.match(
+      String(waiting.phases.WORKTREE['error']),
+      /branch 'OMN-stale-1' already exists .* not at main\. Use another --worktree-ticket, or delete it: git -C .* branch -D OMN-stale-1/,
+    );
+    await assert.rejects(
+      handle.executeUpdate('decide', { args: [{ action: 'skip', phase: 'WORKTREE' }] }),
+      (e: unknown) => /WORKTREE cannot be skipped/.test(String((e as { cause?: Error }).cause?.message)),
+    );
+    await handle.terminate('test done');
+  });
+
   it('INFISICAL seeds with seed-infisical.py when INFISICAL_ADDR is set', async () => {
     await h.sb.writeEnvFile({
       ...DEFAULT_ENV,

@@ -19,9 +19,10 @@ ok=0
 failed=0
 report_failure() {
     # $1 repo, $2 reason, $3 captured git output
-    echo "  $1: FAILED ($2)"
+    # The real script's layout: status first, padded, then the repo; git's output indented below.
+    echo "  FAILED   $1 ($2)"
     if [ -n "$3" ]; then
-        printf '%s\n' "$3" | sed "s/^/  $1: /" >&2
+        printf '%s\n' "$3" | sed "s/^/           /"
     fi
     failed=$((failed + 1))
 }
@@ -29,7 +30,7 @@ report_failure() {
 for repo in "$@"; do
     dir="$OMNI_HOME/$repo"
     if [ ! -d "$dir" ]; then
-        echo "  $repo: MISSING"
+        echo "  MISSING  $repo"
         failed=$((failed + 1))
         continue
     fi
@@ -44,7 +45,7 @@ for repo in "$@"; do
     elif [ "$is_bare" = "false" ]; then
         branch=$(git -C "$dir" symbolic-ref --short -q HEAD 2>/dev/null || true)
         if [ "$branch" != "main" ]; then
-            echo "  $repo: SKIPPED (on ${branch:-detached HEAD}, not main)"
+            echo "  SKIPPED  $repo (on branch: ${branch:-detached HEAD})"
             continue
         fi
         before=$(git -C "$dir" rev-parse -q --verify HEAD 2>/dev/null || true)
@@ -58,13 +59,14 @@ for repo in "$@"; do
         continue
     fi
     if [ "$before" = "$after" ]; then
-        echo "  $repo: OK"
+        echo "  OK       $repo (already up to date)"
     else
-        echo "  $repo: UPDATED"
+        echo "  UPDATED  $repo"
     fi
     ok=$((ok + 1))
 done
 
+echo ""
 echo "$ok repo(s) up to date. $failed failed."
 [ "$failed" -eq 0 ] || exit 1
 exit 0
