@@ -18,7 +18,7 @@ export class EnvFileError extends Error {
   ) {
     super(
       `${file}: line${lines.length > 1 ? 's' : ''} ${lines.join(', ')} ${lines.length > 1 ? 'are' : 'is'} not KEY=value ` +
-        `(allowed: KEY=value, export KEY=value, quotes, # comments, $VAR and \${VAR}; not \$(…), backticks, \${VAR:-…}, unquoted spaces or backslashes); fix the file and retry`,
+        `(allowed: KEY=value, export KEY=value, quotes, # comments, $VAR and \${VAR}; not $(…), backticks, \${VAR:-…}, unquoted spaces or backslashes); fix the file and retry`,
     );
     this.name = 'EnvFileError';
   }
