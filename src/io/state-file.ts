@@ -15,6 +15,8 @@ export function stateFilePath(stateDir: string, runId: string): string {
 
 export async function writeStateFile(stateDir: string, state: RedeployState): Promise<string> {
   await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  // An existing directory (e.g. made by the old skill) is tightened too: state files carry run details.
+  await fs.chmod(stateDir, 0o700).catch(() => undefined);
   const file = stateFilePath(stateDir, state.run_id);
   await writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`, 0o600);
   return file;

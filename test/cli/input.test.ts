@@ -8,7 +8,7 @@ import { redeploy } from '../support/cli.js';
 const FIXTURE = new URL('../../../test/fixtures/dry-run/', import.meta.url).pathname.replace(/\/$/, '');
 const GOLDEN = path.join(FIXTURE, 'golden.txt');
 
-describe('redeploy without a server: dry-run and bad input', () => {
+describe('redeploy without a server: dry-run and bad input', { concurrency: 1 }, () => {
   let dir: string;
   let env: Record<string, string>;
   before(async () => {

@@ -15,7 +15,7 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-describe('running commands', () => {
+describe('running commands', { concurrency: 1 }, () => {
   let dir: string;
   const env = { PATH: process.env['PATH'] ?? '' };
   before(async () => {

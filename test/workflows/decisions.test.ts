@@ -14,7 +14,7 @@ import {
   type Harness,
 } from '../support/harness.js';
 
-describe('operator decisions on a failed phase', () => {
+describe('operator decisions on a failed phase', { concurrency: 1 }, () => {
   let h: Harness;
   before(async () => {
     h = await createHarness('decisions');

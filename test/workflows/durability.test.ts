@@ -39,7 +39,7 @@ async function readPgid(h: Harness, runId: string): Promise<number> {
   throw new Error(`no ${file}`);
 }
 
-describe('durability', () => {
+describe('durability', { concurrency: 1 }, () => {
   let h: Harness;
   before(async () => {
     h = await createHarness('durability', { worker: false });

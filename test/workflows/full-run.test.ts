@@ -8,7 +8,7 @@ import type { RedeployState } from '../../src/core/state.js';
 import { DEFAULT_ENV } from '../support/sandbox.js';
 import { activityRuns, createHarness, recordHistory, VERSIONS, type Harness } from '../support/harness.js';
 
-describe('a full redeploy on a real Temporal server', () => {
+describe('a full redeploy on a real Temporal server', { concurrency: 1 }, () => {
   let h: Harness;
   let state: RedeployState;
   let runId: string;

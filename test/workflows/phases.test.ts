@@ -14,7 +14,7 @@ const completed = (...phases: Phase[]) =>
     phases.map((p) => [p, { status: 'completed' as PhaseStatus, ts: '2026-11-25T00:00:00.000Z' }]),
   );
 
-describe('phase behaviour', () => {
+describe('phase behaviour', { concurrency: 1 }, () => {
   let h: Harness;
   before(async () => {
     h = await createHarness('phases');
