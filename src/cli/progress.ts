@@ -251,10 +251,12 @@ export class TtyReporter implements Reporter {
               ? this.paint('31', ICON.failed)
               : this.paint('2', ICON[r.status]);
       const elapsed = r.status === 'running' && r.ts ? ` ${clock(this.now() - Date.parse(r.ts))}` : '';
-      const tail =
-        r.status === 'running' && this.live.lastLine ? `  ${this.paint('2', this.live.lastLine)}` : '';
-      const line = `  ${icon} ${p.padEnd(10)} ${r.status}${elapsed}${tail}`;
-      return line.length > width + 20 ? line.slice(0, width + 20) : line;
+      // Visible width is what matters: a wrapped line would break the cursor-up redraw.
+      const visible = `  X ${p.padEnd(10)} ${r.status}${elapsed}`;
+      const room = width - 1 - visible.length - 2;
+      const last =
+        r.status === 'running' && this.live.lastLine && room > 3 ? this.live.lastLine.slice(0, room) : '';
+      return `  ${icon} ${p.padEnd(10)} ${r.status}${elapsed}${last ? `  ${this.paint('2', last)}` : ''}`;
     });
   }
   private draw(): void {
