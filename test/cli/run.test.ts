@@ -191,6 +191,24 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
     assert.equal(again.stdout.trim(), `Run ${id} already completed; nothing to resume.`);
   });
 
+  it('`redeploy retry` re-runs the failed phase and attaches', async () => {
+    await h.sb.setFault('deploy', { exitCode: 1, message: 'transient' });
+    const r = await redeploy(['--versions', VERSIONS, '--skip-sync'], env);
+    assert.equal(r.exitCode, 1);
+    const id = runIdOf(r.stdout);
+    await h.sb.clearFault('deploy');
+    const retried = await redeploy(['retry', id], env);
+    assert.equal(retried.exitCode, 0, retried.stdout + retried.stderr);
+    assert.match(retried.stdout, new RegExp(`^\\[redeploy\\] ${id}: retry DEPLOY \\(by .+\\)$`, 'm'));
+    assert.match(retried.stdout, new RegExp(`^\\[redeploy\\] ${id} complete$`, 'm'));
+    const again = await redeploy(['retry', id], env);
+    assert.equal(again.exitCode, 1);
+    assert.match(
+      again.stdout,
+      new RegExp(`^${id} is not waiting for a decision \\(status: completed\\)$`, 'm'),
+    );
+  });
+
   it('--resume of an aborted run starts it again after its completed phases', async () => {
     await h.sb.setFault('deploy', { exitCode: 1, message: 'broken' });
     const r = await redeploy(['--versions', VERSIONS, '--detach'], env);
