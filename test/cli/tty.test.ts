@@ -1,3 +1,4 @@
+/* eslint-disable no-control-regex -- these tests assert on the terminal escape sequences themselves */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
