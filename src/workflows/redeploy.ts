@@ -104,8 +104,11 @@ function failureInfo(phase: Phase, err: unknown): { message: string; details: Re
     return { message: cause.message, details: { ...details, error_type: cause.type ?? 'Error' } };
   }
   if (cause instanceof TimeoutFailure) {
+    // The last heartbeat carries the command's latest output line: the best clue to what hung.
+    const last: unknown = cause.lastHeartbeatDetails;
+    const tail = typeof last === 'string' && last ? `; last output: ${last}` : '';
     return {
-      message: `${phase} timed out (${cause.timeoutType}): the worker may have died or the command hung`,
+      message: `${phase} timed out (${cause.timeoutType}): the worker may have died or the command hung${tail}`,
       details: { error_type: 'Timeout' },
     };
   }
@@ -238,6 +241,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
         if (isCancellation(err)) throw err;
         const { message, details } = failureInfo(phase, err);
         markPhase(state, phase, 'failed', now(), { error: message, ...details });
+        // Date in workflow code is the SDK's deterministic workflow clock, not the host's.
         const deadline = new Date(Date.now() + decisionTimeoutMs).toISOString();
         state.status = 'waiting_for_decision';
         state.pending_decision = { phase, error: message, since: now(), deadline };
