@@ -90,23 +90,51 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (cmd.kind === 'worker') {
       const { runWorker } = await import('./worker.js');
-      await runWorker();
+      await runWorker(cmd.target);
       return 0;
     }
     if (cmd.kind === 'run' && cmd.dryRun) return await dryRun(cmd, out);
     const config = loadConfig();
-    // Loaded only now: --help and --dry-run never pay for the Temporal client.
-    const { connectClient } = await import('./io/temporal.js');
-    const commands = await import('./cli/commands.js');
-    const client = await connectClient(config);
     const ac = new AbortController();
     const onSigint = () => ac.abort();
     process.once('SIGINT', onSigint);
-    const ctx = { client, config, out, signal: ac.signal, tty: !cmd.json && !!process.stdout.isTTY };
+    if (cmd.kind === 'server') {
+      const server = await import('./cli/server.js');
+      try {
+        return cmd.stop ? await server.serverStop(config, out) : await server.serve(config, out, ac.signal);
+      } finally {
+        process.removeListener('SIGINT', onSigint);
+      }
+    }
+    // Loaded only now: --help and --dry-run never pay for the Temporal client.
+    const { connectClient } = await import('./io/temporal.js');
+    const commands = await import('./cli/commands.js');
+    // Zero-setup: no address configured → the local dev server (started in the background if needed),
+    // and a worker in this process while the command runs.
+    const embedded = !config.temporal.configured;
+    if (embedded) {
+      const { ensureEmbeddedServer } = await import('./io/embedded.js');
+      await ensureEmbeddedServer(config, (line) => process.stderr.write(`${line}\n`));
+    }
+    const client = await connectClient(config);
+    const local = embedded && cmd.kind !== 'list' ? await import('./cli/local-worker.js') : undefined;
+    const localWorker = local ? local.localWorkerFactory(config) : undefined;
+    const ctx = {
+      client,
+      config,
+      out,
+      signal: ac.signal,
+      tty: !cmd.json && !!process.stdout.isTTY,
+      ...(localWorker ? { localWorker: localWorker.start } : {}),
+    };
     try {
+      // Queries, updates and cancellation all need a worker: in embedded mode this process is it.
+      if (localWorker) await localWorker.start(await commands.taskQueueOf(ctx, cmd));
       switch (cmd.kind) {
         case 'run':
           return await commands.run(ctx, cmd.req, cmd);
+        default:
+          return 2;
         case 'resume':
           return await commands.resume(ctx, cmd);
         case 'status':
@@ -124,6 +152,7 @@ export async function main(argv: string[]): Promise<number> {
       }
     } finally {
       process.removeListener('SIGINT', onSigint);
+      await localWorker?.stop();
       await client.connection.close();
     }
   } catch (e) {

@@ -72,14 +72,16 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
 }
 
 /** `redeploy worker` / `node dist/src/worker.js`: runs until SIGINT/SIGTERM (graceful shutdown). */
-export async function runWorker(): Promise<void> {
+export async function runWorker(target?: string): Promise<void> {
   const config = loadConfig();
+  // One task queue per runtime host: runs started with --target <host> come to this worker only.
+  const taskQueue = target ? `${config.taskQueue}@${target}` : config.taskQueue;
   const connection = await connectWorker(config);
   try {
     await ensureSearchAttributes(connection, config.temporal.namespace);
-    const worker = await createWorker({ config, connection, deps: {} });
+    const worker = await createWorker({ config, connection, taskQueue, deps: {} });
     process.stderr.write(
-      `[redeploy] worker on task queue ${config.taskQueue} (Temporal ${config.temporal.address}, namespace ${config.temporal.namespace})\n`,
+      `[redeploy] worker on task queue ${taskQueue} (Temporal ${config.temporal.address}, namespace ${config.temporal.namespace})\n`,
     );
     await worker.run();
   } finally {

@@ -18,6 +18,13 @@ export interface OutputOptions {
   detach: boolean;
 }
 
+/** A runtime host name: becomes part of a task queue name (one queue per host). */
+const TARGET_RE = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+export function targetProblems(target: string | undefined): string[] {
+  if (target === undefined || TARGET_RE.test(target)) return [];
+  return [`--target "${target}" is not a host name (letters, digits, "." and "-")`];
+}
+
 export interface RunRequest {
   versions: Versions;
   flags: RedeployFlags;
@@ -25,13 +32,14 @@ export interface RunRequest {
 }
 
 export type Command =
-  | ({ kind: 'run'; req: RunRequest; dryRun: boolean } & OutputOptions)
+  | ({ kind: 'run'; req: RunRequest; dryRun: boolean; target: string | undefined } & OutputOptions)
   | ({
       kind: 'resume';
       runId: string;
       versions: Versions | undefined;
       flags: RedeployFlags;
       worktreeTicket: string | undefined;
+      target: string | undefined;
     } & OutputOptions)
   | ({
       kind: 'status' | 'watch' | 'retry' | 'abort' | 'cancel';
@@ -40,7 +48,8 @@ export type Command =
     } & OutputOptions)
   | ({ kind: 'skip'; runId: string; phase: Phase } & OutputOptions)
   | ({ kind: 'list' } & OutputOptions)
-  | { kind: 'worker' }
+  | { kind: 'worker'; target: string | undefined }
+  | { kind: 'server'; stop: boolean }
   | { kind: 'help' }
   | { kind: 'version' };
 
@@ -55,12 +64,15 @@ const RUN_OPTIONS = {
   resume: { type: 'string' },
   detach: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
+  target: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', default: false },
 } as const;
 
 const OPERATOR_OPTIONS = {
   phase: { type: 'string' },
+  target: { type: 'string' },
+  stop: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   detach: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -75,6 +87,7 @@ export const OPERATOR_COMMANDS = [
   'cancel',
   'list',
   'worker',
+  'server',
 ] as const;
 
 /** node's parseArgs messages name the option; they become usage errors (exit 2). */
@@ -100,9 +113,19 @@ function parseOperator(kind: (typeof OPERATOR_COMMANDS)[number], argv: string[])
   );
   if (values.help) return { kind: 'help' };
   if (kind === 'worker') {
-    if (positionals.length || values.phase) throw new UsageError(['`redeploy worker` takes no arguments']);
-    return { kind: 'worker' };
+    if (positionals.length || values.phase || values.stop)
+      throw new UsageError(['`redeploy worker` takes only --target HOST']);
+    const problems = targetProblems(values.target);
+    if (problems.length) throw new UsageError(problems);
+    return { kind: 'worker', target: values.target };
   }
+  if (kind === 'server') {
+    if (positionals.length || values.phase || values.target)
+      throw new UsageError(['`redeploy server` takes only --stop']);
+    return { kind: 'server', stop: values.stop };
+  }
+  if (values.target !== undefined) throw new UsageError([`--target does not apply to \`redeploy ${kind}\``]);
+  if (values.stop) throw new UsageError([`--stop does not apply to \`redeploy ${kind}\``]);
   const out = { json: values.json, detach: values.detach };
   if (kind === 'list') {
     if (positionals.length) throw new UsageError(['`redeploy list` takes no run id']);
@@ -169,6 +192,7 @@ export function parseCommand(argv: string[]): Command {
   }
   if (values['dry-run'] && values.detach)
     problems.push('--dry-run cannot be combined with --detach (a dry run starts nothing)');
+  problems.push(...targetProblems(values.target));
   if (problems.length) throw new UsageError(problems);
   const flags: RedeployFlags = {
     skipSync: values['skip-sync'],
@@ -176,7 +200,7 @@ export function parseCommand(argv: string[]): Command {
     skipInfisical: values['skip-infisical'],
     verifyOnly: values['verify-only'],
   };
-  const out = { json: values.json, detach: values.detach };
+  const out = { json: values.json, detach: values.detach, target: values.target };
   if (values.resume !== undefined) {
     return { kind: 'resume', runId: values.resume, versions, flags, worktreeTicket: ticket, ...out };
   }

@@ -26,6 +26,13 @@ export interface Context {
   out: (line: string) => void;
   signal: AbortSignal;
   tty: boolean;
+  /** Embedded mode: runs a worker in this process for the given task queue while the command lasts. */
+  localWorker?: (taskQueue: string) => Promise<void>;
+}
+
+/** One task queue per runtime host: `--target host-a` routes to the worker started with the same target. */
+export function taskQueueFor(config: Config, target: string | undefined | null): string {
+  return target ? `${config.taskQueue}@${target}` : config.taskQueue;
 }
 
 export const operator = (): string => `${os.userInfo().username}@${os.hostname()}`;
@@ -37,6 +44,7 @@ function reporterFor(ctx: Context, json: boolean, settled: Phase[] = []): Report
 }
 
 async function follow(ctx: Context, handle: WorkflowHandle, reporter: Reporter): Promise<number> {
+  if (ctx.localWorker) await ctx.localWorker((await handle.describe()).taskQueue);
   const r = await attach(handle, ctx.config, reporter, { signal: ctx.signal, live: ctx.tty });
   if (r.detached) {
     reporter.note(
@@ -51,25 +59,33 @@ async function follow(ctx: Context, handle: WorkflowHandle, reporter: Reporter):
 function startOptions(ctx: Context, input: RedeployInput) {
   return {
     workflowId: input.runId,
-    taskQueue: ctx.config.taskQueue,
+    taskQueue: taskQueueFor(ctx.config, input.target),
     args: [input] as [RedeployInput],
     staticSummary: `redeploy ${formatVersions(input.versions)}`,
     staticDetails: `started by ${input.startedBy}; worktree ticket ${input.worktreeTicket}`,
   };
 }
 
-async function warnIfNoWorker(ctx: Context, reporter: Reporter): Promise<void> {
+async function warnIfNoWorker(
+  ctx: Context,
+  reporter: Reporter,
+  taskQueue: string,
+  detached: boolean,
+): Promise<void> {
+  if (ctx.localWorker && !detached) return; // this process runs one
   const { pollers } = await ctx.client.workflowService
     .describeTaskQueue({
       namespace: ctx.config.temporal.namespace,
-      taskQueue: { name: ctx.config.taskQueue },
+      taskQueue: { name: taskQueue },
       taskQueueType: 1,
     })
     .catch(() => ({ pollers: [{}] }));
-  if (!pollers?.length)
+  if (!pollers?.length) {
+    const target = taskQueue.includes('@') ? ` --target ${taskQueue.split('@')[1]}` : '';
     reporter.note(
-      `[redeploy] no worker is polling task queue ${ctx.config.taskQueue}: start one with \`redeploy worker\``,
+      `[redeploy] no worker is polling task queue ${taskQueue}: the run waits until one starts (\`redeploy worker${target}\`, or \`redeploy server\` locally)`,
     );
+  }
 }
 
 async function launch(
@@ -81,7 +97,7 @@ async function launch(
   const handle = await ctx.client.workflow.start('redeploy', startOptions(ctx, input));
   const reporter = reporterFor(ctx, opts.json, settled);
   reporter.started(input.runId, workflowUrl(ctx.config, input.runId));
-  await warnIfNoWorker(ctx, reporter);
+  await warnIfNoWorker(ctx, reporter, taskQueueFor(ctx.config, input.target), opts.detach);
   if (opts.detach) {
     reporter.note(`Detached: follow with \`redeploy watch ${input.runId}\``);
     return 0;
@@ -92,7 +108,7 @@ async function launch(
 export async function run(
   ctx: Context,
   req: RunRequest,
-  opts: { json: boolean; detach: boolean },
+  opts: { json: boolean; detach: boolean; target: string | undefined },
 ): Promise<number> {
   const runId = newRunId();
   return launch(
@@ -103,6 +119,7 @@ export async function run(
       versions: req.versions,
       flags: req.flags,
       startedBy: operator(),
+      ...(opts.target ? { target: opts.target } : {}),
       decisionTimeoutMs: ctx.config.decisionTimeoutMs,
     },
     opts,
@@ -119,9 +136,13 @@ function sameVersions(a: Versions, b: Versions): boolean {
   return norm(a) === norm(b);
 }
 
-/** The last state of a run, closed or open: query, else its result/failure, else the mirrored file. */
+/** The last state of a run, closed or open: query, else (closed only) its result/failure or the mirrored file. */
 async function lastState(ctx: Context, handle: WorkflowHandle): Promise<RedeployState | undefined> {
-  return (await queryState(handle)) ?? (await finalState(handle, ctx.config));
+  const queried = await queryState(handle);
+  if (queried) return queried;
+  // result() would wait for a running run to end: only a closed one is asked for it.
+  if ((await handle.describe()).status.name === 'RUNNING') return undefined;
+  return finalState(handle, ctx.config);
 }
 
 /** What a new run under the same id carries over: completed phases, and the record of the phase it stopped in. */
@@ -199,6 +220,9 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
       `--worktree-ticket "${cmd.worktreeTicket}" does not match ${cmd.runId}'s ticket "${prev.worktree_ticket}"`,
     ]);
   }
+  // The host a closed run was routed to stays its host unless --target says otherwise.
+  const recordedTarget = (prev as { target?: string | null }).target ?? undefined;
+  const target = cmd.target ?? recordedTarget;
   const carried = carriedPhases(prev);
   const completed = PHASES.filter((p) => carried[p]?.status === 'completed');
   const input: RedeployInput = {
@@ -207,6 +231,7 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
     versions: prev.versions_requested,
     flags: cmd.flags,
     startedBy: operator(),
+    ...(target ? { target } : {}),
     decisionTimeoutMs: ctx.config.decisionTimeoutMs,
     resumeFrom: { phases: carried, worktreePath: prev.worktree_path, startedAt: prev.started_at },
   };
@@ -329,4 +354,17 @@ export async function list(ctx: Context, json: boolean): Promise<number> {
     if (rows.length === 0) ctx.out('(no redeploy runs)');
   }
   return 0;
+}
+
+/** The task queue a command's run lives on: the existing run's, else the one a new run will get. */
+export async function taskQueueOf(ctx: Context, cmd: Command): Promise<string> {
+  const target = 'target' in cmd ? cmd.target : undefined;
+  if ('runId' in cmd) {
+    try {
+      return (await ctx.client.workflow.getHandle(cmd.runId).describe()).taskQueue;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  return taskQueueFor(ctx.config, target);
 }

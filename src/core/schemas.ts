@@ -36,6 +36,7 @@ export const inputSchema = z.object({
   versions: versionsSchema,
   flags: flagsSchema,
   startedBy: z.string().min(1),
+  target: z.string().optional(),
   resumeFrom: z
     .object({
       phases: z.partialRecord(phaseSchema, phaseRecordSchema),

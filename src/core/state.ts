@@ -52,6 +52,8 @@ export interface RedeployState {
   decisions: Decision[];
   flags: RedeployFlags;
   started_by: string;
+  /** The runtime host the run was routed to (`--target`), or null for the default task queue. */
+  target: string | null;
   workflow_id: string;
   temporal_run_id: string;
   pins_applied: Versions;
@@ -67,6 +69,8 @@ export interface RedeployInput {
   versions: Versions;
   flags: RedeployFlags;
   startedBy: string;
+  /** Runtime host (`--target`); the run's task queue is that host's. */
+  target?: string;
   /** Phases already settled in an earlier run (resume): kept as they are, not run again. */
   resumeFrom?: {
     phases: Partial<Record<Phase, PhaseRecord>>;
@@ -103,6 +107,7 @@ export function initState(
     decisions: [],
     flags: input.flags,
     started_by: input.startedBy,
+    target: input.target ?? null,
     workflow_id: ids.workflowId,
     temporal_run_id: ids.runId,
     pins_applied: {},

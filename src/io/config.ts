@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 
 /**
  * All configuration, from environment variables, validated once at the edge (CLI start, worker start,
@@ -102,6 +103,8 @@ const envSchema = z.object({
   TEMPORAL_API_KEY: z.string().min(1).optional(),
   TEMPORAL_TLS: z.enum(['true', 'false', '1', '0']).optional(),
   TEMPORAL_UI_URL: httpUrl.optional(),
+  REDEPLOY_EMBEDDED_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  REDEPLOY_EMBEDDED_UI_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 });
 
 export interface Config {
@@ -122,8 +125,11 @@ export interface Config {
   temporal: {
     address: string;
     namespace: string;
-    apiKey: string | undefined;
-    tls: boolean;
+    /** From @temporalio/envconfig: TLS, API key, gRPC metadata, profiles (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE). */
+    connection: ClientConnectConfig['connectionOptions'];
+    /** An address was configured (variable or profile); otherwise the embedded local server is used. */
+    configured: boolean;
+    embeddedUiPort: number;
     uiUrl: string;
   };
 }
@@ -151,7 +157,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     (e.ONEX_STATE_DIR
       ? path.join(e.ONEX_STATE_DIR, 'skill-results')
       : path.join(home, '.claude/skill-results'));
-  const address = e.TEMPORAL_ADDRESS ?? 'localhost:7233';
+  // The standard TEMPORAL_* variables and profiles, read the way every Temporal SDK and the CLI read them.
+  let connect: ClientConnectConfig;
+  try {
+    connect = loadClientConnectConfig({
+      overrideEnvVars: nonEmpty(env),
+      ...(env['TEMPORAL_PROFILE'] ? { profile: env['TEMPORAL_PROFILE'] } : {}),
+    });
+  } catch (err) {
+    throw new ConfigError([`TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE: ${(err as Error).message}`]);
+  }
+  const embeddedUiPort = e.REDEPLOY_EMBEDDED_UI_PORT ?? 8233;
+  const configured = !!connect.connectionOptions.address;
+  const address = connect.connectionOptions.address ?? `127.0.0.1:${e.REDEPLOY_EMBEDDED_PORT ?? 7233}`;
   const config: Config = {
     omniHome: e.OMNI_HOME ?? '/Volumes/PRO-G40/Code/omni_home',
     worktreeRoot: e.REDEPLOY_WORKTREE_ROOT ?? '/Volumes/PRO-G40/Code/omni_worktrees',
@@ -169,11 +187,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     slackApiUrl: e.REDEPLOY_SLACK_API_URL,
     temporal: {
       address,
-      namespace: e.TEMPORAL_NAMESPACE ?? 'default',
-      apiKey: e.TEMPORAL_API_KEY,
-      // An API key only works over TLS (Temporal Cloud), so it implies TLS unless told otherwise.
-      tls: e.TEMPORAL_TLS ? e.TEMPORAL_TLS === 'true' || e.TEMPORAL_TLS === '1' : !!e.TEMPORAL_API_KEY,
-      uiUrl: e.TEMPORAL_UI_URL ?? `http://${address.split(':')[0]}:8233`,
+      namespace: connect.namespace ?? e.TEMPORAL_NAMESPACE ?? 'default',
+      connection: connect.connectionOptions,
+      configured,
+      embeddedUiPort,
+      uiUrl:
+        e.TEMPORAL_UI_URL ??
+        (configured ? `http://${address.split(':')[0]}:8233` : `http://127.0.0.1:${embeddedUiPort}`),
     },
   };
   const rules: string[] = [];

@@ -2,12 +2,14 @@ import { Connection, Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from './config.js';
 
-/** Connection from the standard TEMPORAL_* variables (address, namespace, API key, TLS). */
+/** Connection from the standard TEMPORAL_* variables and profiles (address, TLS, API key, metadata). */
 function options(config: Config) {
+  const { tls, apiKey, metadata } = config.temporal.connection;
   return {
     address: config.temporal.address,
-    ...(config.temporal.tls ? { tls: true } : {}),
-    ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
+    ...(tls !== undefined ? { tls } : {}),
+    ...(apiKey !== undefined ? { apiKey } : {}),
+    ...(metadata ? { metadata } : {}),
   };
 }
 

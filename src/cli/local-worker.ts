@@ -1,0 +1,30 @@
+import type { Worker } from '@temporalio/worker';
+import type { Config } from '../io/config.js';
+import { connectWorker } from '../io/temporal.js';
+
+/**
+ * Embedded mode runs a worker inside the CLI process while a command follows a run, so a newcomer needs
+ * no separate `redeploy worker`. When the CLI exits the run pauses (durably) until the next one attaches.
+ */
+export function localWorkerFactory(config: Config) {
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let close: (() => Promise<void>) | undefined;
+  return {
+    async start(taskQueue: string): Promise<void> {
+      if (worker) return;
+      const { createWorker, ensureSearchAttributes } = await import('../worker.js');
+      const connection = await connectWorker(config);
+      await ensureSearchAttributes(connection, config.temporal.namespace);
+      worker = await createWorker({ config, connection, taskQueue });
+      running = worker.run();
+      close = () => connection.close();
+    },
+    async stop(): Promise<void> {
+      if (!worker) return;
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running?.catch(() => undefined);
+      await close?.();
+    },
+  };
+}

@@ -1,0 +1,137 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+import { execa } from 'execa';
+import type { Config } from './config.js';
+import { SEARCH_ATTRIBUTES } from './dev-server.js';
+import { findTemporalCli } from './temporal-cli.js';
+import { writeFileAtomic } from './atomic.js';
+
+/**
+ * Zero-setup mode: with no Temporal address configured, redeploy uses a local dev server at
+ * 127.0.0.1:<embedded port>, starting one in the background when nothing answers there. Its history
+ * lives in a SQLite file under the state dir, so a later --resume (even after a reboot) finds the run.
+ */
+export interface EmbeddedInfo {
+  pid: number;
+  address: string;
+  uiUrl: string;
+  dbFile: string;
+  logFile: string;
+  startedAt: string;
+}
+
+export function embeddedDir(config: Config): string {
+  return path.join(config.stateDir, 'temporal');
+}
+const infoFile = (config: Config) => path.join(embeddedDir(config), 'server.json');
+
+export function readEmbeddedInfo(config: Config): EmbeddedInfo | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(infoFile(config), 'utf8')) as EmbeddedInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function answers(address: string, timeoutMs = 1500): Promise<boolean> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    try {
+      await connection.workflowService.getSystemInfo({});
+      return true;
+    } finally {
+      await connection.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reuses the server answering at the embedded address, or starts one that outlives this process. */
+export async function ensureEmbeddedServer(
+  config: Config,
+  log: (line: string) => void,
+): Promise<{ info: EmbeddedInfo | undefined; started: boolean }> {
+  const { address, embeddedUiPort } = config.temporal;
+  if (await answers(address)) return { info: readEmbeddedInfo(config), started: false };
+  const dir = embeddedDir(config);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const cli = await findTemporalCli({ log });
+  const dbFile = path.join(dir, 'temporal.db');
+  const logFile = path.join(dir, 'server.log');
+  const port = address.split(':')[1] ?? '7233';
+  // A raw descriptor, not execa's {file} target (that one is piped through us and dies with us). execa's
+  // types only accept literal descriptors, hence the cast; at run time any open fd is passed through.
+  const fd = fs.openSync(logFile, 'a', 0o600) as 1;
+  const child = execa(
+    cli,
+    [
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      port,
+      '--ui-port',
+      String(embeddedUiPort),
+      '--db-filename',
+      dbFile,
+      '--log-level',
+      'warn',
+      ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => [
+        '--search-attribute',
+        `${name}=${type}`,
+      ]),
+    ],
+    // Detached with its own session and no pipes to us: it keeps running after this CLI exits.
+    { detached: true, stdin: 'ignore', stdout: fd, stderr: fd, reject: false },
+  );
+  child.unref();
+  fs.closeSync(fd);
+  const pid = child.pid ?? 0;
+  const deadline = Date.now() + 60_000;
+  while (!(await answers(address, 1000))) {
+    if (!alive(pid) || Date.now() > deadline) {
+      const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-10).join('\n');
+      throw new Error(`the local Temporal dev server did not start on ${address} (log ${logFile}):\n${tail}`);
+    }
+    await sleep(250);
+  }
+  const info: EmbeddedInfo = {
+    pid,
+    address,
+    uiUrl: `http://127.0.0.1:${embeddedUiPort}`,
+    dbFile,
+    logFile,
+    startedAt: new Date().toISOString(),
+  };
+  await writeFileAtomic(infoFile(config), `${JSON.stringify(info, null, 2)}\n`, 0o600);
+  log(
+    `[redeploy] started a local Temporal dev server on ${address} (pid ${pid}, history in ${dbFile}, Web UI ${info.uiUrl}); stop it with \`redeploy server --stop\``,
+  );
+  return { info, started: true };
+}
+
+export async function stopEmbeddedServer(config: Config): Promise<string> {
+  const info = readEmbeddedInfo(config);
+  if (!info || !alive(info.pid)) {
+    fs.rmSync(infoFile(config), { force: true });
+    return 'no local Temporal dev server started by redeploy is running';
+  }
+  process.kill(info.pid, 'SIGTERM');
+  for (let i = 0; i < 100 && alive(info.pid); i++) await sleep(100);
+  if (alive(info.pid)) process.kill(info.pid, 'SIGKILL');
+  fs.rmSync(infoFile(config), { force: true });
+  return `stopped the local Temporal dev server (pid ${info.pid}); its history stays in ${info.dbFile}`;
+}

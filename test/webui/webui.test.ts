@@ -1,0 +1,224 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Browser, BrowserContext, FrameLocator, Page } from 'playwright-core';
+import { PHASES, type Phase } from '../../src/core/phases.js';
+import type { RedeployState } from '../../src/core/state.js';
+import { DEFAULT_ENV } from '../support/sandbox.js';
+import { createHarness, waitForState, waitingOn, type Harness } from '../support/harness.js';
+import { teardownTestEnv } from '../support/temporal.js';
+import { chromiumMissing, launchChromium, screenshot, temporalUi } from '../support/browser.js';
+
+// The Temporal Web UI is a single-page app; the first load on a busy 2-core machine can be slow.
+const UI_TIMEOUT = 30_000;
+
+/** What the Web UI shows for each phase activity of the completed run (`${PHASE} ${what it does}`). */
+function expectedSummaries(runId: string): Record<Phase, string> {
+  return {
+    SYNC: 'SYNC pull-all.sh',
+    ENV_CHECK: 'ENV_CHECK required variables',
+    WORKTREE: `WORKTREE ${runId}`,
+    PIN_UPDATE: 'PIN_UPDATE omninode-claude >=0.3.0,<0.5.0 → 0.4.0, omniintelligence 0.6.0 → 0.8.0',
+    DEPLOY: 'DEPLOY deploy-runtime.sh',
+    INFISICAL: 'INFISICAL seed secrets',
+    VERIFY: 'VERIFY omninode-claude==0.4.0, omniintelligence==0.8.0',
+    NOTIFY: 'NOTIFY run outcome',
+  };
+}
+
+const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+/** The rendered current-details phase table (an iframe titled "output"), as "PHASE" → [cell 1, cell 2]. */
+async function phaseTable(details: FrameLocator): Promise<Record<string, [string, string]>> {
+  await details.getByRole('cell').first().waitFor({ timeout: UI_TIMEOUT });
+  const table: Record<string, [string, string]> = {};
+  for (const row of await details.getByRole('row').all()) {
+    const [phase = '', status = ''] = (await row.getByRole('cell').allInnerTexts()).map(squash);
+    const name = phase.split(' ').pop();
+    if (name) table[name] = [phase, status];
+  }
+  return table;
+}
+
+/** A row of the User Metadata tab's "Events with Metadata" list: "Activity | summary | status". */
+function metadataRow(page: Page, summary: string) {
+  return page
+    .locator('div')
+    .filter({ has: page.getByText('Activity', { exact: true }) })
+    .filter({ has: page.getByText(summary, { exact: true }) })
+    .filter({ has: page.getByText(/^\s*(Completed|Failed|Running|Scheduled)\s*$/) })
+    .last();
+}
+
+/**
+ * Opens the runs list filtered by `query` and waits until `present` is listed; visibility is eventually
+ * consistent, so it reloads a few times. Returns whether `absent` is listed on that same page.
+ */
+async function listRuns(page: Page, ui: string, query: string, present: string, absent: string) {
+  const url = `${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`;
+  for (let attempt = 1; ; attempt++) {
+    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    try {
+      await page
+        .getByRole('link', { name: present, exact: true })
+        .waitFor({ timeout: attempt === 1 ? UI_TIMEOUT : 5_000 });
+      break;
+    } catch (err) {
+      if (attempt >= 5) {
+        await screenshot(page, 'webui-list-failed.png', true);
+        throw new Error(`${present} not listed for ${query} after ${attempt} loads of ${url}`, {
+          cause: err,
+        });
+      }
+    }
+  }
+  const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: present, exact: true }) });
+  return {
+    status: squash(await row.getByText(/^\s*(Completed|Running)\s*$/).innerText()),
+    absentListed: await page.getByRole('link', { name: absent, exact: true }).count(),
+  };
+}
+
+describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 }, () => {
+  const missing = chromiumMissing();
+  if (missing && !process.env['CI']) {
+    it('needs chromium', (t) => {
+      t.skip(`${missing}; skipping the Web UI test`);
+    });
+    return;
+  }
+
+  let ui: string;
+  let stopServer: (() => Promise<void>) | undefined;
+  let h: Harness | undefined;
+  let completedId: string;
+  let waiting: WorkflowHandle | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext;
+
+  before(async () => {
+    if (missing) throw new Error(`CI is set but ${missing}`);
+    ({ ui, stop: stopServer } = await temporalUi());
+    h = await createHarness('webui');
+    await h.sb.writeEnvFile({
+      ...DEFAULT_ENV,
+      ONEX_TIER: 'FULL_ONEX',
+      SLACK_BOT_TOKEN: h.sb.slack.token,
+      SLACK_CHANNEL_ID: h.sb.slack.channel,
+    });
+    const [launched, completed] = await Promise.all([
+      launchChromium(),
+      (async () => {
+        const handle = await h.start();
+        const state = (await handle.result()) as RedeployState;
+        assert.equal(state.status, 'completed');
+        return handle.workflowId;
+      })(),
+    ]);
+    browser = launched;
+    completedId = completed;
+    await h.sb.setFault('deploy', { exitCode: 1, message: 'boom' });
+    waiting = await h.start();
+    await waitForState(waiting, waitingOn('DEPLOY'));
+    context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, timezoneId: 'UTC' });
+    context.setDefaultTimeout(UI_TIMEOUT);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await waiting?.terminate('webui test done').catch(() => undefined);
+    await h?.sb.clearFault('deploy');
+    await h?.close();
+    if (stopServer) {
+      await teardownTestEnv();
+      await stopServer();
+    }
+  });
+
+  it("shows the eight phase activities with their summaries in the completed run's history", async () => {
+    const page = await context.newPage();
+    await page.goto(`${ui}/namespaces/default/workflows/${completedId}`, { waitUntil: 'domcontentloaded' });
+    await page.getByTestId('workflow-id-heading').getByText(completedId).waitFor();
+    const summaries = expectedSummaries(completedId);
+    // The event table: one "Activity Task Scheduled" row per phase, its Summary field showing the summary.
+    const scheduled = page.getByRole('row').filter({ hasText: 'Activity Task Scheduled' });
+    for (const phase of PHASES) {
+      const chip = scheduled.getByText(summaries[phase], { exact: true });
+      await chip.waitFor();
+      assert.equal(await chip.count(), 1, `${phase}: one scheduled activity showing "${summaries[phase]}"`);
+    }
+    assert.equal(await scheduled.count(), PHASES.length, 'one activity per phase, none retried');
+    // The timeline above it labels each activity "<activity type> • <summary>".
+    for (const phase of PHASES) {
+      const label = page.locator('svg text').filter({ hasText: ` • ${summaries[phase]}` });
+      assert.equal(await label.count(), 1, `${phase} in the timeline`);
+    }
+    await screenshot(page, 'webui-run.png');
+    await page.close();
+  });
+
+  it("shows the summaries and the markdown phase table on the completed run's User Metadata tab", async () => {
+    const page = await context.newPage();
+    await page.goto(`${ui}/namespaces/default/workflows/${completedId}`, { waitUntil: 'domcontentloaded' });
+    await page.getByRole('tab', { name: 'User Metadata' }).click();
+    await page.getByRole('heading', { name: 'Events with Metadata' }).waitFor();
+    const summaries = expectedSummaries(completedId);
+    for (const phase of PHASES) {
+      const row = metadataRow(page, summaries[phase]);
+      await row.waitFor();
+      assert.equal(squash(await row.innerText()), `Activity ${summaries[phase]} Completed`);
+    }
+
+    await page.getByRole('heading', { name: 'Current Details' }).waitFor();
+    const details = page.frameLocator('iframe[title="output"]');
+    await details.getByText(`${completedId} — completed`).waitFor();
+    assert.deepEqual(await phaseTable(details), {
+      SYNC: ['✔ SYNC', 'completed'],
+      ENV_CHECK: ['✔ ENV_CHECK', 'completed'],
+      WORKTREE: ['✔ WORKTREE', 'completed'],
+      PIN_UPDATE: ['✔ PIN_UPDATE', 'completed'],
+      DEPLOY: ['✔ DEPLOY', 'completed'],
+      INFISICAL: ['⤼ INFISICAL', 'skipped_no_infisical'],
+      VERIFY: ['✔ VERIFY', 'completed'],
+      NOTIFY: ['✔ NOTIFY', 'completed'],
+    });
+    await details.getByText('Versions: omninode-claude==0.4.0, omniintelligence==0.8.0').waitFor();
+    await screenshot(page, 'webui-run-details.png', true);
+    await page.close();
+  });
+
+  it("shows the waiting run's failed DEPLOY and the pending decision in its current details", async () => {
+    assert.ok(waiting);
+    const page = await context.newPage();
+    await page.goto(`${ui}/namespaces/default/workflows/${waiting.workflowId}`, {
+      waitUntil: 'domcontentloaded',
+    });
+    await page.getByRole('tab', { name: 'User Metadata' }).click();
+    const deploy = metadataRow(page, 'DEPLOY deploy-runtime.sh');
+    await deploy.waitFor();
+    assert.equal(squash(await deploy.innerText()), 'Activity DEPLOY deploy-runtime.sh Failed');
+    const details = page.frameLocator('iframe[title="output"]');
+    await details.getByText(`${waiting.workflowId} — waiting_for_decision (DEPLOY)`).waitFor();
+    const table = await phaseTable(details);
+    assert.deepEqual(table['PIN_UPDATE'], ['✔ PIN_UPDATE', 'completed']);
+    assert.deepEqual(table['DEPLOY'], ['✖ DEPLOY', 'failed']);
+    assert.deepEqual(table['VERIFY'], ['· VERIFY', 'pending']);
+    await details.getByText('Waiting for an operator decision on DEPLOY').waitFor();
+    await screenshot(page, 'webui-waiting.png', true);
+    await page.close();
+  });
+
+  it('lists runs by the RedeployPhase search attribute', async () => {
+    assert.ok(waiting);
+    const page = await context.newPage();
+    const done = await listRuns(page, ui, 'RedeployPhase="COMPLETED"', completedId, waiting.workflowId);
+    assert.deepEqual(done, { status: 'Completed', absentListed: 0 });
+    await page.getByRole('button', { name: /RedeployPhase\s*=\s*"COMPLETED"/ }).waitFor();
+    await screenshot(page, 'webui-list.png');
+
+    const inDeploy = await listRuns(page, ui, 'RedeployPhase="DEPLOY"', waiting.workflowId, completedId);
+    assert.deepEqual(inDeploy, { status: 'Running', absentListed: 0 });
+    await screenshot(page, 'webui-list-deploy.png');
+    await page.close();
+  });
+});
