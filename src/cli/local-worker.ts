@@ -14,6 +14,14 @@ export function localWorkerFactory(config: Config) {
     async start(taskQueue: string): Promise<void> {
       if (worker) return;
       const { createWorker, ensureSearchAttributes } = await import('../worker.js');
+      // The CLI's own output is the progress; the SDK's worker chatter (and full failure dumps, which the
+      // state already carries) would bury it. Errors still show.
+      const { Runtime, DefaultLogger } = await import('@temporalio/worker');
+      try {
+        Runtime.install({ logger: new DefaultLogger('ERROR') });
+      } catch {
+        // already installed in this process
+      }
       const connection = await connectWorker(config);
       await ensureSearchAttributes(connection, config.temporal.namespace);
       worker = await createWorker({ config, connection, taskQueue });

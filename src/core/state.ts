@@ -154,7 +154,10 @@ const STATUS_ICON: Record<PhaseStatus, string> = {
 export function renderDetails(state: RedeployState): string {
   const rows = PHASES.map((p) => {
     const r = state.phases[p];
-    const note = typeof r['error'] === 'string' ? String(r['error']).split('\n')[0]?.slice(0, 120) : '';
+    // First line says what failed; the last line of a multi-line error is usually why.
+    const lines = typeof r['error'] === 'string' ? r['error'].split('\n').filter((l) => l.trim()) : [];
+    const first = (lines[0] ?? '').slice(0, 100);
+    const note = lines.length > 1 ? `${first} … ${(lines.at(-1) ?? '').slice(0, 100)}` : first;
     return `| ${STATUS_ICON[r.status]} ${p} | ${r.status} | ${r.ts ?? ''} | ${(note ?? '').replace(/\|/g, '\\|')} |`;
   });
   const versions = Object.entries(state.versions_requested)

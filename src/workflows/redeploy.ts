@@ -7,6 +7,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -124,10 +125,14 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
   const decisionTimeoutMs = input.decisionTimeoutMs ?? DEFAULT_DECISION_TIMEOUT_MS;
   let decision: DecisionPayload | undefined;
 
+  let published: string | undefined;
   const publish = (): void => {
     touch(state);
     setCurrentDetails(renderDetails(state));
     const label = state.status === 'completed' ? 'COMPLETED' : (state.current_phase ?? 'PENDING');
+    // Upsert only when the value changes. Patched: histories recorded before upserted on every publish.
+    if (label === published && patched('upsert-phase-on-change')) return;
+    published = label;
     upsertSearchAttributes([{ key: REDEPLOY_PHASE, value: label }]);
   };
   const validate = (d: DecisionPayload): void => {

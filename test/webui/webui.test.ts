@@ -47,12 +47,23 @@ function metadataRow(page: Page, summary: string) {
     .filter({ has: page.getByText('Activity', { exact: true }) })
     .filter({ has: page.getByText(summary, { exact: true }) })
     .filter({ has: page.getByText(/^\s*(Completed|Failed|Running|Scheduled)\s*$/) })
+    .filter({ hasNot: page.getByRole('heading') })
     .last();
+}
+
+/** Opens a run's page and, as a person would, its User Metadata tab. */
+async function openUserMetadata(page: Page, ui: string, workflowId: string) {
+  await page.goto(`${ui}/namespaces/default/workflows/${workflowId}`, { waitUntil: 'domcontentloaded' });
+  await page.getByTestId('workflow-id-heading').getByText(workflowId).waitFor();
+  await page.getByRole('tab', { name: 'User Metadata' }).click();
+  await page.getByRole('heading', { name: 'Events with Metadata' }).waitFor();
+  await page.getByRole('heading', { name: 'Current Details' }).waitFor();
+  return page.frameLocator('iframe[title="output"]');
 }
 
 /**
  * Opens the runs list filtered by `query` and waits until `present` is listed; visibility is eventually
- * consistent, so it reloads a few times. Returns whether `absent` is listed on that same page.
+ * consistent, so it reloads a few times. Returns its status and how often `absent` is listed there.
  */
 async function listRuns(page: Page, ui: string, query: string, present: string, absent: string) {
   const url = `${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`;
@@ -151,6 +162,7 @@ describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 },
     // The timeline above it labels each activity "<activity type> • <summary>".
     for (const phase of PHASES) {
       const label = page.locator('svg text').filter({ hasText: ` • ${summaries[phase]}` });
+      await label.first().waitFor();
       assert.equal(await label.count(), 1, `${phase} in the timeline`);
     }
     await screenshot(page, 'webui-run.png');
@@ -159,9 +171,7 @@ describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 },
 
   it("shows the summaries and the markdown phase table on the completed run's User Metadata tab", async () => {
     const page = await context.newPage();
-    await page.goto(`${ui}/namespaces/default/workflows/${completedId}`, { waitUntil: 'domcontentloaded' });
-    await page.getByRole('tab', { name: 'User Metadata' }).click();
-    await page.getByRole('heading', { name: 'Events with Metadata' }).waitFor();
+    const details = await openUserMetadata(page, ui, completedId);
     const summaries = expectedSummaries(completedId);
     for (const phase of PHASES) {
       const row = metadataRow(page, summaries[phase]);
@@ -169,8 +179,6 @@ describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 },
       assert.equal(squash(await row.innerText()), `Activity ${summaries[phase]} Completed`);
     }
 
-    await page.getByRole('heading', { name: 'Current Details' }).waitFor();
-    const details = page.frameLocator('iframe[title="output"]');
     await details.getByText(`${completedId} — completed`).waitFor();
     assert.deepEqual(await phaseTable(details), {
       SYNC: ['✔ SYNC', 'completed'],
@@ -190,14 +198,10 @@ describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 },
   it("shows the waiting run's failed DEPLOY and the pending decision in its current details", async () => {
     assert.ok(waiting);
     const page = await context.newPage();
-    await page.goto(`${ui}/namespaces/default/workflows/${waiting.workflowId}`, {
-      waitUntil: 'domcontentloaded',
-    });
-    await page.getByRole('tab', { name: 'User Metadata' }).click();
+    const details = await openUserMetadata(page, ui, waiting.workflowId);
     const deploy = metadataRow(page, 'DEPLOY deploy-runtime.sh');
     await deploy.waitFor();
     assert.equal(squash(await deploy.innerText()), 'Activity DEPLOY deploy-runtime.sh Failed');
-    const details = page.frameLocator('iframe[title="output"]');
     await details.getByText(`${waiting.workflowId} — waiting_for_decision (DEPLOY)`).waitFor();
     const table = await phaseTable(details);
     assert.deepEqual(table['PIN_UPDATE'], ['✔ PIN_UPDATE', 'completed']);
