@@ -22,8 +22,12 @@ const env = {
   REDEPLOY_HEALTH_ENDPOINTS: JSON.stringify(sb.health.endpoints),
   REDEPLOY_VERIFY_TIMEOUT: '20s',
   REDEPLOY_TASK_QUEUE: 'redeploy-demo',
-  ...(process.env.REDEPLOY_EMBEDDED_PORT ? { REDEPLOY_EMBEDDED_PORT: process.env.REDEPLOY_EMBEDDED_PORT } : {}),
-  ...(process.env.REDEPLOY_EMBEDDED_UI_PORT ? { REDEPLOY_EMBEDDED_UI_PORT: process.env.REDEPLOY_EMBEDDED_UI_PORT } : {}),
+  ...(process.env.REDEPLOY_EMBEDDED_PORT
+    ? { REDEPLOY_EMBEDDED_PORT: process.env.REDEPLOY_EMBEDDED_PORT }
+    : {}),
+  ...(process.env.REDEPLOY_EMBEDDED_UI_PORT
+    ? { REDEPLOY_EMBEDDED_UI_PORT: process.env.REDEPLOY_EMBEDDED_UI_PORT }
+    : {}),
   TEMPORAL_CLI: temporalCli,
 };
 delete env.TEMPORAL_ADDRESS; // zero-setup mode: the local dev server
@@ -31,7 +35,13 @@ delete env.TEMPORAL_ADDRESS; // zero-setup mode: the local dev server
 /** Runs `redeploy`, showing its output as it comes, and returns it. */
 async function redeploy(args, title) {
   console.log(`\n=== ${title}\n$ redeploy ${args.join(' ')}`);
-  const child = execa(process.execPath, [CLIENT, ...args], { env, extendEnv: false, reject: false, stdin: 'ignore', all: true });
+  const child = execa(process.execPath, [CLIENT, ...args], {
+    env,
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    all: true,
+  });
   let out = '';
   child.all.on('data', (d) => {
     out += d.toString();
@@ -46,12 +56,22 @@ try {
   const ok = await redeploy(['--versions', VERSIONS], '1. A full redeploy');
   if (ok.code !== 0) throw new Error(`the full redeploy failed (exit ${ok.code})`);
 
-  await sb.setFault('deploy', { exitCode: 1, message: 'docker compose build: FAILED (deliberate, for the demo)' });
-  const failed = await redeploy(['--versions', VERSIONS, '--skip-sync'], '2. A redeploy whose DEPLOY fails (deliberately)');
-  if (failed.code !== 1 || !failed.runId) throw new Error(`expected the run to stop at DEPLOY (exit 1), got ${failed.code}`);
+  await sb.setFault('deploy', {
+    exitCode: 1,
+    message: 'docker compose build: FAILED (deliberate, for the demo)',
+  });
+  const failed = await redeploy(
+    ['--versions', VERSIONS, '--skip-sync'],
+    '2. A redeploy whose DEPLOY fails (deliberately)',
+  );
+  if (failed.code !== 1 || !failed.runId)
+    throw new Error(`expected the run to stop at DEPLOY (exit 1), got ${failed.code}`);
   await sb.clearFault('deploy');
 
-  const resumed = await redeploy(['--resume', failed.runId[1]], '3. The fault is gone: resume it (only DEPLOY and what follows run)');
+  const resumed = await redeploy(
+    ['--resume', failed.runId[1]],
+    '3. The fault is gone: resume it (only DEPLOY and what follows run)',
+  );
   if (resumed.code !== 0) throw new Error(`the resume failed (exit ${resumed.code})`);
 
   console.log(`
