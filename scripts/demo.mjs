@@ -3,6 +3,7 @@
 // zero-setup local Temporal server, runs a full redeploy, then a deliberate DEPLOY failure and its --resume.
 import { execa } from 'execa';
 import { createSandbox } from '../dist/test/support/sandbox.js';
+import { sandboxVars } from '../dist/test/support/harness.js';
 import { findTemporalCli } from '../dist/src/io/temporal-cli.js';
 
 const CLIENT = new URL('../dist/src/client.js', import.meta.url).pathname;
@@ -11,26 +12,17 @@ const VERSIONS = 'omninode-claude=0.4.0,omniintelligence=0.8.0';
 // Resolved here, with the real HOME: the sandbox gives the CLI its own HOME, which has no cached build.
 const temporalCli = await findTemporalCli();
 const sb = await createSandbox();
-const env = {
-  ...sb.env,
-  OMNI_HOME: sb.omniHome,
-  REDEPLOY_WORKTREE_ROOT: sb.worktreeRoot,
-  REDEPLOY_ENV_FILE: sb.envFile,
-  REDEPLOY_STATE_DIR: sb.stateDir,
-  REDEPLOY_SKILL_RESULTS_DIR: sb.skillResultsDir,
-  REDEPLOY_DEPLOY_ROOT: sb.deployRoot,
-  REDEPLOY_HEALTH_ENDPOINTS: JSON.stringify(sb.health.endpoints),
+// The same variables the tests use to point redeploy at a sandbox, minus TEMPORAL_ADDRESS: zero-setup mode.
+const { TEMPORAL_ADDRESS: _none, ...env } = sandboxVars(sb, '', 'redeploy-demo', {
   REDEPLOY_VERIFY_TIMEOUT: '20s',
-  REDEPLOY_TASK_QUEUE: 'redeploy-demo',
+  TEMPORAL_CLI: temporalCli,
   ...(process.env.REDEPLOY_EMBEDDED_PORT
     ? { REDEPLOY_EMBEDDED_PORT: process.env.REDEPLOY_EMBEDDED_PORT }
     : {}),
   ...(process.env.REDEPLOY_EMBEDDED_UI_PORT
     ? { REDEPLOY_EMBEDDED_UI_PORT: process.env.REDEPLOY_EMBEDDED_UI_PORT }
     : {}),
-  TEMPORAL_CLI: temporalCli,
-};
-delete env.TEMPORAL_ADDRESS; // zero-setup mode: the local dev server
+});
 
 /** Runs `redeploy`, showing its output as it comes, and returns it. */
 async function redeploy(args, title) {

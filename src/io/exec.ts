@@ -42,7 +42,8 @@ export interface RunResult {
   spawnError: string | undefined;
 }
 
-function groupAlive(pgid: number): boolean {
+/** Whether any process of the group still exists. */
+export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
     return true;

@@ -3,17 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runCommand } from '../../src/io/exec.js';
+import { groupAlive, runCommand } from '../../src/io/exec.js';
 import { createMasker } from '../../src/io/mask.js';
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('running commands', { concurrency: 1 }, () => {
   let dir: string;

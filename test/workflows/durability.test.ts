@@ -7,6 +7,7 @@ import { execa, type ResultPromise } from 'execa';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { RedeployState } from '../../src/core/state.js';
+import { groupAlive } from '../../src/io/exec.js';
 import { DEFAULT_ENV } from '../support/sandbox.js';
 import {
   activityRuns,
@@ -19,15 +20,6 @@ import {
 import { temporalCli } from '../support/temporal.js';
 
 const WORKER_ENTRY = new URL('../../src/worker.js', import.meta.url).pathname;
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function readPgid(h: Harness, runId: string): Promise<number> {
   const file = path.join(h.config.logDir, runId, 'DEPLOY.pgid');
