@@ -76,6 +76,7 @@ export async function withPhase(
 ): Promise<PhaseOutcome> {
   let mask: Masker = (s) => s;
   let tail: string[] = [];
+  let logFileUsed: string | undefined;
   try {
     // Read on every attempt: an operator fixes the env file or the configuration, then retries.
     const config = deps.config ?? loadConfig();
@@ -85,6 +86,7 @@ export async function withPhase(
     mask = createMasker(secretValues(envFile.vars, base));
     const activity = Context.current();
     const logFile = phaseLogFile(config, runId, phase);
+    logFileUsed = logFile;
     fs.mkdirSync(path.dirname(logFile), { recursive: true, mode: 0o700 });
     const log = (line: string): void => {
       fs.appendFileSync(logFile, `${mask(line)}\n`, { mode: 0o600 });
@@ -127,7 +129,7 @@ export async function withPhase(
     if (Context.current().cancellationSignal.aborted && !(err instanceof PhaseError)) {
       throw new CancelledFailure(`${phase} cancelled`);
     }
-    throw toFailure(err, phase, mask, tail);
+    throw toFailure(err, phase, mask, tail, logFileUsed);
   }
 }
 
@@ -144,14 +146,22 @@ export function requireWorktree(worktreePath: string): string {
 }
 
 /** Everything leaving an activity is an ApplicationFailure with a masked message and the log tail. */
-function toFailure(err: unknown, phase: Phase, mask: Masker, tail: string[]): Error {
+function toFailure(
+  err: unknown,
+  phase: Phase,
+  mask: Masker,
+  tail: string[],
+  logFile: string | undefined,
+): Error {
   if (err instanceof CancelledFailure) return err;
   if (err instanceof PhaseError) {
     return ApplicationFailure.create({
       type: err.type,
       message: mask(err.message),
       nonRetryable: !err.retryable,
-      details: [maskDeep({ ...err.details, log_tail: tail }, mask)],
+      details: [
+        maskDeep({ ...err.details, log_tail: tail, ...(logFile ? { log_file: logFile } : {}) }, mask),
+      ],
       ...(err.nextRetryDelayMs !== undefined ? { nextRetryDelay: err.nextRetryDelayMs } : {}),
     });
   }

@@ -108,8 +108,10 @@ export function closingLines(state: RedeployState): string[] {
       return summaryLines(state);
     case 'waiting_for_decision': {
       const p = state.pending_decision;
+      const log = p ? state.phases[p.phase]['log_file'] : undefined;
       return [
         `ERROR in ${p?.phase}: ${p?.error}`,
+        ...(typeof log === 'string' ? [`  Full log: ${log}`] : []),
         resumeHint(state),
         `  (or: redeploy skip --phase ${p?.phase} ${state.run_id} · redeploy abort ${state.run_id}; waits until ${p?.deadline})`,
       ];
