@@ -165,6 +165,7 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
       r.stdout,
       /^ERROR in DEPLOY: deploy-runtime\.sh failed \(exit 1\): [\s\S]*compose build exploded/m,
     );
+    assert.match(r.stdout, new RegExp(`^ {2}Full log: .*/logs/${id}/DEPLOY\\.log$`, 'm'));
     assert.ok(
       r.stdout.includes(`Resume with: redeploy --resume ${id} --versions "${VERSIONS}" --skip-infisical`),
       r.stdout,
