@@ -94,6 +94,11 @@ export function makeVerify(deps: ActivityDeps) {
     return withPhase(deps, 'VERIFY', runId, async (ctx) => {
       const started = Date.now();
       const deadline = started + ctx.config.verifyTimeoutMs;
+      // The version check runs alongside the health polling: usually the containers are already up, and
+      // the two waits overlap. If it finds a problem it runs once more after health settles (a container
+      // that was still restarting answers then).
+      const earlyVersions = checkVersions(ctx, opts.versions);
+      earlyVersions.catch(() => undefined); // awaited below; if health throws first, its rejection must not go unhandled
       const beat = setInterval(() => ctx.heartbeat('polling health endpoints'), 2000);
       let health: Record<string, HealthResult>;
       try {
@@ -111,8 +116,9 @@ export function makeVerify(deps: ActivityDeps) {
           `VERIFY: ${name} ${h.url} -> ${h.status === 'healthy' ? `${h.code} OK` : `FAILED (${h.error})`}`,
         );
       }
-      // Versions are checked even when health failed: the operator gets every problem at once.
-      const versions = await checkVersions(ctx, opts.versions);
+      // Versions are reported even when health failed: the operator gets every problem at once.
+      let versions = await earlyVersions;
+      if (Object.values(versions).some((v) => !v.ok)) versions = await checkVersions(ctx, opts.versions);
       for (const [pkg, v] of Object.entries(versions)) {
         ctx.log(
           `VERIFY: ${pkg} Version: ${v.actual ?? 'not installed'} (expected ${v.expected}) -> ${v.ok ? 'OK' : 'MISMATCH'}`,

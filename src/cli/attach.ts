@@ -76,6 +76,10 @@ export async function attach(
   let liveAt = 0;
   let describedAt = 0;
   let live: Live = {};
+  const ended = handle.result().then(
+    () => undefined,
+    () => undefined,
+  );
   for (;;) {
     if (opts.signal?.aborted) return { state: last, detached: true, exitCode: 130 };
     let state = await queryState(handle);
@@ -115,6 +119,10 @@ export async function attach(
       await writeSkillResult(config.skillResultsDir, resultFromState(state));
       return { state, detached: false, exitCode: exitCodeFor(state) };
     }
-    await sleep(POLL_MS, undefined, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined);
+    // The end of the run wakes us at once (result() long-polls), instead of up to one poll interval later.
+    await Promise.race([
+      sleep(POLL_MS, undefined, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined),
+      ended,
+    ]);
   }
 }

@@ -1,5 +1,5 @@
 import { Connection, Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from './config.js';
 
 /** Connection from the standard TEMPORAL_* variables and profiles (address, TLS, API key, metadata). */
@@ -34,6 +34,8 @@ export async function connectClient(config: Config): Promise<Client> {
 }
 
 export async function connectWorker(config: Config): Promise<NativeConnection> {
+  // Loaded here, not at the top: CLI commands that never run a worker skip ~150 ms of module loading.
+  const { NativeConnection } = await import('@temporalio/worker');
   try {
     return await NativeConnection.connect(options(config));
   } catch (err) {
