@@ -12,7 +12,15 @@ try {
   code = await new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--test', '--test-concurrency=2', '--test-timeout=180000', ...(files.length ? files : ['dist/test/'])],
+      [
+        '--test',
+        '--test-concurrency=2',
+        '--test-timeout=180000',
+        // A test that times out can leave handles (a worker, a connection) open; without this its file
+        // would never exit and the whole run would hang until CI's limit.
+        '--test-force-exit',
+        ...(files.length ? files : ['dist/test/']),
+      ],
       {
         stdio: 'inherit',
         env: {
