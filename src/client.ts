@@ -16,7 +16,8 @@ export const USAGE = `Usage: redeploy --versions "pkg=ver[,pkg=ver…]" [options
        redeploy list | worker
 
 Run options (the /redeploy skill's):
-  --versions LIST            packages and versions to deploy, e.g. "omninode-claude=0.4.0,omniintelligence=0.8.0"
+  --versions LIST            packages and versions to deploy, e.g. "omninode-claude=0.4.0,omniintelligence=0.8.0",
+                             or "auto": each plugin's latest v* tag in its repo under OMNI_HOME
   --skip-sync                skip SYNC (pull-all.sh)
   --skip-dockerfile-update   skip PIN_UPDATE
   --skip-infisical           skip INFISICAL
@@ -50,7 +51,7 @@ function version(): string {
 }
 
 async function dryRun(cmd: Extract<Command, { kind: 'run' }>, out: (line: string) => void): Promise<number> {
-  const config = loadConfig();
+  const config = loadConfig(); // cheap, and keeps this function usable on its own
   const runId = newRunId();
   for (const line of await dryRunLines(config, runId, cmd.req)) out(line);
   const f = cmd.req.flags;
@@ -93,8 +94,17 @@ export async function main(argv: string[]): Promise<number> {
       await runWorker(cmd.target);
       return 0;
     }
-    if (cmd.kind === 'run' && cmd.dryRun) return await dryRun(cmd, out);
     const config = loadConfig();
+    if (cmd.kind === 'run' && cmd.autoVersions) {
+      const { autoVersions } = await import('./io/auto-versions.js');
+      cmd.req.versions = await autoVersions(config.omniHome);
+      out(
+        `[redeploy] --versions auto: ${Object.entries(cmd.req.versions)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',')}`,
+      );
+    }
+    if (cmd.kind === 'run' && cmd.dryRun) return await dryRun(cmd, out);
     const ac = new AbortController();
     const onSigint = () => ac.abort();
     process.once('SIGINT', onSigint);
@@ -161,7 +171,11 @@ export async function main(argv: string[]): Promise<number> {
       err('Run `redeploy --help` for usage.');
       return 2;
     }
-    if (e instanceof ConfigError || e instanceof StateFileError) {
+    if (
+      e instanceof ConfigError ||
+      e instanceof StateFileError ||
+      (e instanceof Error && e.name === 'AutoVersionsError')
+    ) {
       err(e.message);
       return 2;
     }

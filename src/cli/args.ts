@@ -32,7 +32,13 @@ export interface RunRequest {
 }
 
 export type Command =
-  | ({ kind: 'run'; req: RunRequest; dryRun: boolean; target: string | undefined } & OutputOptions)
+  | ({
+      kind: 'run';
+      req: RunRequest;
+      dryRun: boolean;
+      target: string | undefined;
+      autoVersions: boolean;
+    } & OutputOptions)
   | ({
       kind: 'resume';
       runId: string;
@@ -174,7 +180,14 @@ export function parseCommand(argv: string[]): Command {
     );
   }
   let versions: Versions | undefined;
-  if (values.versions !== undefined) {
+  // `auto`: versions from the plugin repos' latest v* tags, resolved after validation (it reads git).
+  const auto = values.versions === 'auto';
+  if (auto) {
+    if (values.resume !== undefined)
+      problems.push(
+        '--versions auto cannot be combined with --resume: a resumed run keeps its recorded versions',
+      );
+  } else if (values.versions !== undefined) {
     const parsed = parseVersions(values.versions);
     if (parsed.ok) versions = parsed.value;
     else problems.push(...parsed.errors);
@@ -206,8 +219,9 @@ export function parseCommand(argv: string[]): Command {
   }
   return {
     kind: 'run',
-    req: { versions: versions as Versions, flags, worktreeTicket: ticket },
+    req: { versions: versions ?? {}, flags, worktreeTicket: ticket },
     dryRun: values['dry-run'],
+    autoVersions: auto,
     ...out,
   };
 }

@@ -1,0 +1,71 @@
+import { execa } from 'execa';
+import { joinPath } from '../core/commands.js';
+import { isValidVersion, type Versions } from '../core/versions.js';
+
+/** Package → repository whose `v*` tags version it (CONTRACTS.md, later versions of the skill). */
+export const PACKAGE_REPOS: Record<string, string> = {
+  'omninode-claude': 'omniclaude',
+  'omninode-memory': 'omnimemory',
+  'omninode-intelligence': 'omniintelligence',
+};
+
+export class AutoVersionsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`--versions auto: ${problems.join('; ')}`);
+    this.name = 'AutoVersionsError';
+  }
+}
+
+async function latestTag(repoPath: string): Promise<string | undefined> {
+  const described = await execa(
+    'git',
+    ['-C', repoPath, 'describe', '--tags', '--abbrev=0', '--match', 'v*'],
+    {
+      reject: false,
+    },
+  );
+  if (described.exitCode === 0 && described.stdout.trim()) {
+    // Several tags on that commit (v0.3.0 and v0.4.0 both on HEAD): describe picks any; take the highest.
+    const onCommit = await execa(
+      'git',
+      [
+        '-C',
+        repoPath,
+        'tag',
+        '--points-at',
+        `${described.stdout.trim()}^{commit}`,
+        '--list',
+        'v*',
+        '--sort=-v:refname',
+      ],
+      { reject: false },
+    );
+    return onCommit.stdout.split('\n')[0]?.trim() || described.stdout.trim();
+  }
+  // No v* tag reachable from HEAD: the highest v* tag anywhere in the repo.
+  const listed = await execa('git', ['-C', repoPath, 'tag', '--list', 'v*', '--sort=-v:refname'], {
+    reject: false,
+  });
+  return listed.exitCode === 0 ? listed.stdout.split('\n')[0]?.trim() || undefined : undefined;
+}
+
+/**
+ * `--versions auto`: each plugin's version from the latest `v*` tag of its repository under OMNI_HOME
+ * (the leading `v` stripped). Every problem is reported, and nothing starts with a partial set.
+ */
+export async function autoVersions(omniHome: string): Promise<Versions> {
+  const versions: Versions = {};
+  const problems: string[] = [];
+  for (const [pkg, repo] of Object.entries(PACKAGE_REPOS)) {
+    const tag = await latestTag(joinPath(omniHome, repo));
+    if (!tag) {
+      problems.push(`no v* tag in ${joinPath(omniHome, repo)} (for ${pkg}); give --versions explicitly`);
+      continue;
+    }
+    const version = tag.replace(/^v/, '');
+    if (!isValidVersion(version)) problems.push(`tag ${tag} of ${repo} is not a PEP 440 version`);
+    else versions[pkg] = version;
+  }
+  if (problems.length) throw new AutoVersionsError(problems);
+  return versions;
+}
