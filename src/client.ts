@@ -11,7 +11,7 @@ import { newRunId } from './cli/run-id.js';
 
 export const USAGE = `Usage: redeploy --versions "pkg=ver[,pkg=ver…]" [options]
        redeploy --resume <run_id> [--versions …] [options]
-       redeploy status|watch|retry|abort|cancel <run_id>
+       redeploy status|watch|retry|abort|cancel|report <run_id>
        redeploy skip --phase PHASE <run_id>
        redeploy list | worker
 
@@ -37,6 +37,7 @@ Commands:
   skip --phase P RUN_ID      mark the failed phase skipped_by_operator and go on
   abort RUN_ID               end a waiting run as failed
   cancel RUN_ID              stop a run now (the running phase's processes are killed)
+  report RUN_ID [--json]     phase timings and attempts, versions before/after, verification, decisions
   list                       recent runs
   worker                     run a worker for REDEPLOY_TASK_QUEUE
 
@@ -159,6 +160,8 @@ export async function main(argv: string[]): Promise<number> {
           return await commands.cancel(ctx, cmd.runId);
         case 'list':
           return await commands.list(ctx, cmd.json);
+        case 'report':
+          return await commands.report(ctx, cmd.runId, cmd.json);
       }
     } finally {
       process.removeListener('SIGINT', onSigint);

@@ -48,7 +48,7 @@ export type Command =
       target: string | undefined;
     } & OutputOptions)
   | ({
-      kind: 'status' | 'watch' | 'retry' | 'abort' | 'cancel';
+      kind: 'status' | 'watch' | 'retry' | 'abort' | 'cancel' | 'report';
       runId: string;
       phase: Phase | undefined;
     } & OutputOptions)
@@ -92,6 +92,7 @@ export const OPERATOR_COMMANDS = [
   'abort',
   'cancel',
   'list',
+  'report',
   'worker',
   'server',
 ] as const;

@@ -208,6 +208,27 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
       again.stdout,
       new RegExp(`^${id} is not waiting for a decision \\(status: completed\\)$`, 'm'),
     );
+
+    // The report: timings and attempts from the history, versions, verification and the decision.
+    const rep = await redeploy(['report', id, '--json'], env);
+    assert.equal(rep.exitCode, 0, rep.stderr);
+    const report = JSON.parse(rep.stdout);
+    assert.deepEqual(
+      [report.phases.DEPLOY.executions, report.phases.DEPLOY.attempts, report.phases.DEPLOY.status],
+      [2, 2, 'completed'],
+    );
+    assert.deepEqual([report.phases.SYNC.executions, report.phases.SYNC.status], [0, 'skipped_by_flag']);
+    assert.equal(report.phases.ENV_CHECK.executions, 1);
+    assert.ok(report.phases.DEPLOY.duration_ms > 0);
+    assert.deepEqual(report.versions['omninode-claude'], { before: '>=0.3.0,<0.5.0', after: '0.4.0' });
+    assert.deepEqual(
+      report.decisions.map((d: { phase: string; action: string }) => [d.phase, d.action]),
+      [['DEPLOY', 'retry']],
+    );
+    const md = await redeploy(['report', id], env);
+    assert.match(md.stdout, /^\| DEPLOY \| completed \| 2 \| 2 \| \d+\.\d s \|$/m);
+    assert.match(md.stdout, /^- omninode-claude: 0\.4\.0 \(expected 0\.4\.0\) OK$/m);
+    await fs.stat(path.join(h.sb.stateDir, 'reports', `${id}.md`));
   });
 
   it('--resume of an aborted run starts it again after its completed phases', async () => {

@@ -1,0 +1,191 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { PHASES, type Phase } from '../core/phases.js';
+import type { RedeployState } from '../core/state.js';
+import { writeFileAtomic } from '../io/atomic.js';
+
+/** Activity type → phase (activity names are public API, so this table is stable). */
+const PHASE_OF: Record<string, Phase> = {
+  sync: 'SYNC',
+  envCheck: 'ENV_CHECK',
+  worktree: 'WORKTREE',
+  pinUpdate: 'PIN_UPDATE',
+  deploy: 'DEPLOY',
+  infisical: 'INFISICAL',
+  verify: 'VERIFY',
+  notify: 'NOTIFY',
+};
+
+export interface PhaseTiming {
+  status: string;
+  /** Activity executions: 1, plus one per operator retry. */
+  executions: number;
+  /** Attempts across executions, automatic retries included. */
+  attempts: number;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_ms: number | null;
+}
+
+export interface RunReport {
+  run_id: string;
+  status: string;
+  started_by: string;
+  started_at: string;
+  finished_at: string | null;
+  target: string | null;
+  phases: Record<Phase, PhaseTiming>;
+  versions: Record<string, { before: string | null; after: string }>;
+  verification: unknown;
+  decisions: RedeployState['decisions'];
+  rollback: null;
+  error: string | null;
+}
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
+function time(e: HistoryEvent): number | null {
+  const t = e.eventTime;
+  if (!t?.seconds) return null;
+  return Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+}
+
+/** Phase timings and attempts from the run's history; everything else from its progress state. */
+export function buildReport(state: RedeployState, events: HistoryEvent[]): RunReport {
+  const byScheduled = new Map<string, Phase>();
+  const timing = Object.fromEntries(
+    PHASES.map((p) => [
+      p,
+      {
+        status: state.phases[p].status,
+        executions: 0,
+        attempts: 0,
+        started_at: null,
+        ended_at: null,
+        duration_ms: null,
+      },
+    ]),
+  ) as Record<Phase, PhaseTiming>;
+  const first = new Map<Phase, number>();
+  const last = new Map<Phase, number>();
+  for (const e of events) {
+    const id = String(e.eventId ?? '');
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled) {
+      const phase = PHASE_OF[scheduled.activityType?.name ?? ''];
+      if (!phase) continue;
+      byScheduled.set(id, phase);
+      timing[phase].executions++;
+      continue;
+    }
+    const started = e.activityTaskStartedEventAttributes;
+    const closed =
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskTimedOutEventAttributes ??
+      e.activityTaskCanceledEventAttributes;
+    const ref = started?.scheduledEventId ?? closed?.scheduledEventId;
+    const phase = ref !== undefined && ref !== null ? byScheduled.get(String(ref)) : undefined;
+    const t = time(e);
+    if (!phase || t === null) continue;
+    if (started) {
+      timing[phase].attempts += 1;
+      if (!first.has(phase)) first.set(phase, t);
+    } else {
+      last.set(phase, t);
+    }
+  }
+  for (const p of PHASES) {
+    const a = first.get(p);
+    const b = last.get(p);
+    timing[p].started_at = a ? new Date(a).toISOString() : null;
+    timing[p].ended_at = b ? new Date(b).toISOString() : null;
+    timing[p].duration_ms = a && b ? b - a : null;
+  }
+  const applied = (state.phases.PIN_UPDATE['pins_applied'] ?? {}) as Record<
+    string,
+    { from?: string; to: string }
+  >;
+  const versions = Object.fromEntries(
+    Object.entries(state.versions_requested).map(([pkg, to]) => [
+      pkg,
+      { before: applied[pkg]?.from ?? null, after: to },
+    ]),
+  );
+  const verify = state.phases.VERIFY;
+  return {
+    run_id: state.run_id,
+    status: state.status,
+    started_by: state.started_by,
+    started_at: state.started_at,
+    finished_at: state.finished_at,
+    target: state.target ?? null,
+    phases: timing,
+    versions,
+    verification: {
+      status: verify.status,
+      health: verify['health'] ?? null,
+      versions: verify['versions'] ?? null,
+    },
+    decisions: state.decisions,
+    rollback: null, // --rollback-on-failure is not implemented yet
+    error: state.error ?? state.pending_decision?.error ?? null,
+  };
+}
+
+export function reportMarkdown(r: RunReport): string {
+  const seconds = (ms: number | null) => (ms === null ? '—' : `${(ms / 1000).toFixed(1)} s`);
+  const lines = [
+    `# redeploy ${r.run_id}: ${r.status}`,
+    '',
+    `Started by ${r.started_by} at ${r.started_at}${r.finished_at ? `, finished ${r.finished_at}` : ''}${r.target ? `, target ${r.target}` : ''}.`,
+    ...(r.error ? ['', `**Error:** ${r.error}`] : []),
+    '',
+    '## Phases',
+    '',
+    '| Phase | Status | Executions | Attempts | Duration |',
+    '|---|---|---|---|---|',
+    ...PHASES.map((p) => {
+      const t = r.phases[p];
+      return `| ${p} | ${t.status} | ${t.executions} | ${t.attempts} | ${seconds(t.duration_ms)} |`;
+    }),
+    '',
+    '## Versions',
+    '',
+    '| Package | Before | After |',
+    '|---|---|---|',
+    ...Object.entries(r.versions).map(([pkg, v]) => `| ${pkg} | ${v.before ?? '—'} | ${v.after} |`),
+    '',
+    '## Verification',
+    '',
+  ];
+  const v = r.verification as {
+    status: string;
+    health: Record<string, { url: string; status: string }> | null;
+    versions: Record<string, { expected: string; actual: string | null; ok: boolean }> | null;
+  };
+  lines.push(`VERIFY: ${v.status}`);
+  for (const [name, h] of Object.entries(v.health ?? {})) lines.push(`- ${name} ${h.url}: ${h.status}`);
+  for (const [pkg, x] of Object.entries(v.versions ?? {}))
+    lines.push(
+      `- ${pkg}: ${x.actual ?? 'not installed'} (expected ${x.expected}) ${x.ok ? 'OK' : 'MISMATCH'}`,
+    );
+  lines.push('', '## Operator decisions', '');
+  if (r.decisions.length === 0) lines.push('None.');
+  for (const d of r.decisions)
+    lines.push(`- ${d.at}: ${d.action} ${d.phase} by ${d.by}${d.reason ? ` (${d.reason})` : ''}`);
+  lines.push('', '## Rollback', '', 'None.', '');
+  return lines.join('\n');
+}
+
+/** Writes `<state dir>/reports/<run_id>.md` and `.json`; returns their paths. */
+export async function writeReport(stateDir: string, r: RunReport): Promise<{ md: string; json: string }> {
+  const dir = path.join(stateDir, 'reports');
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const md = path.join(dir, `${r.run_id}.md`);
+  const json = path.join(dir, `${r.run_id}.json`);
+  await writeFileAtomic(md, reportMarkdown(r), 0o600);
+  await writeFileAtomic(json, `${JSON.stringify(r, null, 2)}\n`, 0o600);
+  return { md, json };
+}
