@@ -52,7 +52,8 @@ export interface PhaseContext {
   logFile: string;
   log(line: string): void;
   /** Runs a command with heartbeats, cancellation and the phase log. */
-  run(spec: CommandSpec, opts?: { timeoutMs?: number; trackOrphans?: boolean }): Promise<RunResult>;
+  /** Runs a command; its process group is recorded in `<PHASE>.pgid` while it runs (orphan clean-up). */
+  run(spec: CommandSpec, opts?: { timeoutMs?: number }): Promise<RunResult>;
   heartbeat(detail?: string): void;
   signal: AbortSignal;
 }
@@ -113,7 +114,8 @@ export async function withPhase(
           heartbeat,
           signal: activity.cancellationSignal,
           ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
-          ...(opts.trackOrphans ? { pidFile: `${logFile.slice(0, -'.log'.length)}.pgid` } : {}),
+          // Every phase's commands, not only DEPLOY's: a killed worker can orphan a SYNC or a seeding too.
+          pidFile: `${logFile.slice(0, -'.log'.length)}.pgid`,
         });
         tail = result.tail;
         if (result.aborted) throw new CancelledFailure(`${phase} cancelled; process group stopped`);

@@ -25,7 +25,7 @@ export function makeDeploy(deps: ActivityDeps) {
       );
       ctx.log(`[redeploy] --force ${force ? 'on' : 'off'}: ${why}`);
       ctx.heartbeat(`starting deploy-runtime.sh${force ? ' --force' : ''}`);
-      const r = await ctx.run(deployCommand(opts.worktreePath, force), { trackOrphans: true });
+      const r = await ctx.run(deployCommand(opts.worktreePath, force));
       if (r.exitCode === 0) {
         const warnings = r.tail.filter((l) => /warn|unhealthy/i.test(l));
         return { details: { force, ...(warnings.length ? { warnings } : {}) } };

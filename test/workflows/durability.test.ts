@@ -110,6 +110,56 @@ describe('durability', { concurrency: 1 }, () => {
     }
   });
 
+  for (const [phase, script, flags] of [
+    [
+      'SYNC',
+      'pull-all',
+      { skipSync: false, skipDockerfileUpdate: true, skipInfisical: true, verifyOnly: false },
+    ],
+    [
+      'INFISICAL',
+      'seed-infisical',
+      { skipSync: true, skipDockerfileUpdate: true, skipInfisical: false, verifyOnly: false },
+    ],
+    [
+      'VERIFY',
+      'docker',
+      { skipSync: true, skipDockerfileUpdate: true, skipInfisical: true, verifyOnly: true },
+    ],
+  ] as const) {
+    it(`cancel during ${phase} stops its whole process group too`, async () => {
+      await h.startWorker();
+      await h.sb.writeEnvFile({
+        ...DEFAULT_ENV,
+        INFISICAL_ADDR: 'https://infisical.invalid',
+        INFISICAL_CLIENT_ID: 'id',
+        INFISICAL_CLIENT_SECRET: 'client-secret',
+        INFISICAL_PROJECT_ID: '123e4567-e89b-12d3-a456-426614174000',
+      });
+      await h.sb.setFault(script, { sleepSeconds: 120 });
+      try {
+        const handle = await h.start({ flags });
+        await waitForState(handle, (s) => s.phases[phase].status === 'running');
+        const file = path.join(h.config.logDir, handle.workflowId, `${phase}.pgid`);
+        let pgid = 0;
+        while (!pgid) pgid = Number(await fs.readFile(file, 'utf8').catch(() => '0'));
+        const inGroup = async () =>
+          (await execa('ps', ['-o', 'args=', '-g', String(pgid)], { reject: false })).stdout;
+        while (!/^sleep /m.test(await inGroup())) await sleep(100); // the stand-in reached its slow part
+        await handle.cancel();
+        await handle.result().catch(() => undefined);
+        await sleep(5000);
+        assert.equal(groupAlive(pgid), false, `no process of the ${phase} group is alive 5 s later`);
+        const state = await progress(handle);
+        assert.deepEqual([state.status, state.phases[phase].status], ['cancelled', 'cancelled']);
+      } finally {
+        await h.sb.clearFault(script);
+        await h.sb.writeEnvFile(DEFAULT_ENV);
+        await h.stopWorker();
+      }
+    });
+  }
+
   it('secrets printed by a failing script appear nowhere: history, state, logs', async () => {
     await h.startWorker();
     const secrets = {
