@@ -144,8 +144,6 @@ export async function main(argv: string[]): Promise<number> {
       switch (cmd.kind) {
         case 'run':
           return await commands.run(ctx, cmd.req, cmd);
-        default:
-          return 2;
         case 'resume':
           return await commands.resume(ctx, cmd);
         case 'status':
@@ -162,6 +160,8 @@ export async function main(argv: string[]): Promise<number> {
           return await commands.list(ctx, cmd.json);
         case 'report':
           return await commands.report(ctx, cmd.runId, cmd.json);
+        default:
+          return 2; // unreachable: every command kind is handled above
       }
     } finally {
       process.removeListener('SIGINT', onSigint);
