@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { legacyStateSchema } from '../../src/core/schemas.js';
 import type { RedeployState } from '../../src/core/state.js';
 import { redeploy } from '../support/cli.js';
+import { DEFAULT_ENV } from '../support/sandbox.js';
 import { activityRuns, createHarness, progress, type Harness } from '../support/harness.js';
 
 const VERSIONS = 'omninode-claude=0.4.0,omniintelligence=0.8.0';
@@ -229,6 +230,32 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
     assert.match(md.stdout, /^\| DEPLOY \| completed \| 2 \| 2 \| \d+\.\d s \|$/m);
     assert.match(md.stdout, /^- omninode-claude: 0\.4\.0 \(expected 0\.4\.0\) OK$/m);
     await fs.stat(path.join(h.sb.stateDir, 'reports', `${id}.md`));
+  });
+
+  it('secrets a failing script prints reach neither the CLI output, the state file nor the skill result', async () => {
+    const secrets = { POSTGRES_PASSWORD: 'cli-Secret-pw-7731', SLACK_BOT_TOKEN: 'xoxb-cli-never-shown-42' };
+    await h.sb.writeEnvFile({ ...DEFAULT_ENV, ...secrets });
+    await h.sb.setFault('deploy', { exitCode: 1, message: 'boom', printEnv: Object.keys(secrets) });
+    try {
+      const r = await redeploy(['--versions', VERSIONS, '--skip-sync'], env);
+      assert.equal(r.exitCode, 1);
+      const id = runIdOf(r.stdout);
+      assert.match(r.stdout, /SLACK_BOT_TOKEN=\*\*\*/, 'the failing line is shown, masked');
+      const places = {
+        stdout: r.stdout + r.stderr,
+        state: await fs.readFile(stateFile(id), 'utf8'),
+        result: JSON.stringify(await result()),
+        json: (await redeploy(['status', id, '--json'], env)).stdout,
+      };
+      for (const [where, text] of Object.entries(places)) {
+        for (const [name, value] of Object.entries(secrets))
+          assert.ok(!text.includes(value), `${name} leaked into ${where}`);
+      }
+      await h.client.workflow.getHandle(id).terminate('test done');
+    } finally {
+      await h.sb.clearFault('deploy');
+      await h.sb.writeEnvFile(DEFAULT_ENV);
+    }
   });
 
   it('--resume of an aborted run starts it again after its completed phases', async () => {
