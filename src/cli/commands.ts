@@ -9,7 +9,7 @@ import {
 import { PHASES, type Phase } from '../core/phases.js';
 import { formatVersions, normalizeName, type Versions } from '../core/versions.js';
 import type { PhaseRecord, RedeployInput, RedeployState } from '../core/state.js';
-import type { LegacyState } from '../core/schemas.js';
+import { formatIssues, inputSchema, type LegacyState } from '../core/schemas.js';
 import type { DecisionPayload } from '../workflows/messages.js';
 import type { Config } from '../io/config.js';
 import { workflowUrl } from '../io/temporal.js';
@@ -94,6 +94,10 @@ async function launch(
   opts: { json: boolean; detach: boolean },
   settled: Phase[] = [],
 ): Promise<number> {
+  // Inputs built from a state file (an old skill's run) are checked like command-line ones: nothing
+  // with a bad ticket or version starts.
+  const checked = inputSchema.safeParse(input);
+  if (!checked.success) throw new UsageError(formatIssues(checked.error, `run ${input.runId}: `));
   const handle = await ctx.client.workflow.start('redeploy', startOptions(ctx, input));
   const reporter = reporterFor(ctx, opts.json, settled);
   reporter.started(input.runId, workflowUrl(ctx.config, input.runId));

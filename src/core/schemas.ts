@@ -47,15 +47,6 @@ export const inputSchema = z.object({
   decisionTimeoutMs: z.number().int().positive().optional(),
 });
 
-export const decisionSchema = z.object({
-  action: z.enum(['retry', 'skip', 'abort']),
-  /** Guards against acting on the wrong failure: must name the phase that is waiting. */
-  phase: phaseSchema,
-  by: z.string().min(1).max(200).optional(),
-  reason: z.string().max(2000).optional(),
-});
-export type DecisionRequest = z.infer<typeof decisionSchema>;
-
 /** The legacy state file exactly as the seed writes it; additive fields pass through. */
 export const legacyStateSchema = z.looseObject({
   run_id: z.string(),

@@ -21,7 +21,3 @@ export function ticketProblems(ticket: string): string[] {
   }
   return problems;
 }
-
-export function isValidTicket(ticket: string): boolean {
-  return ticketProblems(ticket).length === 0;
-}

@@ -5,8 +5,6 @@ import type { DecisionAction, RedeployState } from '../core/state.js';
 
 /** Message names are public API like activity names: the CLI, the Web UI and `temporal workflow signal` use them. */
 
-export const WORKFLOW_TYPE = 'redeploy';
-
 export interface DecisionPayload {
   action: DecisionAction;
   /** Must name the phase that is waiting, so a decision meant for one failure never lands on another. */

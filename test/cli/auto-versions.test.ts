@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { redeploy } from '../support/cli.js';
+import { sandboxVars } from '../support/harness.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 
 describe('--versions auto', { concurrency: 1 }, () => {
@@ -11,15 +12,8 @@ describe('--versions auto', { concurrency: 1 }, () => {
     sb = await createSandbox({
       tags: { omniclaude: ['v0.3.0', 'v0.4.0'], omnimemory: ['v0.6.1'], omniintelligence: ['v0.8.0'] },
     });
-    env = {
-      ...sb.env,
-      OMNI_HOME: sb.omniHome,
-      REDEPLOY_WORKTREE_ROOT: sb.worktreeRoot,
-      REDEPLOY_ENV_FILE: sb.envFile,
-      REDEPLOY_STATE_DIR: sb.stateDir,
-      REDEPLOY_SKILL_RESULTS_DIR: sb.skillResultsDir,
-      TEMPORAL_ADDRESS: '127.0.0.1:1', // a dry run needs no server
-    };
+    // A dry run needs no server: an address nothing listens on proves it.
+    env = sandboxVars(sb, '127.0.0.1:1', 'unused');
   });
   after(() => sb.close());
 

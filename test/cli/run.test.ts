@@ -340,6 +340,20 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
     assert.equal(missing.exitCode, 1);
     assert.equal(missing.stdout.trim(), `State file not found: ${stateFile('redeploy-20200101-000000')}`);
 
+    // A well-formed file whose ticket would escape the worktree root is refused before anything starts.
+    const escaping = { ...legacy, run_id: 'redeploy-20200101-e5ca9e', worktree_ticket: '../escape' };
+    await fs.writeFile(stateFile('redeploy-20200101-e5ca9e'), JSON.stringify(escaping));
+    const refused = await redeploy(['--resume', 'redeploy-20200101-e5ca9e'], env);
+    assert.equal(refused.exitCode, 2, refused.stdout + refused.stderr);
+    assert.match(
+      refused.stderr,
+      /run redeploy-20200101-e5ca9e: worktreeTicket: worktree ticket contains a path separator/,
+    );
+    await assert.rejects(
+      h.client.workflow.getHandle('redeploy-20200101-e5ca9e').describe(),
+      'no run was started',
+    );
+
     await fs.writeFile(
       stateFile('redeploy-20200101-badbad'),
       '{"run_id": "redeploy-20200101-badbad", "phases": ',

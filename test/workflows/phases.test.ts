@@ -14,6 +14,17 @@ const completed = (...phases: Phase[]) =>
     phases.map((p) => [p, { status: 'completed' as PhaseStatus, ts: '2026-11-25T00:00:00.000Z' }]),
   );
 
+/** A resume seed with every phase but NOTIFY done: runs NOTIFY alone. */
+const ALL_BUT_NOTIFY = completed(
+  'SYNC',
+  'ENV_CHECK',
+  'WORKTREE',
+  'PIN_UPDATE',
+  'DEPLOY',
+  'INFISICAL',
+  'VERIFY',
+);
+
 describe('phase behaviour', { concurrency: 1 }, () => {
   let h: Harness;
   before(async () => {
@@ -233,7 +244,7 @@ describe('phase behaviour', { concurrency: 1 }, () => {
       const before = h.sb.slack.requests.length;
       const handle = await h.start({
         resumeFrom: {
-          phases: completed('SYNC', 'ENV_CHECK', 'WORKTREE', 'PIN_UPDATE', 'DEPLOY', 'INFISICAL', 'VERIFY'),
+          phases: ALL_BUT_NOTIFY,
           worktreePath: null,
         },
       });
@@ -262,7 +273,7 @@ describe('phase behaviour', { concurrency: 1 }, () => {
     const before = h.sb.slack.requests.length;
     const handle = await h.start({
       resumeFrom: {
-        phases: completed('SYNC', 'ENV_CHECK', 'WORKTREE', 'PIN_UPDATE', 'DEPLOY', 'INFISICAL', 'VERIFY'),
+        phases: ALL_BUT_NOTIFY,
         worktreePath: null,
       },
     });
@@ -286,7 +297,7 @@ describe('phase behaviour', { concurrency: 1 }, () => {
     });
     try {
       const settled = {
-        phases: completed('SYNC', 'ENV_CHECK', 'WORKTREE', 'PIN_UPDATE', 'DEPLOY', 'INFISICAL', 'VERIFY'),
+        phases: ALL_BUT_NOTIFY,
         worktreePath: null,
       };
       h.sb.slack.failNext(1, {
