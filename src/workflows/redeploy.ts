@@ -41,6 +41,8 @@ import {
 /** Quick, local checks (ENV_CHECK, PIN_UPDATE): failures are mostly permanent and marked non-retryable. */
 const QUICK: ActivityOptions = {
   startToCloseTimeout: '10 minutes', // script-mode PIN_UPDATE may `uv run` in a fresh worktree (5 min budget)
+  // Without it a worker killed mid-phase is noticed only after the 10 minutes; commands heartbeat every 2 s.
+  heartbeatTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
 };
 /** git over the network (SYNC, WORKTREE): a fetch hiccup deserves a few spaced-out retries. */
@@ -71,6 +73,7 @@ const VERIFY: ActivityOptions = {
 /** NOTIFY mirrors the Slack node: 3 retries at 1, 2, 4 s (a 429's Retry-After overrides the interval). */
 const NOTIFY: ActivityOptions = {
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '30s', // a Slack request ends within 10 s; the tier probe heartbeats
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 4, maximumInterval: '4s' },
 };
 
