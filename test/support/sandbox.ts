@@ -37,6 +37,11 @@ export interface Fault {
   message?: string;
   /** Sleep first, in a child `sleep` process the script waits on (so there is a grandchild). */
   sleepSeconds?: number;
+  /**
+   * update-plugin-pins only: sleep (in a child `sleep`) after the Dockerfile is written, before the report —
+   * a process killed then leaves the change made but unreported.
+   */
+  sleepAfterWorkSeconds?: number;
   /** Env var names whose values are printed (NAME=value) to stdout and stderr. */
   printEnv?: string[];
 }

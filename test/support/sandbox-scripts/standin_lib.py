@@ -40,6 +40,19 @@ def apply_fault(name):
         sys.exit(int(fault['exitCode']))
 
 
+def apply_fault_after_work(name):
+    """The fault's sleepAfterWorkSeconds: a slow finish once the script's change is made (before its report)."""
+    path = os.path.join(ROOT, 'faults', name + '.json')
+    try:
+        with open(path) as f:
+            fault = json.load(f)
+    except FileNotFoundError:
+        return
+    secs = fault.get('sleepAfterWorkSeconds')
+    if secs:
+        subprocess.call(['sleep', str(secs)])
+
+
 def fault_vars(path):
     """A fault file as shell assignments, for standin-lib.sh to eval."""
     with open(path) as f:

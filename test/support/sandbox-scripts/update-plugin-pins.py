@@ -92,6 +92,7 @@ def main():
     if not args.dry_run:
         with open(args.dockerfile, 'w') as f:
             f.write(''.join(lines))
+        lib.apply_fault_after_work('update-plugin-pins')
     matched = sum(1 for e in result.values() if e['matched'])
     print('%s %d of %d pin(s) in %s' % ('Would update' if args.dry_run else 'Updated',
                                         matched, len(result), args.dockerfile))

@@ -1,0 +1,391 @@
+// Crash anywhere: a worker SIGKILLed while a phase's activity is in flight is replaced by a new worker
+// process and the run completes. DEPLOY is covered in durability.test.ts; this file covers the others
+// (NOTIFY has its own). Each case has its own sandbox, task queue and worker processes and they run in
+// parallel: most of a case is Temporal noticing the dead worker (the 30 s heartbeat timeout).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { constants as fsc } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa, type ResultPromise } from 'execa';
+import type { WorkflowHandle } from '@temporalio/client';
+import { PHASES, type Phase } from '../../src/core/phases.js';
+import type { RedeployState } from '../../src/core/state.js';
+import { groupAlive } from '../../src/io/exec.js';
+import { buildDockerfile, DEFAULT_ENV, DEFAULT_PINS } from '../support/sandbox.js';
+import { activityRuns, createHarness, VERSIONS, waitForState, type Harness } from '../support/harness.js';
+
+const WORKER_ENTRY = new URL('../../src/worker.js', import.meta.url).pathname;
+
+/** Activity type names (the registry keys in src/activities/index.ts). */
+const ACTIVITY: Record<Phase, string> = {
+  SYNC: 'sync',
+  ENV_CHECK: 'envCheck',
+  WORKTREE: 'worktree',
+  PIN_UPDATE: 'pinUpdate',
+  DEPLOY: 'deploy',
+  INFISICAL: 'infisical',
+  VERIFY: 'verify',
+  NOTIFY: 'notify',
+};
+
+const INFISICAL_ENV = {
+  INFISICAL_ADDR: 'https://infisical.invalid',
+  INFISICAL_CLIENT_ID: 'id',
+  INFISICAL_CLIENT_SECRET: 'client-secret',
+  INFISICAL_PROJECT_ID: '123e4567-e89b-12d3-a456-426614174000',
+};
+
+function spawnWorker(h: Harness): ResultPromise {
+  return execa(process.execPath, [WORKER_ENTRY], {
+    env: h.vars,
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+  });
+}
+
+/**
+ * Waits until the phase's current command has a `sleep` in its process group (the slow part of a
+ * stand-in or hook) and returns that group. The group id comes from `<PHASE>.pgid`, which the activity
+ * writes for each command it runs.
+ */
+async function sleepingGroup(h: Harness, runId: string, phase: Phase): Promise<number> {
+  const file = path.join(h.config.logDir, runId, `${phase}.pgid`);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const pgid = Number(await fs.readFile(file, 'utf8').catch(() => '0'));
+    if (pgid > 1) {
+      const ps = await execa('ps', ['-o', 'args=', '-g', String(pgid)], { reject: false });
+      if (/^sleep /m.test(ps.stdout)) return pgid;
+    }
+    if (Date.now() > deadline) throw new Error(`${phase}: no sleeping command within 60 s`);
+    await sleep(100);
+  }
+}
+
+/** The attempt number the server recorded for the phase's activity (the attempt that completed it). */
+async function completedAttempt(handle: WorkflowHandle, phase: Phase): Promise<number> {
+  const { events } = await handle.fetchHistory();
+  const scheduled = (events ?? []).find(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === ACTIVITY[phase],
+  );
+  assert.ok(scheduled?.eventId, `${phase}'s activity was scheduled`);
+  const started = (events ?? []).find(
+    (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId ?? '') === String(scheduled.eventId),
+  );
+  return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
+}
+
+async function git(args: string[], env: Record<string, string>): Promise<string> {
+  return (await execa('git', args, { env, extendEnv: false })).stdout.trim();
+}
+
+/** The in-flight check for phases whose command runs a `sleep`: running, attempt logged, `sleep` in its group. */
+async function commandInFlight(h: Harness, handle: WorkflowHandle, phase: Phase): Promise<number> {
+  const runId = handle.workflowId;
+  await waitForState(handle, (s) => s.phases[phase].status === 'running', 90_000);
+  const pgid = await sleepingGroup(h, runId, phase);
+  assert.equal((await waitForState(handle, () => true)).phases[phase].status, 'running');
+  assert.equal(await activityRuns(h, runId, phase), 1, `${phase}'s first attempt is logged`);
+  return pgid;
+}
+
+interface Steps {
+  /** Resolves once the phase's activity is demonstrably in flight in `worker`; the command's group if any. */
+  inFlight(handle: WorkflowHandle, worker: ResultPromise): Promise<number | undefined>;
+  /** After the kill: lets the phase go fast again. */
+  release(): Promise<void>;
+  /** The phase was safe to run again. */
+  check(state: RedeployState, handle: WorkflowHandle): Promise<void>;
+  cleanup?(): Promise<void>;
+}
+
+interface Case {
+  phase: Phase;
+  /** Attempt lines the killed phase logs: 2, or 1 when the kill came before its log line. */
+  runs: number;
+  /** Extra worker variables, given a private temp dir (known before the sandbox exists). */
+  vars?: (tmp: string) => Record<string, string>;
+  /** Makes the phase slow (a fault, a hook, a blocking env file) before the run starts. */
+  setup(h: Harness, tmp: string): Promise<Steps>;
+}
+
+const CASES: Case[] = [
+  {
+    phase: 'SYNC',
+    runs: 2,
+    async setup(h) {
+      const sha = await h.sb.pushUpstreamCommit('omniclaude');
+      await h.sb.setFault('pull-all', { sleepSeconds: 120 });
+      return {
+        inFlight: (handle) => commandInFlight(h, handle, 'SYNC'),
+        release: () => h.sb.clearFault('pull-all'),
+        async check() {
+          assert.equal(await h.sb.invocations('pull-all'), 2, 'pull-all ran again');
+          assert.equal(
+            await git(['-C', path.join(h.sb.omniHome, 'omniclaude'), 'rev-parse', 'HEAD'], h.sb.env),
+            sha,
+            'the re-run pulled what the killed one had not',
+          );
+        },
+      };
+    },
+  },
+  {
+    // The env file is a FIFO: reading it blocks until something writes it — real OS behaviour (an env
+    // file on a hung network mount blocks the same way). ENV_CHECK only reads that file, so this is how
+    // it can be caught in flight. The test serves the file once (SYNC reads it first), lets ENV_CHECK's
+    // read block, and after the kill serves it on every open.
+    phase: 'ENV_CHECK',
+    runs: 1, // the killed attempt was still reading the env file: it had not logged its start
+    vars: (tmp) => ({ REDEPLOY_ENV_FILE: path.join(tmp, 'env') }),
+    async setup(h, tmp) {
+      const fifo = path.join(tmp, 'env');
+      await execa('mkfifo', ['-m', '600', fifo]);
+      // dd opens the FIFO for writing (blocking until a reader opens it), copies the env file, closes: EOF.
+      const serveOnce = (): ResultPromise =>
+        execa('dd', [`if=${h.sb.envFile}`, `of=${fifo}`, 'status=none'], { reject: false, stdin: 'ignore' });
+      let current = serveOnce();
+      let stop = false;
+      let serving: Promise<void> | undefined;
+      let probe: fs.FileHandle | undefined;
+      return {
+        async inFlight(handle, worker) {
+          await waitForState(handle, (s) => s.phases.ENV_CHECK.status === 'running', 90_000);
+          assert.equal((await current).exitCode, 0, 'SYNC read the env file');
+          // A non-blocking open for writing succeeds only while a reader has the FIFO open or is
+          // waiting to: ENV_CHECK's read. (Nothing else reads it.)
+          const deadline = Date.now() + 60_000;
+          while (!probe) {
+            probe = await fs.open(fifo, fsc.O_WRONLY | fsc.O_NONBLOCK).catch((e: NodeJS.ErrnoException) => {
+              if (e.code !== 'ENXIO' || Date.now() > deadline) throw e;
+              return undefined;
+            });
+            if (!probe) await sleep(100);
+          }
+          // With the write end held open and nothing written, the reader has the FIFO open and waits for
+          // data. It must be the worker process.
+          const dir = `/proc/${worker.pid}/fd`;
+          const holds = async () =>
+            (
+              await Promise.all(
+                (await fs.readdir(dir)).map((fd) => fs.readlink(path.join(dir, fd)).catch(() => '')),
+              )
+            ).includes(fifo);
+          while (!(await holds())) {
+            if (Date.now() > deadline) assert.fail('the worker does not hold the env file open');
+            await sleep(50);
+          }
+          const state = await waitForState(handle, () => true);
+          assert.equal(state.phases.SYNC.status, 'completed');
+          assert.equal(state.phases.ENV_CHECK.status, 'running');
+          return undefined;
+        },
+        async release() {
+          await probe?.close(); // the killed reader is gone: nobody sees the end of what was never written
+          serving = (async () => {
+            while (!stop) {
+              current = serveOnce();
+              await current;
+            }
+          })();
+        },
+        async check(state) {
+          assert.equal(state.phases.ENV_CHECK['env_file'], fifo);
+        },
+        async cleanup() {
+          stop = true;
+          await probe?.close().catch(() => undefined);
+          current.kill('SIGKILL');
+          await current;
+          await serving;
+        },
+      };
+    },
+  },
+  {
+    phase: 'WORKTREE',
+    runs: 2,
+    async setup(h) {
+      // A slow post-checkout hook (think: an LFS fetch): `git worktree add` runs it after the checkout.
+      const hook = path.join(h.sb.omniHome, 'omnibase_infra', '.git', 'hooks', 'post-checkout');
+      const marker = path.join(h.sb.root, 'slow-post-checkout');
+      await fs.mkdir(path.dirname(hook), { recursive: true });
+      await fs.writeFile(hook, `#!/bin/sh\nif [ -e '${marker}' ]; then sleep 120; fi\n`);
+      await fs.chmod(hook, 0o755);
+      await fs.writeFile(marker, '');
+      return {
+        async inFlight(handle) {
+          const pgid = await commandInFlight(h, handle, 'WORKTREE');
+          const ps = await execa('ps', ['-o', 'args=', '-g', String(pgid)]);
+          assert.match(ps.stdout, /^git .*worktree add/m, 'killed during `git worktree add`');
+          return pgid;
+        },
+        release: () => fs.rm(marker, { force: true }),
+        async check(state, handle) {
+          const ticket = handle.workflowId;
+          const wt = path.join(h.sb.worktreeRoot, ticket, 'omnibase_infra');
+          assert.equal(state.worktree_path, wt);
+          assert.equal(await git(['-C', wt, 'branch', '--show-current'], h.sb.env), ticket);
+          const list = await git(
+            ['-C', path.join(h.sb.omniHome, 'omnibase_infra'), 'worktree', 'list', '--porcelain'],
+            h.sb.env,
+          );
+          assert.equal(list.split('\n').filter((l) => l === `worktree ${wt}`).length, 1, list);
+          assert.match(
+            await fs.readFile(path.join(h.config.logDir, ticket, 'WORKTREE.log'), 'utf8'),
+            /Reusing existing worktree at /,
+            'the re-attempt found the worktree the killed one made',
+          );
+        },
+      };
+    },
+  },
+  {
+    phase: 'PIN_UPDATE',
+    runs: 2,
+    vars: () => ({ REDEPLOY_PIN_MODE: 'script' }),
+    async setup(h) {
+      // Killed after the script rewrote the Dockerfile, before its report: the re-attempt re-applies.
+      await h.sb.setFault('update-plugin-pins', { sleepAfterWorkSeconds: 120 });
+      return {
+        async inFlight(handle) {
+          const pgid = await commandInFlight(h, handle, 'PIN_UPDATE');
+          const wt = path.join(h.sb.worktreeRoot, handle.workflowId, 'omnibase_infra');
+          assert.match(
+            await fs.readFile(path.join(wt, 'docker/Dockerfile.runtime'), 'utf8'),
+            /"omninode-claude==0\.4\.0"/,
+            'killed with the change already written',
+          );
+          return pgid;
+        },
+        release: () => h.sb.clearFault('update-plugin-pins'),
+        async check(state) {
+          assert.equal(await h.sb.invocations('update-plugin-pins'), 2);
+          const expected = buildDockerfile(
+            DEFAULT_PINS.replace(
+              '    "omninode-claude>=0.3.0,<0.5.0" \\',
+              '    "omninode-claude==0.4.0" \\',
+            ).replace('    omniintelligence==0.6.0 \\', '    omniintelligence==0.8.0 \\'),
+          );
+          assert.notEqual(expected, buildDockerfile(DEFAULT_PINS));
+          assert.equal(
+            await fs.readFile(path.join(state.worktree_path ?? '', 'docker/Dockerfile.runtime'), 'utf8'),
+            expected,
+            'the pins as requested, each edited once, nothing else changed',
+          );
+          assert.deepEqual(state.pins_applied, VERSIONS);
+          const deployed = await h.sb.deployedPins();
+          assert.deepEqual(
+            Object.keys(VERSIONS).map((k) => deployed[k]),
+            Object.values(VERSIONS),
+          );
+        },
+      };
+    },
+  },
+  {
+    phase: 'INFISICAL',
+    runs: 2,
+    async setup(h) {
+      await h.sb.writeEnvFile({ ...DEFAULT_ENV, ...INFISICAL_ENV });
+      await h.sb.setFault('seed-infisical', { sleepSeconds: 120 });
+      return {
+        inFlight: (handle) => commandInFlight(h, handle, 'INFISICAL'),
+        release: () => h.sb.clearFault('seed-infisical'),
+        async check() {
+          const runs = await h.sb.invocationArgs('seed-infisical');
+          assert.equal(runs.length, 2);
+          assert.deepEqual(runs[0], runs[1], 'the same seeding, run again');
+        },
+      };
+    },
+  },
+  {
+    phase: 'VERIFY',
+    runs: 2,
+    async setup(h) {
+      await h.sb.setFault('docker', { sleepSeconds: 120 }); // a slow `docker exec`
+      let deployed = '';
+      return {
+        async inFlight(handle) {
+          const pgid = await commandInFlight(h, handle, 'VERIFY');
+          deployed = JSON.stringify(await h.sb.deployedPins());
+          return pgid;
+        },
+        release: () => h.sb.clearFault('docker'),
+        async check(state) {
+          assert.equal(await h.sb.invocations('deploy'), 1, 'VERIFY did not deploy again');
+          assert.equal(JSON.stringify(await h.sb.deployedPins()), deployed, 'nothing changed');
+          const calls = await h.sb.invocationArgs('docker');
+          assert.ok(calls.length >= 2);
+          for (const args of calls) {
+            assert.deepEqual(args.slice(0, 5), ['exec', 'omninode-runtime', 'uv', 'pip', 'show']);
+          }
+          const versions = state.phases.VERIFY['versions'] as Record<string, { ok: boolean }>;
+          assert.deepEqual(
+            Object.keys(VERSIONS).map((k) => versions[k]?.ok),
+            [true, true],
+          );
+        },
+      };
+    },
+  },
+];
+
+describe('a worker SIGKILLed during any phase', { concurrency: true }, () => {
+  for (const c of CASES) {
+    it(`${c.phase}: a new worker completes the run; every other phase ran once, ${c.phase} at most twice`, async () => {
+      const tmp = await fs.mkdtemp(path.join(os.tmpdir(), `redeploy-crash-${c.phase}-`));
+      const h = await createHarness(`crash-${c.phase}`, { worker: false, vars: c.vars?.(tmp) ?? {} });
+      let steps: Steps | undefined;
+      let second: ResultPromise | undefined;
+      try {
+        steps = await c.setup(h, tmp);
+        const first = spawnWorker(h);
+        const handle = await h.start();
+        const runId = handle.workflowId;
+        const orphan = await steps.inFlight(handle, first);
+        first.kill('SIGKILL');
+        const killed = await first;
+        assert.equal(killed.signal, 'SIGKILL', `the first worker died of the kill\n${String(killed.stderr)}`);
+        if (orphan !== undefined)
+          assert.ok(groupAlive(orphan), 'its command outlived it, as in a real crash');
+        await steps.release();
+
+        second = spawnWorker(h);
+        const state = (await handle.result()) as RedeployState;
+        assert.equal(state.status, 'completed');
+        for (const p of PHASES) {
+          const expected =
+            p === 'INFISICAL' && c.phase !== 'INFISICAL' ? 'skipped_no_infisical' : 'completed';
+          assert.equal(state.phases[p].status, expected, `${p} status`);
+        }
+        assert.equal(
+          await completedAttempt(handle, c.phase),
+          2,
+          `${c.phase} completed in its second attempt`,
+        );
+        assert.equal(await activityRuns(h, runId, c.phase), c.runs, `${c.phase} ran at most twice`);
+        for (const p of PHASES) {
+          if (p !== c.phase) assert.equal(await activityRuns(h, runId, p), 1, `${p} ran once`);
+        }
+        if (orphan !== undefined) {
+          assert.equal(groupAlive(orphan), false, `the killed worker's ${c.phase} command was stopped`);
+        }
+        await steps.check(state, handle);
+      } finally {
+        await steps?.cleanup?.();
+        if (second) {
+          second.kill('SIGTERM');
+          await second;
+        }
+        await h.close();
+        await fs.rm(tmp, { recursive: true, force: true });
+      }
+    });
+  }
+});
