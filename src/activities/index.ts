@@ -2,14 +2,15 @@ import type { ActivityDeps } from './context.js';
 import { makeDeploy } from './deploy.js';
 import { makeEnvCheck } from './env-check.js';
 import { makeInfisical } from './infisical.js';
-import { makeNotify } from './notify.js';
+import { makeNotify, makeNotifyFailure } from './notify.js';
 import { makePinUpdate } from './pin-update.js';
 import { makeSync } from './sync.js';
+import { makeTargetLockHolder } from './target-lock.js';
 import { makeVerify } from './verify.js';
 import { makeWorktree } from './worktree.js';
 
 export type { PhaseOutcome, ActivityDeps } from './context.js';
-export type { NotifyInput } from './notify.js';
+export type { NotifyInput, FailureNotice } from './notify.js';
 
 /**
  * The activity registry. These keys are Temporal activity type names recorded in every workflow
@@ -25,6 +26,9 @@ export function createActivities(deps: ActivityDeps = {}) {
     infisical: makeInfisical(deps),
     verify: makeVerify(deps),
     notify: makeNotify(deps),
+    // Not phases: the failure/abort/rollback message, and who holds a target a run waits for.
+    notifyFailure: makeNotifyFailure(deps),
+    targetLockHolder: makeTargetLockHolder(deps),
   };
 }
 

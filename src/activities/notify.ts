@@ -2,6 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Phase, PhaseStatus } from '../core/phases.js';
 import type { Versions } from '../core/versions.js';
+import { formatPins } from '../core/state.js';
+import { workflowUrl } from '../io/temporal.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { sendSlack, slackTarget, type SlackMessage } from '../io/slack.js';
 import { PhaseError, withPhase, type ActivityDeps, type PhaseContext, type PhaseOutcome } from './context.js';
@@ -48,63 +50,142 @@ export function summaryLines(runId: string, input: NotifyInput): string[] {
   ];
 }
 
-/**
- * NOTIFY: Slack when the tier is FULL_ONEX, else the summary for stdout (returned in the phase details;
- * the CLI prints it). A marker file makes a retried activity not post the same outcome twice.
- */
+/** Posts once per key: a marker file makes a retried activity not post the same message twice. */
+async function deliver(
+  ctx: PhaseContext,
+  tier: Tier,
+  key: string,
+  lines: string[],
+  message: SlackMessage,
+): Promise<Record<string, unknown>> {
+  const target =
+    tier === 'FULL_ONEX' ? slackTarget(ctx.env, ctx.config.slackApiUrl) : ({ kind: 'none' } as const);
+  if (target.kind === 'none') {
+    const note =
+      tier === 'FULL_ONEX'
+        ? 'Slack not configured (SLACK_BOT_TOKEN + SLACK_CHANNEL_ID, or SLACK_WEBHOOK_URL)'
+        : undefined;
+    if (note) ctx.log(`NOTIFY: ${note}; printing the summary instead`);
+    return { tier, channel: 'stdout', message: lines.join('\n'), ...(note ? { note } : {}) };
+  }
+  const channel = target.kind === 'bot' ? 'slack-bot' : 'slack-webhook';
+  const marker = path.join(path.dirname(ctx.logFile), `NOTIFY.${key}.sent`);
+  const sent = await fs.readFile(marker, 'utf8').catch(() => undefined);
+  if (sent !== undefined) {
+    ctx.log(`NOTIFY: already sent (${marker}); not posting again`);
+    return { tier, channel, message: lines.join('\n'), ...JSON.parse(sent), duplicate_suppressed: true };
+  }
+  const result = await sendSlack(target, { ...message, text: ctx.mask(message.text) });
+  if (!result.ok) {
+    throw new PhaseError(
+      'SlackFailed',
+      `Slack ${channel} post failed: ${result.error}`,
+      result.retryable,
+      { tier, channel },
+      result.retryAfterMs,
+    );
+  }
+  const record = { slack_ts: result.ts ?? null };
+  await writeFileAtomic(marker, JSON.stringify(record), 0o600);
+  ctx.log(`NOTIFY: posted to Slack (${channel})`);
+  return { tier, channel, message: lines.join('\n'), ...record };
+}
+
+/** NOTIFY: Slack when the tier is FULL_ONEX, else the summary for stdout (the CLI prints it). */
 export function makeNotify(deps: ActivityDeps) {
   return async function notify(runId: string, input: NotifyInput): Promise<PhaseOutcome> {
     return withPhase(deps, 'NOTIFY', runId, async (ctx) => {
       const tier = await detectTier(ctx);
       const lines = summaryLines(runId, input);
       for (const line of lines) ctx.log(line);
-      const target =
-        tier === 'FULL_ONEX' ? slackTarget(ctx.env, ctx.config.slackApiUrl) : ({ kind: 'none' } as const);
-      if (target.kind === 'none') {
-        const note =
-          tier === 'FULL_ONEX'
-            ? 'Slack not configured (SLACK_BOT_TOKEN + SLACK_CHANNEL_ID, or SLACK_WEBHOOK_URL)'
-            : undefined;
-        if (note) ctx.log(`NOTIFY: ${note}; printing the summary instead`);
-        return { details: { tier, channel: 'stdout', message: lines.join('\n'), ...(note ? { note } : {}) } };
-      }
-      const channel = target.kind === 'bot' ? 'slack-bot' : 'slack-webhook';
-      const marker = path.join(path.dirname(ctx.logFile), `NOTIFY.${input.outcome}.sent`);
-      const sent = await fs.readFile(marker, 'utf8').catch(() => undefined);
-      if (sent !== undefined) {
-        ctx.log(`NOTIFY: already sent for this outcome (${marker}); not posting again`);
-        return {
-          details: {
-            tier,
-            channel,
-            message: lines.join('\n'),
-            ...JSON.parse(sent),
-            duplicate_suppressed: true,
-          },
-        };
-      }
       const message: SlackMessage = {
         title: `redeploy ${runId} ${input.outcome}`,
-        text: ctx.mask(lines.join('\n')),
+        text: lines.join('\n'),
         fields: {
           Pins: lines[1]?.replace('  Pins: ', '') ?? '',
           Phases: lines[2]?.replace('  Phases: ', '') ?? '',
         },
       };
-      const result = await sendSlack(target, message);
-      if (!result.ok) {
-        throw new PhaseError(
-          'SlackFailed',
-          `Slack ${channel} post failed: ${result.error}`,
-          result.retryable,
-          { tier, channel },
-          result.retryAfterMs,
-        );
-      }
-      const record = { slack_ts: result.ts ?? null };
-      await writeFileAtomic(marker, JSON.stringify(record), 0o600);
-      ctx.log(`NOTIFY: posted to Slack (${channel})`);
-      return { details: { tier, channel, message: lines.join('\n'), ...record } };
+      return { details: await deliver(ctx, tier, input.outcome, lines, message) };
+    });
+  };
+}
+
+/** A run that did not complete: what the message says happened. */
+export type FailureKind =
+  'failed' | 'aborted' | 'decision_timeout' | 'target_wait_timeout' | 'rolled_back' | 'rollback_failed';
+
+export interface FailureNotice {
+  kind: FailureKind;
+  /** Unique per run and event (e.g. `failed-DEPLOY-2`): the marker that stops a retried activity posting twice. */
+  key: string;
+  phase: Phase | null;
+  /** The failure as the failed activity reported it (masked there; masked again here). */
+  error: string;
+  versions: Versions;
+  target: string | null;
+  /** For rolled_back: the pins restored. */
+  rolledBackTo?: Versions;
+}
+
+function headline(n: FailureNotice): string {
+  const at = n.phase ?? 'start';
+  switch (n.kind) {
+    case 'failed':
+      return `${at} failed — waiting for a decision`;
+    case 'aborted':
+      return `aborted at ${at}`;
+    case 'decision_timeout':
+      return `failed: no decision on ${at} in time`;
+    case 'target_wait_timeout':
+      return 'failed: its target stayed busy';
+    case 'rolled_back':
+      return `${at} failed — rolled back to ${formatPins(n.rolledBackTo ?? {})}`;
+    case 'rollback_failed':
+      return `${at} failed — rollback failed`;
+  }
+}
+
+/** The failure message: phase, the error's tail, the Web UI link and the exact command to continue. */
+export function failureLines(runId: string, n: FailureNotice, url: string): string[] {
+  const target = n.target ? ` --target ${n.target}` : '';
+  const tail = n.error
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-5);
+  return [
+    `[redeploy] ${runId} ${headline(n)}`,
+    `  Phase: ${n.phase ?? '—'}`,
+    `  Error: ${tail.join('\n    ')}`,
+    `  Web UI: ${url}`,
+    `  Resume: redeploy --resume ${runId}${target}`,
+    ...(n.kind === 'failed'
+      ? [`  Or: redeploy skip --phase ${n.phase ?? ''} ${runId} · redeploy abort ${runId}`]
+      : []),
+    `  Pins: ${formatPins(n.versions)}`,
+  ];
+}
+
+/** The message for a run that failed, was aborted, timed out waiting or was rolled back (same channel as NOTIFY). */
+export function makeNotifyFailure(deps: ActivityDeps) {
+  return async function notifyFailure(runId: string, notice: FailureNotice): Promise<PhaseOutcome> {
+    return withPhase(deps, 'NOTIFY', runId, async (ctx) => {
+      const tier = await detectTier(ctx);
+      const lines = failureLines(runId, notice, workflowUrl(ctx.config, runId)).map(ctx.mask);
+      for (const line of lines) ctx.log(line);
+      const message: SlackMessage = {
+        title: `redeploy ${runId} ${headline(notice)}`,
+        text: lines.join('\n'),
+        fields: Object.fromEntries(
+          lines.slice(1).map((l) => {
+            const [k, ...v] = l.trim().split(': ');
+            return [k ?? '', v.join(': ')];
+          }),
+        ),
+      };
+      // Keys become file names: the workflow builds them from fixed words, phases and counters.
+      const key = notice.key.replace(/[^A-Za-z0-9_-]/g, '_');
+      return { details: await deliver(ctx, tier, key, lines, message) };
     });
   };
 }

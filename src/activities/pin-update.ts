@@ -31,7 +31,12 @@ function unmatchedError(unmatched: string[], dockerfile: string, report: PinRepo
 }
 
 /** Built in (default): rewrite the requested pins ourselves — the real update-plugin-pins.py has no --versions. */
-async function builtin(ctx: PhaseContext, worktreePath: string, versions: Versions): Promise<PinReport> {
+async function builtin(
+  ctx: PhaseContext,
+  worktreePath: string,
+  versions: Versions,
+  restore = false,
+): Promise<PinReport> {
   const dockerfile = joinPath(worktreePath, DOCKERFILE_REL);
   let before: string;
   try {
@@ -43,7 +48,7 @@ async function builtin(ctx: PhaseContext, worktreePath: string, versions: Versio
       false,
     );
   }
-  const result = rewritePins(before, versions);
+  const result = rewritePins(before, versions, { restore });
   // Nothing is written unless every requested package matched: no half-applied pin set.
   if (result.unmatched.length > 0) throw unmatchedError(result.unmatched, dockerfile, result.report);
   for (const [pkg, change] of Object.entries(result.report))
@@ -97,10 +102,21 @@ async function script(ctx: PhaseContext, worktreePath: string, versions: Version
 export function makePinUpdate(deps: ActivityDeps) {
   return async function pinUpdate(
     runId: string,
-    opts: { worktreePath: string; versions: Versions },
+    /** `restore` (--rollback-on-failure): earlier specifiers to write back instead of `versions`. */
+    opts: { worktreePath: string; versions: Versions; restore?: Versions },
   ): Promise<PhaseOutcome> {
     return withPhase(deps, 'PIN_UPDATE', runId, async (ctx) => {
       requireWorktree(opts.worktreePath);
+      if (opts.restore) {
+        // Always built in: a range or an unpinned package cannot be passed to the script's --versions.
+        ctx.log(
+          `PIN_UPDATE: rollback to ${Object.entries(opts.restore)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}`,
+        );
+        const report = await builtin(ctx, opts.worktreePath, opts.restore, true);
+        return { details: { pins_applied: report, mode: 'builtin', rollback: true } };
+      }
       const report =
         ctx.config.pinMode === 'script'
           ? await script(ctx, opts.worktreePath, opts.versions)

@@ -67,6 +67,8 @@ const RUN_OPTIONS = {
   'worktree-ticket': { type: 'string' },
   'verify-only': { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
+  'no-wait': { type: 'boolean', default: false },
+  'rollback-on-failure': { type: 'boolean', default: false },
   resume: { type: 'string' },
   detach: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
@@ -207,12 +209,23 @@ export function parseCommand(argv: string[]): Command {
   if (values['dry-run'] && values.detach)
     problems.push('--dry-run cannot be combined with --detach (a dry run starts nothing)');
   problems.push(...targetProblems(values.target));
+  if (values['verify-only'] && values['rollback-on-failure'])
+    problems.push(
+      '--rollback-on-failure cannot be combined with --verify-only (a verify-only run deploys nothing)',
+    );
+  if (values['skip-dockerfile-update'] && values['rollback-on-failure'])
+    problems.push(
+      '--rollback-on-failure needs PIN_UPDATE (the pins it replaces are what it restores); drop --skip-dockerfile-update',
+    );
   if (problems.length) throw new UsageError(problems);
   const flags: RedeployFlags = {
     skipSync: values['skip-sync'],
     skipDockerfileUpdate: values['skip-dockerfile-update'],
     skipInfisical: values['skip-infisical'],
     verifyOnly: values['verify-only'],
+    // Only set when given: flags recorded by earlier versions (and the legacy state file) lack them.
+    ...(values['no-wait'] ? { noWait: true } : {}),
+    ...(values['rollback-on-failure'] ? { rollbackOnFailure: true } : {}),
   };
   const out = { json: values.json, detach: values.detach, target: values.target };
   if (values.resume !== undefined) {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { legacyStateSchema } from '../core/schemas.js';
-import type { RedeployState } from '../core/state.js';
+import { isActive, type RedeployState } from '../core/state.js';
 import type { Config } from '../io/config.js';
 import { resultFromState, writeSkillResult } from '../io/skill-result.js';
 import { readStateFile, writeStateFile } from '../io/state-file.js';
@@ -95,7 +95,7 @@ export async function attach(
       }
       if (status !== 'RUNNING') {
         state = (await finalState(handle, config)) ?? state ?? last;
-        if (state && state.status === 'running') {
+        if (state && isActive(state.status)) {
           state = {
             ...state,
             status: 'failed',
@@ -115,7 +115,7 @@ export async function attach(
       last = state;
       reporter.update(state, live);
     }
-    if (state && state.status !== 'running') {
+    if (state && !isActive(state.status)) {
       await writeSkillResult(config.skillResultsDir, resultFromState(state));
       return { state, detached: false, exitCode: exitCodeFor(state) };
     }

@@ -8,11 +8,19 @@ import {
 } from '@temporalio/client';
 import { PHASES, type Phase } from '../core/phases.js';
 import { formatVersions, normalizeName, type Versions } from '../core/versions.js';
-import type { PhaseRecord, RedeployInput, RedeployState } from '../core/state.js';
+import {
+  isActive,
+  waitingLine,
+  type PhaseRecord,
+  type RedeployInput,
+  type RedeployState,
+} from '../core/state.js';
 import { formatIssues, inputSchema, type LegacyState } from '../core/schemas.js';
 import type { DecisionPayload } from '../workflows/messages.js';
 import type { Config } from '../io/config.js';
 import { workflowUrl } from '../io/temporal.js';
+import { describeTargetLock } from '../io/target-lock.js';
+import { targetLockId } from '../core/target-lock.js';
 import { resultFromState, writeSkillResult } from '../io/skill-result.js';
 import { readStateFile, stateFilePath, writeStateFile } from '../io/state-file.js';
 import { attach, finalState, queryState } from './attach.js';
@@ -98,6 +106,17 @@ async function launch(
   // with a bad ticket or version starts.
   const checked = inputSchema.safeParse(input);
   if (!checked.success) throw new UsageError(formatIssues(checked.error, `run ${input.runId}: `));
+  if (input.flags.noWait && !input.flags.verifyOnly) {
+    // Refused before anything starts; the workflow checks again (another run may start in between).
+    const holder = await describeTargetLock(ctx.client, targetLockId(taskQueueFor(ctx.config, input.target)));
+    if (holder) {
+      ctx.out(
+        `[redeploy] ${input.target ?? 'the default target'} is busy: ${holder.run_id} (started by ${holder.started_by} at ${holder.started_at}) is redeploying it. ` +
+          `Run again without --no-wait to wait for it, or stop it: redeploy cancel ${holder.run_id}`,
+      );
+      return 1;
+    }
+  }
   const handle = await ctx.client.workflow.start('redeploy', startOptions(ctx, input));
   const reporter = reporterFor(ctx, opts.json, settled);
   reporter.started(input.runId, workflowUrl(ctx.config, input.runId));
@@ -125,6 +144,7 @@ export async function run(
       startedBy: operator(),
       ...(opts.target ? { target: opts.target } : {}),
       decisionTimeoutMs: ctx.config.decisionTimeoutMs,
+      targetWaitTimeoutMs: ctx.config.targetWaitTimeoutMs,
     },
     opts,
   );
@@ -237,6 +257,7 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
     startedBy: operator(),
     ...(target ? { target } : {}),
     decisionTimeoutMs: ctx.config.decisionTimeoutMs,
+    targetWaitTimeoutMs: ctx.config.targetWaitTimeoutMs,
     resumeFrom: { phases: carried, worktreePath: prev.worktree_path, startedAt: prev.started_at },
   };
   const line = `Resuming ${cmd.runId}: skipping completed phases [${completed.map((p) => `'${p}'`).join(', ')}]`;
@@ -256,7 +277,7 @@ export async function status(ctx: Context, runId: string, json: boolean): Promis
     return 1;
   }
   await writeStateFile(ctx.config.stateDir, state);
-  if (state.status !== 'running') await writeSkillResult(ctx.config.skillResultsDir, resultFromState(state));
+  if (!isActive(state.status)) await writeSkillResult(ctx.config.skillResultsDir, resultFromState(state));
   if (json) {
     ctx.out(JSON.stringify(state, null, 2));
     return 0;
@@ -268,7 +289,8 @@ export async function status(ctx: Context, runId: string, json: boolean): Promis
     const r = state.phases[p];
     ctx.out(`  ${`${p}:`.padEnd(12)}${r.status}${r.ts ? `  ${r.ts}` : ''}`);
   }
-  if (state.status !== 'running') for (const l of closingLines(state)) ctx.out(l);
+  if (state.waiting_for) ctx.out(`  ${waitingLine(state.waiting_for)}`);
+  if (!isActive(state.status)) for (const l of closingLines(state)) ctx.out(l);
   return 0;
 }
 

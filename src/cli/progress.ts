@@ -1,6 +1,11 @@
 import { PHASES, type Phase, type PhaseStatus } from '../core/phases.js';
 import { formatVersions } from '../core/versions.js';
-import type { PhaseRecord, RedeployState } from '../core/state.js';
+import { waitingLine, type PhaseRecord, type RedeployState } from '../core/state.js';
+
+/** A change of the run's wait for its target, once per holder (the state says it on every poll). */
+function waitKey(state: RedeployState): string {
+  return state.waiting_for ? `${state.waiting_for.run_id}@${state.waiting_for.started_at}` : '';
+}
 
 /**
  * Renders progress from the workflow's progress state — the single source of truth — in three forms:
@@ -135,10 +140,15 @@ export class LineReporter implements Reporter {
     private readonly write: (line: string) => void,
     private readonly settled: Phase[] = [],
   ) {}
+  private waited = '';
   started(runId: string, url: string): void {
     this.write(`[redeploy] ${runId} — ${url}`);
   }
   update(state: RedeployState): void {
+    if (waitKey(state) !== this.waited) {
+      this.waited = waitKey(state);
+      if (state.waiting_for) this.write(`[redeploy] ${waitingLine(state.waiting_for)}`);
+    }
     for (const phase of PHASES) {
       const r = state.phases[phase];
       const key = `${r.status}@${r.ts ?? ''}`;
@@ -168,7 +178,18 @@ export class JsonReporter implements Reporter {
   started(runId: string, url: string): void {
     this.emit({ event: 'started', run_id: runId, url });
   }
+  private waited = '';
   update(state: RedeployState): void {
+    if (waitKey(state) !== this.waited) {
+      this.waited = waitKey(state);
+      if (state.waiting_for)
+        this.emit({
+          event: 'waiting_for_target',
+          run_id: state.run_id,
+          holder: state.waiting_for,
+          message: waitingLine(state.waiting_for),
+        });
+    }
     for (const phase of PHASES) {
       const r = state.phases[phase];
       const key = `${r.status}@${r.ts ?? ''}`;
@@ -203,6 +224,7 @@ const ICON: Record<PhaseStatus, string> = {
   skipped_no_infisical: '↷',
   skipped_by_operator: '↷',
   cancelled: '■',
+  rolled_back: '↩',
 };
 
 function clock(ms: number): string {
@@ -242,29 +264,37 @@ export class TtyReporter implements Reporter {
     const s = this.state;
     if (!s) return [];
     const width = this.stream.columns || 100;
-    return PHASES.map((p) => {
-      const r = s.phases[p];
-      const icon =
-        r.status === 'running'
-          ? this.paint('36', SPINNER[this.frame % SPINNER.length] as string)
-          : r.status === 'completed'
-            ? this.paint('32', ICON.completed)
-            : r.status === 'failed'
-              ? this.paint('31', ICON.failed)
-              : this.paint('2', ICON[r.status]);
-      const elapsed = r.status === 'running' && r.ts ? ` ${clock(this.now() - Date.parse(r.ts))}` : '';
-      // Visible width is what matters: a wrapped line would break the cursor-up redraw.
-      const visible = `  X ${p.padEnd(10)} ${r.status}${elapsed}`;
-      const room = width - 1 - visible.length - 2;
-      const last =
-        r.status === 'running' && this.live.lastLine && room > 3 ? this.live.lastLine.slice(0, room) : '';
-      return `  ${icon} ${p.padEnd(10)} ${r.status}${elapsed}${last ? `  ${this.paint('2', last)}` : ''}`;
-    });
+    const waiting = s.waiting_for
+      ? [`  ${this.paint('33', '⧗')} ${waitingLine(s.waiting_for)}`.slice(0, width - 1)]
+      : [];
+    return [
+      ...waiting,
+      ...PHASES.map((p) => {
+        const r = s.phases[p];
+        const icon =
+          r.status === 'running'
+            ? this.paint('36', SPINNER[this.frame % SPINNER.length] as string)
+            : r.status === 'completed'
+              ? this.paint('32', ICON.completed)
+              : r.status === 'failed'
+                ? this.paint('31', ICON.failed)
+                : this.paint('2', ICON[r.status]);
+        const elapsed = r.status === 'running' && r.ts ? ` ${clock(this.now() - Date.parse(r.ts))}` : '';
+        // Visible width is what matters: a wrapped line would break the cursor-up redraw.
+        const visible = `  X ${p.padEnd(10)} ${r.status}${elapsed}`;
+        const room = width - 1 - visible.length - 2;
+        const last =
+          r.status === 'running' && this.live.lastLine && room > 3 ? this.live.lastLine.slice(0, room) : '';
+        return `  ${icon} ${p.padEnd(10)} ${r.status}${elapsed}${last ? `  ${this.paint('2', last)}` : ''}`;
+      }),
+    ];
   }
   private draw(): void {
     this.frame++;
     const lines = this.render();
     if (lines.length === 0) return;
+    // The waiting line goes away when the run starts: blank the rows it leaves instead of leaving it there.
+    while (lines.length < this.drawn) lines.push('');
     const up = this.drawn > 0 ? `\x1b[${this.drawn}A` : '';
     this.stream.write(up + lines.map((l) => `\x1b[2K${l}\n`).join(''));
     this.drawn = lines.length;

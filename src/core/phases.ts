@@ -13,7 +13,7 @@ export type Phase = (typeof PHASES)[number];
 
 /**
  * Phase statuses. The seed's are pending, completed, failed, skipped_by_flag, skipped_no_infisical;
- * running, skipped_by_operator and cancelled are additive (legacy readers only test for "completed").
+ * running, skipped_by_operator, cancelled and rolled_back are additive (legacy readers only test for "completed").
  */
 export const PHASE_STATUSES = [
   'pending',
@@ -24,6 +24,8 @@ export const PHASE_STATUSES = [
   'skipped_no_infisical',
   'skipped_by_operator',
   'cancelled',
+  // Undone by --rollback-on-failure (PIN_UPDATE, DEPLOY): not settled, so a resume runs it again.
+  'rolled_back',
 ] as const;
 export type PhaseStatus = (typeof PHASE_STATUSES)[number];
 

@@ -128,7 +128,17 @@ export function currentPins(text: string, requested: string[]): Record<string, s
   return out;
 }
 
-export function rewritePins(text: string, versions: Versions): PinRewrite {
+/** The specifier text for a PinChange `from` (the inverse of describeSpecifier): for a rollback. */
+export function specifierOf(from: string): string {
+  if (from === 'unpinned') return '';
+  return /^[0-9]/.test(from) ? `==${from}` : from;
+}
+
+/**
+ * Sets each requested package to `==version`; with `restore`, the values are PinChange `from`s (an exact
+ * version, a range such as `>=0.3.0,<0.5.0`, or `unpinned`) written back as they were.
+ */
+export function rewritePins(text: string, versions: Versions, opts: { restore?: boolean } = {}): PinRewrite {
   const pins = findPins(text);
   const lines = text.split('\n');
   const report: PinReport = {};
@@ -149,7 +159,7 @@ export function rewritePins(text: string, versions: Versions): PinRewrite {
         line: hit.line,
         start: hit.start,
         end: hit.end,
-        replacement: `${hit.quote}${hit.name}${hit.extras}==${version}${hit.quote}`,
+        replacement: `${hit.quote}${hit.name}${hit.extras}${opts.restore ? specifierOf(version) : `==${version}`}${hit.quote}`,
       });
     }
   }

@@ -24,6 +24,8 @@ export const flagsSchema = z.object({
   skipDockerfileUpdate: z.boolean(),
   skipInfisical: z.boolean(),
   verifyOnly: z.boolean(),
+  noWait: z.boolean().optional(),
+  rollbackOnFailure: z.boolean().optional(),
 });
 
 export const RUN_ID_RE = /^redeploy-\d{8}-[0-9a-f]{6}$/;
@@ -45,6 +47,7 @@ export const inputSchema = z.object({
     })
     .optional(),
   decisionTimeoutMs: z.number().int().positive().optional(),
+  targetWaitTimeoutMs: z.number().int().positive().optional(),
 });
 
 /** The legacy state file exactly as the seed writes it; additive fields pass through. */

@@ -12,7 +12,39 @@ export interface PhaseRecord {
   [detail: string]: unknown;
 }
 
-export type RunStatus = 'running' | 'waiting_for_decision' | 'completed' | 'failed' | 'aborted' | 'cancelled';
+export type RunStatus =
+  | 'running'
+  | 'waiting_for_target'
+  | 'waiting_for_decision'
+  | 'completed'
+  | 'failed'
+  | 'aborted'
+  | 'cancelled'
+  | 'rolled_back';
+
+/** A run still under way (the CLI keeps following it): working, or queued behind another run on its target. */
+export function isActive(status: RunStatus): boolean {
+  return status === 'running' || status === 'waiting_for_target';
+}
+
+/** Who holds a target (one redeploy per target at a time); shown to the runs waiting for it. */
+export interface LockHolder {
+  run_id: string;
+  started_by: string;
+  started_at: string;
+}
+
+/** `--rollback-on-failure`: what VERIFY's failure led to. */
+export interface RollbackRecord {
+  status: 'running' | 'completed' | 'failed';
+  /** The pins restored: PIN_UPDATE's `from` for every package it changed. */
+  to: Versions;
+  reason: string;
+  started_at: string;
+  finished_at: string | null;
+  /** The rollback step that failed, and why. */
+  error: string | null;
+}
 
 export interface Decision {
   phase: Phase;
@@ -35,6 +67,10 @@ export interface RedeployFlags {
   skipDockerfileUpdate: boolean;
   skipInfisical: boolean;
   verifyOnly: boolean;
+  /** Refuse at once, naming the holder, when another run holds the target (default: wait for it). */
+  noWait?: boolean;
+  /** When VERIFY fails after DEPLOY: restore the previous pins, redeploy, verify (saga compensation). */
+  rollbackOnFailure?: boolean;
 }
 
 export interface RedeployState {
@@ -57,6 +93,9 @@ export interface RedeployState {
   workflow_id: string;
   temporal_run_id: string;
   pins_applied: Versions;
+  /** While status is waiting_for_target: the run holding the target. */
+  waiting_for: LockHolder | null;
+  rollback: RollbackRecord | null;
   error: string | null;
   finished_at: string | null;
   /** Incremented on every change, so a watcher can tell "new" from "same" without diffing. */
@@ -79,6 +118,8 @@ export interface RedeployInput {
   };
   /** How long a failed phase waits for an operator decision before the run fails (ms). */
   decisionTimeoutMs?: number;
+  /** How long a run waits for its target to be free before it fails (ms). */
+  targetWaitTimeoutMs?: number;
 }
 
 export function initState(
@@ -111,6 +152,8 @@ export function initState(
     workflow_id: ids.workflowId,
     temporal_run_id: ids.runId,
     pins_applied: {},
+    waiting_for: null,
+    rollback: null,
     error: null,
     finished_at: null,
     version: 0,
@@ -148,7 +191,20 @@ const STATUS_ICON: Record<PhaseStatus, string> = {
   skipped_no_infisical: '⤼',
   skipped_by_operator: '⤼',
   cancelled: '■',
+  rolled_back: '↩',
 };
+
+/** `waiting for <run_id> (started by <user>@<host> at <time>)`, as the CLI and the Web UI show it. */
+export function waitingLine(h: LockHolder): string {
+  return `waiting for ${h.run_id} (started by ${h.started_by} at ${h.started_at})`;
+}
+
+/** `pkg==1.2.0` for an exact version, `pkg>=1,<2` for a range, bare `pkg` when it was unpinned. */
+export function formatPins(pins: Versions): string {
+  return Object.entries(pins)
+    .map(([k, v]) => (v === 'unpinned' ? k : /^[0-9]/.test(v) ? `${k}==${v}` : `${k}${v}`))
+    .join(', ');
+}
 
 /** The markdown phase table shown as the workflow's current details in the Web UI. */
 export function renderDetails(state: RedeployState): string {
@@ -174,6 +230,14 @@ export function renderDetails(state: RedeployState): string {
     '|---|---|---|---|',
     ...rows,
   ];
+  if (state.waiting_for) lines.push('', `**${waitingLine(state.waiting_for)}**`);
+  if (state.rollback) {
+    const r = state.rollback;
+    lines.push(
+      '',
+      `Rollback to ${formatPins(r.to)}: ${r.status}${r.error ? ` — ${r.error.replace(/\n/g, ' ')}` : ''}`,
+    );
+  }
   if (state.pending_decision) {
     const d = state.pending_decision;
     lines.push(

@@ -94,6 +94,7 @@ const envSchema = z.object({
   REDEPLOY_PIN_MODE: z.enum(['builtin', 'script']).optional(),
   REDEPLOY_VERIFY_TIMEOUT: duration('120s').optional(),
   REDEPLOY_DECISION_TIMEOUT: duration('24h').optional(),
+  REDEPLOY_TARGET_WAIT_TIMEOUT: duration('2h').optional(),
   REDEPLOY_SLACK_API_URL: httpUrl.optional(),
   TEMPORAL_ADDRESS: z
     .string()
@@ -121,6 +122,8 @@ export interface Config {
   pinMode: 'builtin' | 'script';
   verifyTimeoutMs: number;
   decisionTimeoutMs: number;
+  /** How long a run waits for another run on its target to finish. */
+  targetWaitTimeoutMs: number;
   slackApiUrl: string | undefined;
   temporal: {
     address: string;
@@ -184,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pinMode: e.REDEPLOY_PIN_MODE ?? 'builtin',
     verifyTimeoutMs: e.REDEPLOY_VERIFY_TIMEOUT ?? 120_000,
     decisionTimeoutMs: e.REDEPLOY_DECISION_TIMEOUT ?? 24 * 3_600_000,
+    targetWaitTimeoutMs: e.REDEPLOY_TARGET_WAIT_TIMEOUT ?? 24 * 3_600_000,
     slackApiUrl: e.REDEPLOY_SLACK_API_URL,
     temporal: {
       address,
@@ -199,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const rules: string[] = [];
   if (config.verifyTimeoutMs > 10 * 60_000) rules.push('REDEPLOY_VERIFY_TIMEOUT: must be at most 10m');
   if (config.decisionTimeoutMs < 1000) rules.push('REDEPLOY_DECISION_TIMEOUT: must be at least 1s');
+  if (config.targetWaitTimeoutMs < 1000) rules.push('REDEPLOY_TARGET_WAIT_TIMEOUT: must be at least 1s');
   if (rules.length > 0) throw new ConfigError(rules);
   return config;
 }

@@ -1,1 +1,2 @@
 export { redeploy } from './redeploy.js';
+export { targetLock } from './target-lock.js';

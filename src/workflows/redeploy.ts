@@ -7,22 +7,32 @@ import {
   condition,
   isCancellation,
   log,
+  ParentClosePolicy,
   patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { PhaseOutcome, RedeployActivities } from '../activities/index.js';
+// Not re-exported by @temporalio/workflow; @temporalio/common is deterministic and bundles into workflows.
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { FailureNotice, PhaseOutcome, RedeployActivities } from '../activities/index.js';
+import { TARGET_LOCK_WORKFLOW, targetLockId } from '../core/target-lock.js';
+import type { Versions } from '../core/versions.js';
 import { PHASES, isSettled, type Phase, type PhaseStatus } from '../core/phases.js';
 import {
+  formatPins,
   initState,
   markPhase,
+  waitingLine,
   phaseStatuses,
   renderDetails,
   touch,
+  type LockHolder,
   type RedeployInput,
   type RedeployState,
 } from '../core/state.js';
@@ -77,7 +87,14 @@ const NOTIFY: ActivityOptions = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 4, maximumInterval: '4s' },
 };
 
+/** Who holds a target: one quick describe call; a waiting run asks again on its next try. */
+const LOCK_QUERY: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumAttempts: 3 },
+};
+
 const acts = {
+  lock: proxyActivities<RedeployActivities>(LOCK_QUERY),
   quick: proxyActivities<RedeployActivities>(QUICK),
   git: proxyActivities<RedeployActivities>(GIT),
   long: proxyActivities<RedeployActivities>(LONG),
@@ -87,6 +104,10 @@ const acts = {
 };
 
 const DEFAULT_DECISION_TIMEOUT_MS = 24 * 3_600_000;
+const DEFAULT_TARGET_WAIT_TIMEOUT_MS = 24 * 3_600_000;
+/** A waiting run tries the target again after 2 s, doubling to 30 s: quick hand-over, bounded history. */
+const TARGET_RETRY_MIN_MS = 2_000;
+const TARGET_RETRY_MAX_MS = 30_000;
 
 /** Workflow time (deterministic in the sandbox), as the seed's ISO timestamps. */
 const now = (): string => new Date().toISOString();
@@ -233,6 +254,190 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     markPhase(state, phase, outcome.status ?? 'completed', now(), d);
   };
 
+  let notices = 0;
+  /**
+   * The message for a run that did not complete (Slack when active, like NOTIFY). Best effort: a message
+   * that cannot be sent is logged and never changes the run's outcome.
+   */
+  const alert = async (
+    kind: FailureNotice['kind'],
+    phase: Phase | null,
+    error: string,
+    rolledBackTo?: Versions,
+  ): Promise<void> => {
+    // Patched: histories recorded before sent no failure messages.
+    if (!patched('failure-notifications')) return;
+    notices++;
+    const notice: FailureNotice = {
+      kind,
+      // Unique per execution and event: a resumed run (same run_id, new execution) posts its own failures.
+      key: `${kind}-${phase ?? 'run'}-${info.runId.slice(0, 8)}-${notices}`,
+      phase,
+      error,
+      versions: input.versions,
+      target: input.target ?? null,
+      ...(rolledBackTo ? { rolledBackTo } : {}),
+    };
+    try {
+      await acts.notify.notifyFailure.executeWithOptions(
+        { summary: `NOTIFY ${kind}${phase ? ` ${phase}` : ''}` },
+        [input.runId, notice],
+      );
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn('failure notification not sent', { kind, error: failureInfo('NOTIFY', err).message });
+    }
+  };
+
+  const finish = (status: RedeployState['status'], error: string): void => {
+    state.status = status;
+    state.error = error;
+    state.finished_at = now();
+    publish();
+  };
+  const fail = (type: string, message: string): ApplicationFailure =>
+    ApplicationFailure.create({ type, message, nonRetryable: true, details: [state] });
+
+  /** One redeploy per target (core/target-lock.ts): waits for the holder, or refuses with --no-wait. */
+  const acquireTarget = async (): Promise<void> => {
+    const lockId = targetLockId(info.taskQueue);
+    const me: LockHolder = { run_id: input.runId, started_by: input.startedBy, started_at: now() };
+    const targetName = input.target ?? 'the default target';
+    const waitMs = input.targetWaitTimeoutMs ?? DEFAULT_TARGET_WAIT_TIMEOUT_MS;
+    const deadline = Date.now() + waitMs;
+    let delay = TARGET_RETRY_MIN_MS;
+    for (;;) {
+      try {
+        await startChild(TARGET_LOCK_WORKFLOW, {
+          workflowId: lockId,
+          args: [me],
+          memo: { ...me },
+          // The server terminates the lock when this run closes, however it closes (even `terminate`).
+          parentClosePolicy: ParentClosePolicy.TERMINATE,
+          staticSummary: `${targetName} held by ${input.runId}`,
+        });
+        if (state.waiting_for) {
+          state.waiting_for = null;
+          state.status = 'running';
+          publish();
+        }
+        return;
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+      let holder: LockHolder | null = null;
+      try {
+        holder = await acts.lock.targetLockHolder.executeWithOptions({ summary: `who holds ${targetName}` }, [
+          lockId,
+        ]);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+      }
+      if (holder === null) {
+        await sleep(TARGET_RETRY_MIN_MS); // released between our try and the look-up: try again soon
+        continue;
+      }
+      if (input.flags.noWait) {
+        finish(
+          'failed',
+          `${targetName} is busy: ${holder.run_id} (started by ${holder.started_by} at ${holder.started_at}) is redeploying it. ` +
+            `Run again without --no-wait to wait for it, or stop it: redeploy cancel ${holder.run_id}`,
+        );
+        throw fail('TargetBusy', state.error ?? '');
+      }
+      if (Date.now() >= deadline) {
+        finish('failed', `gave up after ${Math.round(waitMs / 60_000)} min ${waitingLine(holder)}`);
+        await alert('target_wait_timeout', null, state.error ?? '');
+        throw fail('TargetWaitTimeout', state.error ?? '');
+      }
+      if (state.status !== 'waiting_for_target' || state.waiting_for?.run_id !== holder.run_id) {
+        state.status = 'waiting_for_target';
+        state.waiting_for = holder;
+        publish();
+      }
+      await sleep(Math.max(1, Math.min(delay, deadline - Date.now())));
+      delay = Math.min(delay * 2, TARGET_RETRY_MAX_MS);
+    }
+  };
+
+  /**
+   * --rollback-on-failure, after VERIFY failed for good: restore PIN_UPDATE's `from` pins, redeploy and
+   * verify them (saga compensation). Ends the run (rolled_back, or failed when a step fails); returns
+   * only when there is nothing to roll back, and the run then waits for a decision as usual.
+   */
+  const rollBack = async (reason: string): Promise<void> => {
+    const report = (state.phases.PIN_UPDATE['pins_applied'] ?? {}) as Record<
+      string,
+      { from: string; to: string }
+    >;
+    const previous: Versions = Object.fromEntries(
+      Object.entries(report)
+        .filter(([, c]) => typeof c.from === 'string' && c.from !== '' && c.from !== c.to)
+        .map(([pkg, c]) => [pkg, c.from]),
+    );
+    const started = now();
+    if (state.phases.DEPLOY.status !== 'completed' || Object.keys(previous).length === 0) {
+      state.rollback = {
+        status: 'failed',
+        to: {},
+        reason,
+        started_at: started,
+        finished_at: started,
+        error: 'nothing to roll back: DEPLOY did not complete, or PIN_UPDATE changed no pin (or was skipped)',
+      };
+      return;
+    }
+    state.rollback = {
+      status: 'running',
+      to: previous,
+      reason,
+      started_at: started,
+      finished_at: null,
+      error: null,
+    };
+    // Marked before anything is undone: a resume after a half-done rollback runs both again.
+    markPhase(state, 'PIN_UPDATE', 'rolled_back', now(), { pins_applied: report, rolled_back_to: previous });
+    markPhase(state, 'DEPLOY', 'rolled_back', now());
+    state.status = 'running';
+    publish();
+    const id = input.runId;
+    const wt = state.worktree_path ?? '';
+    const exact = Object.fromEntries(Object.entries(previous).filter(([, v]) => /^[0-9]/.test(v)));
+    let step: Phase = 'PIN_UPDATE';
+    try {
+      await acts.quick.pinUpdate.executeWithOptions(
+        { summary: `ROLLBACK PIN_UPDATE ${formatPins(previous)}` },
+        [id, { worktreePath: wt, versions: {}, restore: previous }],
+      );
+      step = 'DEPLOY';
+      await acts.long.deploy.executeWithOptions({ summary: 'ROLLBACK DEPLOY deploy-runtime.sh --force' }, [
+        id,
+        { worktreePath: wt, reattempt: true },
+      ]);
+      step = 'VERIFY';
+      await acts.verify.verify.executeWithOptions({ summary: `ROLLBACK VERIFY ${formatPins(exact)}` }, [
+        id,
+        { versions: exact },
+      ]);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const { message } = failureInfo(step, err);
+      state.rollback = {
+        ...state.rollback,
+        status: 'failed',
+        finished_at: now(),
+        error: `${step}: ${message}`,
+      };
+      finish('failed', `VERIFY failed: ${reason}\nrollback failed at ${step}: ${message}`);
+      await alert('rollback_failed', 'VERIFY', state.error ?? '');
+      throw fail('RollbackFailed', state.error ?? '');
+    }
+    state.rollback = { ...state.rollback, status: 'completed', finished_at: now() };
+    finish('rolled_back', `VERIFY failed: ${reason}\nrolled back to ${formatPins(previous)}`);
+    await alert('rolled_back', 'VERIFY', reason, previous);
+    throw fail('RolledBack', state.error ?? '');
+  };
+
   /** Runs a phase until it completes, or an operator skips it; throws on abort, timeout or cancellation. */
   const runPhase = async (phase: Phase): Promise<void> => {
     // A phase recorded as started in an earlier run may have half-run: treat the first attempt as a re-attempt.
@@ -249,25 +454,21 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
         if (isCancellation(err)) throw err;
         const { message, details } = failureInfo(phase, err);
         markPhase(state, phase, 'failed', now(), { error: message, ...details });
+        if (phase === 'VERIFY' && input.flags.rollbackOnFailure) await rollBack(message);
         // Date in workflow code is the SDK's deterministic workflow clock, not the host's.
         const deadline = new Date(Date.now() + decisionTimeoutMs).toISOString();
         state.status = 'waiting_for_decision';
         state.pending_decision = { phase, error: message, since: now(), deadline };
         publish();
         decision = undefined;
+        // Sent while the run already accepts decisions: one arriving meanwhile is kept, not lost.
+        await alert('failed', phase, message);
         const decided = await condition(() => decision !== undefined, decisionTimeoutMs);
         state.pending_decision = null;
         if (!decided || !decision) {
-          state.status = 'failed';
-          state.error = `${phase} failed and no decision came before ${deadline}: ${message}`;
-          state.finished_at = now();
-          publish();
-          throw ApplicationFailure.create({
-            type: 'DecisionTimeout',
-            message: state.error,
-            nonRetryable: true,
-            details: [state],
-          });
+          finish('failed', `${phase} failed and no decision came before ${deadline}: ${message}`);
+          await alert('decision_timeout', phase, message);
+          throw fail('DecisionTimeout', state.error ?? '');
         }
         const d: DecisionPayload = decision;
         state.decisions.push({
@@ -278,16 +479,9 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
           ...(d.reason ? { reason: d.reason } : {}),
         });
         if (d.action === 'abort') {
-          state.status = 'aborted';
-          state.error = `aborted by ${d.by ?? 'an operator'} at ${phase}: ${message}`;
-          state.finished_at = now();
-          publish();
-          throw ApplicationFailure.create({
-            type: 'RedeployAborted',
-            message: state.error,
-            nonRetryable: true,
-            details: [state],
-          });
+          finish('aborted', `aborted by ${d.by ?? 'an operator'} at ${phase}: ${message}`);
+          await alert('aborted', phase, state.error ?? message);
+          throw fail('RedeployAborted', state.error ?? '');
         }
         if (d.action === 'skip') {
           markPhase(state, phase, 'skipped_by_operator', now(), { error: message, by: d.by ?? 'unknown' });
@@ -307,6 +501,9 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       if (skip && !isSettled(state.phases[phase].status)) markPhase(state, phase, skip, now());
     }
     publish();
+    // VERIFY-only runs only read: they never queue behind (or block) a deploy of the same host.
+    // Patched: histories recorded before took no lock.
+    if (!input.flags.verifyOnly && patched('target-lock')) await acquireTarget();
     for (const phase of PHASES) {
       if (isSettled(state.phases[phase].status)) continue; // skipped by flag, or settled in an earlier run (resume)
       await runPhase(phase);
@@ -322,6 +519,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       if (phase && state.phases[phase].status === 'running') markPhase(state, phase, 'cancelled', now());
       state.status = 'cancelled';
       state.pending_decision = null;
+      state.waiting_for = null;
       state.finished_at = now();
       publish();
     }

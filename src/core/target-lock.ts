@@ -1,0 +1,11 @@
+/**
+ * One redeploy per target. The lock is a child workflow with a fixed ID per task queue (= per runtime
+ * host): Temporal refuses a second running workflow with that ID, so at most one run holds it. The child
+ * is started with ParentClosePolicy TERMINATE, so the server itself releases it when its run closes in any
+ * way — completed, failed, cancelled, terminated, timed out — and no crash can leave the target locked.
+ */
+export const TARGET_LOCK_WORKFLOW = 'targetLock';
+
+export function targetLockId(taskQueue: string): string {
+  return `redeploy-target-lock:${taskQueue}`;
+}

@@ -1,0 +1,13 @@
+import { condition } from '@temporalio/workflow';
+import type { LockHolder } from '../core/state.js';
+
+/**
+ * The target lock itself: it does nothing but exist while its parent redeploy runs (see
+ * core/target-lock.ts). The holder is its argument and memo, for the runs that wait to read.
+ * Workflow type name `targetLock` is public API like the activity names.
+ */
+export async function targetLock(_holder: LockHolder): Promise<void> {
+  // Never completes on its own: the parent's close terminates it. An operator may also terminate it by
+  // hand (`temporal workflow terminate --workflow-id redeploy-target-lock:<queue>`) to free a target.
+  await condition(() => false);
+}
