@@ -187,7 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pinMode: e.REDEPLOY_PIN_MODE ?? 'builtin',
     verifyTimeoutMs: e.REDEPLOY_VERIFY_TIMEOUT ?? 120_000,
     decisionTimeoutMs: e.REDEPLOY_DECISION_TIMEOUT ?? 24 * 3_600_000,
-    targetWaitTimeoutMs: e.REDEPLOY_TARGET_WAIT_TIMEOUT ?? 24 * 3_600_000,
+    targetWaitTimeoutMs: e.REDEPLOY_TARGET_WAIT_TIMEOUT ?? 2 * 3_600_000,
     slackApiUrl: e.REDEPLOY_SLACK_API_URL,
     temporal: {
       address,

@@ -104,10 +104,13 @@ const acts = {
 };
 
 const DEFAULT_DECISION_TIMEOUT_MS = 24 * 3_600_000;
-const DEFAULT_TARGET_WAIT_TIMEOUT_MS = 24 * 3_600_000;
-/** A waiting run tries the target again after 2 s, doubling to 30 s: quick hand-over, bounded history. */
+const DEFAULT_TARGET_WAIT_TIMEOUT_MS = 2 * 3_600_000;
+/**
+ * A waiting run tries the target again after 2 s, doubling to 15 s: a hand-over within 15 s, and about
+ * ten history events a try (a 2 h wait stays under 5,000 events; Temporal's limit is 50,000).
+ */
 const TARGET_RETRY_MIN_MS = 2_000;
-const TARGET_RETRY_MAX_MS = 30_000;
+const TARGET_RETRY_MAX_MS = 15_000;
 
 /** Workflow time (deterministic in the sandbox), as the seed's ISO timestamps. */
 const now = (): string => new Date().toISOString();
