@@ -108,7 +108,10 @@ async function launch(
   if (!checked.success) throw new UsageError(formatIssues(checked.error, `run ${input.runId}: `));
   if (input.flags.noWait && !input.flags.verifyOnly) {
     // Refused before anything starts; the workflow checks again (another run may start in between).
-    const holder = await describeTargetLock(ctx.client, targetLockId(taskQueueFor(ctx.config, input.target)));
+    const holder = await describeTargetLock(
+      ctx.client,
+      input.lockId ?? targetLockId(taskQueueFor(ctx.config, input.target)),
+    );
     if (holder) {
       ctx.out(
         `[redeploy] ${input.target ?? 'the default target'} is busy: ${holder.run_id} (started by ${holder.started_by} at ${holder.started_at}) is redeploying it. ` +
@@ -145,6 +148,7 @@ export async function run(
       ...(opts.target ? { target: opts.target } : {}),
       decisionTimeoutMs: ctx.config.decisionTimeoutMs,
       targetWaitTimeoutMs: ctx.config.targetWaitTimeoutMs,
+      lockId: targetLockId(taskQueueFor(ctx.config, opts.target)),
     },
     opts,
   );
@@ -258,6 +262,7 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
     ...(target ? { target } : {}),
     decisionTimeoutMs: ctx.config.decisionTimeoutMs,
     targetWaitTimeoutMs: ctx.config.targetWaitTimeoutMs,
+    lockId: targetLockId(taskQueueFor(ctx.config, target)),
     resumeFrom: { phases: carried, worktreePath: prev.worktree_path, startedAt: prev.started_at },
   };
   const line = `Resuming ${cmd.runId}: skipping completed phases [${completed.map((p) => `'${p}'`).join(', ')}]`;

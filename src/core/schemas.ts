@@ -47,6 +47,7 @@ export const inputSchema = z.object({
     })
     .optional(),
   decisionTimeoutMs: z.number().int().positive().optional(),
+  lockId: z.string().min(1).max(400).optional(),
   targetWaitTimeoutMs: z.number().int().positive().optional(),
 });
 

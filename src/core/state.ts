@@ -118,6 +118,11 @@ export interface RedeployInput {
   };
   /** How long a failed phase waits for an operator decision before the run fails (ms). */
   decisionTimeoutMs?: number;
+  /**
+   * The target lock's workflow ID (core/target-lock.ts), from the task queue the run is sent to. In the
+   * input, not read from workflowInfo(): a replay must see the same ID whatever queue replays it.
+   */
+  lockId?: string;
   /** How long a run waits for its target to be free before it fails (ms). */
   targetWaitTimeoutMs?: number;
 }

@@ -303,7 +303,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
 
   /** One redeploy per target (core/target-lock.ts): waits for the holder, or refuses with --no-wait. */
   const acquireTarget = async (): Promise<void> => {
-    const lockId = targetLockId(info.taskQueue);
+    const lockId = input.lockId ?? targetLockId(input.target ?? 'default');
     const me: LockHolder = { run_id: input.runId, started_by: input.startedBy, started_at: now() };
     const targetName = input.target ?? 'the default target';
     const waitMs = input.targetWaitTimeoutMs ?? DEFAULT_TARGET_WAIT_TIMEOUT_MS;
@@ -373,11 +373,13 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       string,
       { from: string; to: string }
     >;
-    const previous: Versions = Object.fromEntries(
-      Object.entries(report)
-        .filter(([, c]) => typeof c.from === 'string' && c.from !== '' && c.from !== c.to)
-        .map(([pkg, c]) => [pkg, c.from]),
-    );
+    const found = (state.phases.WORKTREE['pins_found'] ?? {}) as Record<string, string>;
+    // WORKTREE's pins_found first: a PIN_UPDATE re-attempt (after a crash) reads its own edit as `from`.
+    const previous: Versions = {};
+    for (const [pkg, c] of Object.entries(report)) {
+      const from = [found[pkg], c.from].find((f) => typeof f === 'string' && f !== '' && f !== c.to);
+      if (from) previous[pkg] = from;
+    }
     const started = now();
     if (state.phases.DEPLOY.status !== 'completed' || Object.keys(previous).length === 0) {
       state.rollback = {

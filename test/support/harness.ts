@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../../src/io/config.js';
 import type { RedeployInput, RedeployState } from '../../src/core/state.js';
 import type { Phase } from '../../src/core/phases.js';
 import { createWorker } from '../../src/worker.js';
+import { targetLockId } from '../../src/core/target-lock.js';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox.js';
 import { testBundle, testEnv, uniqueTaskQueue } from './temporal.js';
 
@@ -83,6 +84,8 @@ export async function createHarness(
         versions: VERSIONS,
         flags: { skipSync: false, skipDockerfileUpdate: false, skipInfisical: false, verifyOnly: false },
         startedBy: 'test@sandbox',
+        // One lock per test task queue, as the CLI does per host: test files never wait for each other.
+        lockId: targetLockId(taskQueue),
         ...overrides,
       };
       return env.client.workflow.start('redeploy', { taskQueue, workflowId: runId, args: [input] });

@@ -8,7 +8,14 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RedeployFlags, RedeployState } from '../../src/core/state.js';
 import { DEFAULT_ENV, type SlackRequest } from '../support/sandbox.js';
-import { createHarness, progress, waitForState, waitingOn, type Harness } from '../support/harness.js';
+import {
+  createHarness,
+  progress,
+  recordHistory,
+  waitForState,
+  waitingOn,
+  type Harness,
+} from '../support/harness.js';
 
 /** Straight to the worktree and DEPLOY: what these tests are about happens there or later. */
 const FAST: RedeployFlags = {
@@ -85,6 +92,7 @@ describe('one redeploy per target', { concurrency: 1 }, () => {
     const done = (await second.result()) as RedeployState;
     assert.equal(done.status, 'completed');
     assert.equal(done.waiting_for, null);
+    await recordHistory(h, second.workflowId, 'target-wait');
   });
 
   for (const how of ['terminate', 'cancel'] as const) {
@@ -146,6 +154,7 @@ describe('failure notifications and rollback', { concurrency: 1 }, () => {
       await first.executeUpdate('decide', { args: [{ action: 'abort', phase: 'DEPLOY', by: 'carol' }] });
       await failureOf(first);
       const [aborted] = await postsWith(h, `${runId} aborted at DEPLOY`);
+      await recordHistory(h, runId, 'failure-notify-abort');
       assert.match(String(aborted?.body.text), /aborted by carol/);
 
       const second = await h.start({ flags: FAST, decisionTimeoutMs: 1500 });
@@ -189,6 +198,7 @@ describe('failure notifications and rollback', { concurrency: 1 }, () => {
       h.sb.health.setUp('intelligence-api'); // the previous version comes up healthy
       const failure = await failureOf(handle);
       assert.equal(failure.type, 'RolledBack');
+      await recordHistory(h, runId, 'rollback');
       const s = await progress(handle);
       assert.equal(s.status, 'rolled_back');
       assert.deepEqual(s.rollback?.to, { 'omninode-claude': '>=0.3.0,<0.5.0', omniintelligence: '0.6.0' });
