@@ -74,6 +74,8 @@ export async function withPhase(
   phase: Phase,
   runId: string,
   body: (ctx: PhaseContext) => Promise<PhaseOutcome>,
+  /** Log under another name than the phase's (failure messages: ALERTS.log, so NOTIFY.log stays NOTIFY's). */
+  logName?: string,
 ): Promise<PhaseOutcome> {
   let mask: Masker = (s) => s;
   let tail: string[] = [];
@@ -86,7 +88,9 @@ export async function withPhase(
     const env = { ...base, ...envFile.vars };
     mask = createMasker(secretValues(envFile.vars, base));
     const activity = Context.current();
-    const logFile = phaseLogFile(config, runId, phase);
+    const logFile = logName
+      ? path.join(config.logDir, runId, `${logName}.log`)
+      : phaseLogFile(config, runId, phase);
     logFileUsed = logFile;
     fs.mkdirSync(path.dirname(logFile), { recursive: true, mode: 0o700 });
     const log = (line: string): void => {

@@ -5,7 +5,7 @@ import type { Versions } from '../core/versions.js';
 import { formatPins } from '../core/state.js';
 import { workflowUrl } from '../io/temporal.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { sendSlack, slackTarget, type SlackMessage } from '../io/slack.js';
+import { findDelivered, sendSlack, slackTarget, type SlackMessage } from '../io/slack.js';
 import { PhaseError, withPhase, type ActivityDeps, type PhaseContext, type PhaseOutcome } from './context.js';
 
 export type Tier = 'FULL_ONEX' | 'EVENT_BUS' | 'STANDALONE';
@@ -75,7 +75,28 @@ async function deliver(
     ctx.log(`NOTIFY: already sent (${marker}); not posting again`);
     return { tier, channel, message: lines.join('\n'), ...JSON.parse(sent), duplicate_suppressed: true };
   }
-  const result = await sendSlack(target, { ...message, text: ctx.mask(message.text) });
+  const text = ctx.mask(message.text);
+  // A post whose answer never came back (the worker died mid-request) may have been delivered. The
+  // `.sending` marker says one was started; in bot mode the channel is asked before posting again.
+  const sending = `${marker.slice(0, -'.sent'.length)}.sending`;
+  const started = await fs.readFile(sending, 'utf8').catch(() => undefined);
+  if (started !== undefined) {
+    const since = Math.floor(Date.parse(started) / 1000) - 60; // a minute of clock skew with Slack
+    const found = await findDelivered(target, text, Number.isFinite(since) ? since : 0);
+    if (found) {
+      const record = { slack_ts: found.ts || null };
+      await writeFileAtomic(marker, JSON.stringify(record), 0o600);
+      ctx.log(`NOTIFY: an earlier attempt's post was delivered (found in the channel); not posting again`);
+      return { tier, channel, message: lines.join('\n'), ...record, duplicate_suppressed: true };
+    }
+    ctx.log(
+      found === null
+        ? 'NOTIFY: an earlier attempt did not deliver its post; posting'
+        : 'NOTIFY: an earlier attempt may have posted (a webhook cannot be asked); posting again',
+    );
+  }
+  await writeFileAtomic(sending, new Date().toISOString(), 0o600);
+  const result = await sendSlack(target, { ...message, text });
   if (!result.ok) {
     throw new PhaseError(
       'SlackFailed',
@@ -169,23 +190,29 @@ export function failureLines(runId: string, n: FailureNotice, url: string): stri
 /** The message for a run that failed, was aborted, timed out waiting or was rolled back (same channel as NOTIFY). */
 export function makeNotifyFailure(deps: ActivityDeps) {
   return async function notifyFailure(runId: string, notice: FailureNotice): Promise<PhaseOutcome> {
-    return withPhase(deps, 'NOTIFY', runId, async (ctx) => {
-      const tier = await detectTier(ctx);
-      const lines = failureLines(runId, notice, workflowUrl(ctx.config, runId)).map(ctx.mask);
-      for (const line of lines) ctx.log(line);
-      const message: SlackMessage = {
-        title: `redeploy ${runId} ${headline(notice)}`,
-        text: lines.join('\n'),
-        fields: Object.fromEntries(
-          lines.slice(1).map((l) => {
-            const [k, ...v] = l.trim().split(': ');
-            return [k ?? '', v.join(': ')];
-          }),
-        ),
-      };
-      // Keys become file names: the workflow builds them from fixed words, phases and counters.
-      const key = notice.key.replace(/[^A-Za-z0-9_-]/g, '_');
-      return { details: await deliver(ctx, tier, key, lines, message) };
-    });
+    return withPhase(
+      deps,
+      'NOTIFY',
+      runId,
+      async (ctx) => {
+        const tier = await detectTier(ctx);
+        const lines = failureLines(runId, notice, workflowUrl(ctx.config, runId)).map(ctx.mask);
+        for (const line of lines) ctx.log(line);
+        const message: SlackMessage = {
+          title: `redeploy ${runId} ${headline(notice)}`,
+          text: lines.join('\n'),
+          fields: Object.fromEntries(
+            lines.slice(1).map((l) => {
+              const [k, ...v] = l.trim().split(': ');
+              return [k ?? '', v.join(': ')];
+            }),
+          ),
+        };
+        // Keys become file names: the workflow builds them from fixed words, phases and counters.
+        const key = notice.key.replace(/[^A-Za-z0-9_-]/g, '_');
+        return { details: await deliver(ctx, tier, key, lines, message) };
+      },
+      'ALERTS',
+    );
   };
 }

@@ -101,6 +101,34 @@ function classify(err: unknown): SlackSendResult {
   };
 }
 
+/**
+ * Bot mode only: was a message with exactly this text delivered to the channel since `oldest` (epoch
+ * seconds)? `undefined` when it cannot be told (a webhook, or no `channels:history` scope).
+ */
+export async function findDelivered(
+  target: SlackTarget,
+  text: string,
+  oldest: number,
+): Promise<{ ts: string } | null | undefined> {
+  if (target.kind !== 'bot') return undefined;
+  try {
+    const client = new WebClient(target.token, {
+      ...(target.apiUrl ? { slackApiUrl: target.apiUrl } : {}),
+      retryConfig: { retries: 0 },
+      timeout: REQUEST_TIMEOUT_MS,
+    });
+    const res = await client.conversations.history({
+      channel: target.channel,
+      oldest: String(oldest),
+      limit: 100,
+    });
+    const hit = (res.messages ?? []).find((m) => m.text === text);
+    return hit ? { ts: hit.ts ?? '' } : null;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function sendSlack(target: SlackTarget, message: SlackMessage): Promise<SlackSendResult> {
   try {
     if (target.kind === 'bot') {

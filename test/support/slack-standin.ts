@@ -27,6 +27,10 @@ export interface SlackStandIn {
   requests: SlackRequest[];
   /** The next n requests get this response instead of the normal one. */
   failNext(n: number, response: SlackFailResponse): void;
+  /** The next n posts are recorded (and delivered) at once but answered only after `ms`: a post in flight. */
+  delayNext(n: number, ms: number): void;
+  /** Messages delivered by chat.postMessage, oldest first (what conversations.history answers from). */
+  delivered: { channel: string; text: string; ts: string }[];
   close(): Promise<void>;
 }
 
@@ -90,6 +94,8 @@ function hasContent(payload: unknown): boolean {
 export async function startSlackStandIn(): Promise<SlackStandIn> {
   const requests: SlackRequest[] = [];
   let failures: { remaining: number; response: SlackFailResponse } | null = null;
+  let delays: { remaining: number; ms: number } | null = null;
+  const delivered: { channel: string; text: string; ts: string }[] = [];
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -97,6 +103,23 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
     req.on('end', () => {
       const path = (req.url ?? '/').split('?')[0];
       let kind: SlackRequest['kind'];
+      if (req.method === 'POST' && path === '/api/conversations.history') {
+        // Read-only, never failed or delayed: the channel's delivered messages, newest first.
+        const fields = asRecord(
+          parseBody(Buffer.concat(chunks).toString('utf8'), req.headers['content-type']),
+        );
+        if (req.headers.authorization !== `Bearer ${TOKEN}`)
+          send(res, 200, { ok: false, error: 'not_authed' });
+        else if (fields.channel !== CHANNEL) send(res, 200, { ok: false, error: 'channel_not_found' });
+        else
+          send(res, 200, {
+            ok: true,
+            // `oldest` is not applied: every message carries the same fixed ts.
+            messages: [...delivered].reverse().map((m) => ({ type: 'message', text: m.text, ts: m.ts })),
+            has_more: false,
+          });
+        return;
+      }
       if (req.method === 'POST' && path === '/api/chat.postMessage') kind = 'chat.postMessage';
       else if (req.method === 'POST' && path?.startsWith('/webhook/')) kind = 'webhook';
       else {
@@ -135,17 +158,25 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
         send(res, 200, { ok: false, error: 'no_text' });
         return;
       }
-      send(res, 200, {
-        ok: true,
-        channel: CHANNEL,
-        ts: TS,
-        message: {
-          type: 'message',
-          text: fields.text ?? '',
+      delivered.push({ channel: CHANNEL, text: String(fields.text ?? ''), ts: TS });
+      const answer = () =>
+        send(res, 200, {
+          ok: true,
+          channel: CHANNEL,
           ts: TS,
-          ...(fields.blocks ? { blocks: fields.blocks } : {}),
-        },
-      });
+          message: {
+            type: 'message',
+            text: fields.text ?? '',
+            ts: TS,
+            ...(fields.blocks ? { blocks: fields.blocks } : {}),
+          },
+        });
+      if (delays && delays.remaining > 0) {
+        const { ms } = delays;
+        delays.remaining -= 1;
+        if (delays.remaining === 0) delays = null;
+        setTimeout(answer, ms).unref();
+      } else answer();
     });
   });
 
@@ -165,6 +196,10 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
     failNext(n, response) {
       failures = n > 0 ? { remaining: n, response } : null;
     },
+    delayNext(n, ms) {
+      delays = n > 0 ? { remaining: n, ms } : null;
+    },
+    delivered,
     close: () =>
       new Promise<void>((resolve) => {
         if (!server.listening) {

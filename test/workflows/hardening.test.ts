@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { RedeployFlags, RedeployState } from '../../src/core/state.js';
 import { DEFAULT_ENV, type SlackRequest } from '../support/sandbox.js';
 import {
+  activityRuns,
   createHarness,
   progress,
   recordHistory,
@@ -16,6 +17,8 @@ import {
   waitingOn,
   type Harness,
 } from '../support/harness.js';
+
+const WORKER_ENTRY = new URL('../../src/worker.js', import.meta.url).pathname;
 
 /** Straight to the worktree and DEPLOY: what these tests are about happens there or later. */
 const FAST: RedeployFlags = {
@@ -168,7 +171,7 @@ describe('failure notifications and rollback', { concurrency: 1 }, () => {
         ...posts.map((p) => JSON.stringify(p.body)),
         JSON.stringify(await first.fetchHistory()),
         JSON.stringify(await second.fetchHistory()),
-        await fs.readFile(path.join(h.config.logDir, runId, 'NOTIFY.log'), 'utf8'),
+        await fs.readFile(path.join(h.config.logDir, runId, 'ALERTS.log'), 'utf8'),
       ];
       for (const text of haystacks) {
         for (const [name, value] of Object.entries({ ...secrets, SLACK_BOT_TOKEN: h.sb.slack.token }))
@@ -248,6 +251,66 @@ describe('failure notifications and rollback', { concurrency: 1 }, () => {
       assert.deepEqual([s.phases.PIN_UPDATE.status, s.phases.DEPLOY.status], ['rolled_back', 'rolled_back']);
     } finally {
       h.sb.health.setUp('intelligence-api');
+    }
+  });
+});
+
+describe('NOTIFY under a worker crash', { concurrency: 1 }, () => {
+  let h: Harness;
+  before(async () => {
+    h = await createHarness('notify-crash', { worker: false });
+  });
+  after(() => h.close());
+
+  it('a worker killed while its Slack post is in flight: the retry finds the post and does not repeat it', async () => {
+    await h.sb.writeEnvFile({
+      ...DEFAULT_ENV,
+      ONEX_TIER: 'FULL_ONEX',
+      SLACK_BOT_TOKEN: h.sb.slack.token,
+      SLACK_CHANNEL_ID: h.sb.slack.channel,
+    });
+    const spawnWorker = () =>
+      execa(process.execPath, [WORKER_ENTRY], {
+        env: h.vars,
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+      });
+    h.sb.slack.delayNext(1, 60_000); // delivered at once, answered never (within the worker's life)
+    const first = spawnWorker();
+    const handle = await h.start({ flags: FAST });
+    const runId = handle.workflowId;
+    const title = `[redeploy] ${runId} complete`;
+    const delivered = () => h.sb.slack.delivered.filter((m) => m.text.startsWith(title)).length;
+    try {
+      while (delivered() === 0) {
+        assert.equal(first.exitCode, null, `the worker exited early: ${first.exitCode}`);
+        await sleep(100);
+      }
+      assert.equal(
+        (await progress(handle)).phases.NOTIFY.status,
+        'running',
+        'killed while NOTIFY was in flight',
+      );
+      first.kill('SIGKILL');
+      await first;
+    } finally {
+      first.kill('SIGKILL');
+    }
+    const second = spawnWorker();
+    try {
+      const state = (await handle.result()) as RedeployState;
+      assert.equal(state.status, 'completed');
+      assert.equal(await activityRuns(h, runId, 'NOTIFY'), 2, 'NOTIFY ran again on the new worker');
+      assert.equal(delivered(), 1, 'one message for the run outcome');
+      assert.equal(state.phases.NOTIFY['duplicate_suppressed'], true);
+      assert.match(
+        await fs.readFile(path.join(h.config.logDir, runId, 'NOTIFY.log'), 'utf8'),
+        /an earlier attempt's post was delivered/,
+      );
+    } finally {
+      second.kill('SIGTERM');
+      await second;
     }
   });
 });
