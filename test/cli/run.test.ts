@@ -456,4 +456,44 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
       await h.sb.clearFault('deploy');
     }
   });
+  it('a second redeploy of the same target waits, naming the first; --no-wait refuses; both free it on exit', async () => {
+    await h.sb.setFault('deploy', { exitCode: 1, message: 'build failed' });
+    try {
+      const first = await redeploy(['--versions', VERSIONS, '--skip-sync', '--skip-infisical'], env);
+      assert.equal(first.exitCode, 1, 'waiting for a decision on DEPLOY');
+      const holder = runIdOf(first.stdout);
+      const waitLine = new RegExp(
+        `waiting for ${holder} \\(started by \\S+@\\S+ at \\d{4}-\\d\\d-\\d\\dT[^)]+\\)`,
+      );
+
+      const refused = await redeploy(['--versions', VERSIONS, '--no-wait'], env);
+      assert.equal(refused.exitCode, 1, refused.stdout + refused.stderr);
+      assert.match(refused.stdout, new RegExp(`is busy: ${holder} \\(started by `));
+      assert.match(refused.stdout, new RegExp(`redeploy cancel ${holder}`));
+      assert.doesNotMatch(
+        refused.stdout,
+        /\[redeploy\] redeploy-\d{8}-[0-9a-f]{6} — /,
+        'nothing was started',
+      );
+
+      const second = redeploy(['--versions', VERSIONS, '--skip-sync', '--skip-infisical'], env);
+      let out = '';
+      second.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+      for (let i = 0; i < 300 && !waitLine.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.match(out, waitLine);
+      const waiter = runIdOf(out);
+      const mirrored = await readState(waiter);
+      assert.equal(mirrored.status, 'waiting_for_target', 'the state file says so too');
+      assert.equal(mirrored.waiting_for?.run_id, holder);
+
+      await h.sb.clearFault('deploy');
+      const aborted = await redeploy(['abort', holder], env);
+      assert.equal(aborted.exitCode, 1, aborted.stdout + aborted.stderr);
+      const done = await second;
+      assert.equal(done.exitCode, 0, done.stdout + done.stderr);
+      assert.equal((await readState(waiter)).status, 'completed');
+    } finally {
+      await h.sb.clearFault('deploy');
+    }
+  });
 });
