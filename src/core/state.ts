@@ -224,9 +224,26 @@ export function renderDetails(state: RedeployState): string {
   const versions = Object.entries(state.versions_requested)
     .map(([k, v]) => `${k}==${v}`)
     .join(', ');
+  // What the run is waiting for, or what its rollback did, comes first: the Web UI clips a long table.
+  const notes: string[] = [];
+  if (state.pending_decision) {
+    const d = state.pending_decision;
+    notes.push(
+      `**Waiting for an operator decision on ${d.phase}** until ${d.deadline}.`,
+      `Signal \`decide\` with \`{"action":"retry"|"skip"|"abort","phase":"${d.phase}"}\`.`,
+      '',
+    );
+  }
+  if (state.waiting_for) notes.push(`**${waitingLine(state.waiting_for)}**`, '');
+  if (state.rollback) {
+    const r = state.rollback;
+    const error = r.error ? ` — ${r.error.replace(/\n/g, ' ')}` : '';
+    notes.push(`**Rollback to ${formatPins(r.to) || '—'}: ${r.status}**${error}`, '');
+  }
   const lines = [
     `**${state.run_id}** — ${state.status}${state.current_phase ? ` (${state.current_phase})` : ''}`,
     '',
+    ...notes,
     `Versions: ${versions || '—'}  `,
     `Worktree: ${state.worktree_path ?? '—'}  `,
     `Started by ${state.started_by} at ${state.started_at}`,
@@ -235,21 +252,5 @@ export function renderDetails(state: RedeployState): string {
     '|---|---|---|---|',
     ...rows,
   ];
-  if (state.waiting_for) lines.push('', `**${waitingLine(state.waiting_for)}**`);
-  if (state.rollback) {
-    const r = state.rollback;
-    lines.push(
-      '',
-      `Rollback to ${formatPins(r.to)}: ${r.status}${r.error ? ` — ${r.error.replace(/\n/g, ' ')}` : ''}`,
-    );
-  }
-  if (state.pending_decision) {
-    const d = state.pending_decision;
-    lines.push(
-      '',
-      `**Waiting for an operator decision on ${d.phase}** until ${d.deadline}.`,
-      `Signal \`decide\` with \`{"action":"retry"|"skip"|"abort","phase":"${d.phase}"}\`.`,
-    );
-  }
   return lines.join('\n');
 }

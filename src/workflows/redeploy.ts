@@ -317,7 +317,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
           memo: { ...me },
           // The server terminates the lock when this run closes, however it closes (even `terminate`).
           parentClosePolicy: ParentClosePolicy.TERMINATE,
-          staticSummary: `${targetName} held by ${input.runId}`,
+          staticSummary: `target lock: ${targetName}, for ${input.runId}`,
         });
         if (state.waiting_for) {
           state.waiting_for = null;

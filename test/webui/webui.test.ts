@@ -212,6 +212,25 @@ describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 },
     await page.close();
   });
 
+  it('shows a run queued behind the waiting one, naming it, in its current details', async () => {
+    assert.ok(waiting && h);
+    const queued = await h.start();
+    try {
+      await waitForState(queued, (s) => s.status === 'waiting_for_target');
+      const page = await context.newPage();
+      const details = await openUserMetadata(page, ui, queued.workflowId);
+      await details.getByText(`${queued.workflowId} — waiting_for_target`).waitFor();
+      const line = details.getByText(`waiting for ${waiting.workflowId} (started by test@sandbox at `);
+      await line.waitFor();
+      assert.match(await line.innerText(), /at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
+      assert.deepEqual((await phaseTable(details))['SYNC'], ['· SYNC', 'pending'], 'nothing ran');
+      await screenshot(page, 'webui-queued.png', true);
+      await page.close();
+    } finally {
+      await queued.terminate('webui test done').catch(() => undefined);
+    }
+  });
+
   it('lists runs by the RedeployPhase search attribute', async () => {
     assert.ok(waiting);
     const page = await context.newPage();

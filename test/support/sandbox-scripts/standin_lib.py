@@ -19,13 +19,17 @@ def record(name, argv):
         f.write(json.dumps(list(argv)) + '\n')
 
 
-def apply_fault(name):
-    path = os.path.join(ROOT, 'faults', name + '.json')
+def load_fault(name):
+    """The fault set for this stand-in (setFault), or {} when there is none."""
     try:
-        with open(path) as f:
-            fault = json.load(f)
+        with open(os.path.join(ROOT, 'faults', name + '.json')) as f:
+            return json.load(f)
     except FileNotFoundError:
-        return
+        return {}
+
+
+def apply_fault(name):
+    fault = load_fault(name)
     secs = fault.get('sleepSeconds')
     if secs:
         # A child process, so cancellation tests see a grandchild to clean up.
@@ -42,13 +46,7 @@ def apply_fault(name):
 
 def apply_fault_after_work(name):
     """The fault's sleepAfterWorkSeconds: a slow finish once the script's change is made (before its report)."""
-    path = os.path.join(ROOT, 'faults', name + '.json')
-    try:
-        with open(path) as f:
-            fault = json.load(f)
-    except FileNotFoundError:
-        return
-    secs = fault.get('sleepAfterWorkSeconds')
+    secs = load_fault(name).get('sleepAfterWorkSeconds')
     if secs:
         subprocess.call(['sleep', str(secs)])
 
