@@ -1,6 +1,6 @@
 import { PHASES, type Phase, type PhaseStatus } from '../core/phases.js';
 import { formatVersions } from '../core/versions.js';
-import { waitingLine, type PhaseRecord, type RedeployState } from '../core/state.js';
+import { formatPins, waitingLine, type PhaseRecord, type RedeployState } from '../core/state.js';
 
 /** A change of the run's wait for its target, once per holder (the state says it on every poll). */
 function waitKey(state: RedeployState): string {
@@ -119,6 +119,14 @@ export function closingLines(state: RedeployState): string[] {
         ...(typeof log === 'string' ? [`  Full log: ${log}`] : []),
         resumeHint(state),
         `  (or: redeploy skip --phase ${p?.phase} ${state.run_id} · redeploy abort ${state.run_id}; waits until ${p?.deadline})`,
+      ];
+    }
+    case 'rolled_back': {
+      const rb = state.rollback;
+      return [
+        `[redeploy] ${state.run_id} rolled back to ${formatPins(rb?.to ?? {})}: VERIFY failed, the previous pins are deployed and verified again`,
+        `  VERIFY: ${(rb?.reason ?? '').split('\n')[0] ?? ''}`,
+        resumeHint(state),
       ];
     }
     case 'cancelled':

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { PHASES, type Phase } from '../core/phases.js';
-import type { RedeployState } from '../core/state.js';
+import { formatPins, type RedeployState, type RollbackRecord } from '../core/state.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
 /** Activity type → phase (activity names are public API, so this table is stable). */
@@ -39,8 +39,28 @@ export interface RunReport {
   versions: Record<string, { before: string | null; after: string }>;
   verification: unknown;
   decisions: RedeployState['decisions'];
-  rollback: null;
+  /** Time spent queued behind another run on the target (null: it took the target at once or took none). */
+  target_wait_ms: number | null;
+  /** --rollback-on-failure: the state's record, plus each compensation step's attempts and duration. */
+  rollback: (RollbackRecord & { steps: Partial<Record<Phase, StepTiming>> }) | null;
   error: string | null;
+}
+
+export interface StepTiming {
+  attempts: number;
+  duration_ms: number | null;
+}
+
+/** The activity's Web UI summary (a JSON string payload); rollback steps start with `ROLLBACK`. */
+function summaryOf(e: HistoryEvent): string {
+  const data = e.userMetadata?.summary?.data;
+  if (!data) return '';
+  try {
+    const value: unknown = JSON.parse(new TextDecoder().decode(data));
+    return typeof value === 'string' ? value : '';
+  } catch {
+    return '';
+  }
 }
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
@@ -54,6 +74,10 @@ function time(e: HistoryEvent): number | null {
 /** Phase timings and attempts from the run's history; everything else from its progress state. */
 export function buildReport(state: RedeployState, events: HistoryEvent[]): RunReport {
   const byScheduled = new Map<string, Phase>();
+  const rollbackOf = new Map<string, Phase>();
+  const steps: Partial<Record<Phase, StepTiming & { first?: number; last?: number }>> = {};
+  let lockAsked: number | null = null;
+  let lockTaken: number | null = null;
   const timing = Object.fromEntries(
     PHASES.map((p) => [
       p,
@@ -71,10 +95,18 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
   const last = new Map<Phase, number>();
   for (const e of events) {
     const id = String(e.eventId ?? '');
+    if (e.startChildWorkflowExecutionInitiatedEventAttributes && lockAsked === null) lockAsked = time(e);
+    if (e.childWorkflowExecutionStartedEventAttributes && lockTaken === null) lockTaken = time(e);
     const scheduled = e.activityTaskScheduledEventAttributes;
     if (scheduled) {
       const phase = PHASE_OF[scheduled.activityType?.name ?? ''];
       if (!phase) continue;
+      if (summaryOf(e).startsWith('ROLLBACK')) {
+        // A compensation step: reported under rollback, not as the phase's own executions.
+        rollbackOf.set(id, phase);
+        steps[phase] = { attempts: 0, duration_ms: null };
+        continue;
+      }
       byScheduled.set(id, phase);
       timing[phase].executions++;
       continue;
@@ -86,8 +118,17 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
       e.activityTaskTimedOutEventAttributes ??
       e.activityTaskCanceledEventAttributes;
     const ref = started?.scheduledEventId ?? closed?.scheduledEventId;
-    const phase = ref !== undefined && ref !== null ? byScheduled.get(String(ref)) : undefined;
     const t = time(e);
+    const step = ref !== undefined && ref !== null ? rollbackOf.get(String(ref)) : undefined;
+    const s = step ? steps[step] : undefined;
+    if (s && t !== null) {
+      if (started) {
+        s.attempts += 1;
+        s.first ??= t;
+      } else s.last = t;
+      continue;
+    }
+    const phase = ref !== undefined && ref !== null ? byScheduled.get(String(ref)) : undefined;
     if (!phase || t === null) continue;
     if (started) {
       timing[phase].attempts += 1;
@@ -129,7 +170,22 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
       versions: verify['versions'] ?? null,
     },
     decisions: state.decisions,
-    rollback: null, // --rollback-on-failure is not implemented yet
+    // A run that took the target at once shows a few ms; only a real wait is worth a line.
+    target_wait_ms: lockAsked !== null && lockTaken !== null ? lockTaken - lockAsked : null,
+    rollback: state.rollback
+      ? {
+          ...state.rollback,
+          steps: Object.fromEntries(
+            Object.entries(steps).map(([p, x]) => [
+              p,
+              {
+                attempts: x.attempts,
+                duration_ms: x.first !== undefined && x.last !== undefined ? x.last - x.first : null,
+              },
+            ]),
+          ),
+        }
+      : null,
     error: state.error ?? state.pending_decision?.error ?? null,
   };
 }
@@ -141,6 +197,9 @@ export function reportMarkdown(r: RunReport): string {
     '',
     `Started by ${r.started_by} at ${r.started_at}${r.finished_at ? `, finished ${r.finished_at}` : ''}${r.target ? `, target ${r.target}` : ''}.`,
     ...(r.error ? ['', `**Error:** ${r.error}`] : []),
+    ...(r.target_wait_ms !== null && r.target_wait_ms >= 1000
+      ? ['', `Waited ${seconds(r.target_wait_ms)} for the target (another run held it).`]
+      : []),
     '',
     '## Phases',
     '',
@@ -175,7 +234,18 @@ export function reportMarkdown(r: RunReport): string {
   if (r.decisions.length === 0) lines.push('None.');
   for (const d of r.decisions)
     lines.push(`- ${d.at}: ${d.action} ${d.phase} by ${d.by}${d.reason ? ` (${d.reason})` : ''}`);
-  lines.push('', '## Rollback', '', 'None.', '');
+  lines.push('', '## Rollback', '');
+  const rb = r.rollback;
+  if (!rb) lines.push('None.');
+  else {
+    lines.push(
+      `${rb.status === 'completed' ? 'Rolled back' : `Rollback ${rb.status}`} to ${formatPins(rb.to) || '—'} (${rb.started_at} → ${rb.finished_at ?? '…'}), because: ${rb.reason.split('\n')[0] ?? ''}`,
+    );
+    if (rb.error) lines.push(`- failed: ${rb.error}`);
+    for (const [p, x] of Object.entries(rb.steps))
+      lines.push(`- ${p}: ${x.attempts} attempt${x.attempts === 1 ? '' : 's'}, ${seconds(x.duration_ms)}`);
+  }
+  lines.push('');
   return lines.join('\n');
 }
 

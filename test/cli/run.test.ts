@@ -496,4 +496,50 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
       await h.sb.clearFault('deploy');
     }
   });
+  it('--rollback-on-failure: exit 1, "rolled back to" in the output, state, skill result and report', async () => {
+    h.sb.health.setDown('omninode-runtime');
+    try {
+      const child = redeploy(
+        ['--versions', VERSIONS, '--skip-sync', '--skip-infisical', '--rollback-on-failure'],
+        env,
+      );
+      let out = '';
+      child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+      // The old version comes up once the rollback has started (as the real one would after its deploy).
+      for (let i = 0; i < 600; i++) {
+        const id = runIdOf(out);
+        const state = id ? await readState(id).catch(() => undefined) : undefined;
+        if (state?.rollback?.status === 'running') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      h.sb.health.setUp('omninode-runtime');
+      const r = await child;
+      assert.equal(r.exitCode, 1, r.stdout + r.stderr);
+      const id = runIdOf(r.stdout);
+      const rolledBack = /rolled back to omninode-claude>=0\.3\.0,<0\.5\.0, omniintelligence==0\.6\.0/;
+      assert.match(r.stdout, rolledBack);
+      const state = await readState(id);
+      assert.equal(state.status, 'rolled_back');
+      assert.match(state.error ?? '', rolledBack);
+      const res = await result();
+      assert.deepEqual([res.status, res.run_status], ['failed', 'rolled_back']);
+      assert.match(res.error, rolledBack);
+      assert.equal(res.phases.DEPLOY, 'rolled_back');
+
+      const rep = await redeploy(['report', id, '--json'], env);
+      assert.equal(rep.exitCode, 0, rep.stderr);
+      const report = JSON.parse(rep.stdout);
+      assert.equal(report.rollback.status, 'completed');
+      assert.deepEqual(Object.keys(report.rollback.steps), ['PIN_UPDATE', 'DEPLOY', 'VERIFY']);
+      assert.equal(report.rollback.steps.DEPLOY.attempts, 1);
+      assert.equal(report.phases.DEPLOY.executions, 1, "the rollback's deploy is not counted as DEPLOY's");
+      const md = await redeploy(['report', id], env);
+      assert.match(
+        md.stdout,
+        /## Rollback\n\nRolled back to omninode-claude>=0\.3\.0,<0\.5\.0, omniintelligence==0\.6\.0/,
+      );
+    } finally {
+      h.sb.health.setUp('omninode-runtime');
+    }
+  });
 });
