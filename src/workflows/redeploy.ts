@@ -156,7 +156,12 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
   const publish = (): void => {
     touch(state);
     setCurrentDetails(renderDetails(state));
-    const label = state.status === 'completed' ? 'COMPLETED' : (state.current_phase ?? 'PENDING');
+    const label =
+      state.status === 'completed'
+        ? 'COMPLETED'
+        : state.status === 'waiting_for_target'
+          ? 'WAITING_FOR_TARGET' // `RedeployPhase = "WAITING_FOR_TARGET"` lists the queued runs
+          : (state.current_phase ?? 'PENDING');
     // Upsert only when the value changes. Patched: histories recorded before upserted on every publish.
     if (label === published && patched('upsert-phase-on-change')) return;
     published = label;

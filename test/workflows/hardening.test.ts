@@ -70,6 +70,8 @@ describe('one redeploy per target', { concurrency: 1 }, () => {
     assert.equal(waiting.waiting_for?.started_by, 'test@sandbox');
     assert.ok(!Number.isNaN(Date.parse(waiting.waiting_for?.started_at ?? '')), 'started_at is a time');
     assert.equal(waiting.phases.ENV_CHECK.status, 'pending', 'nothing runs while waiting');
+    const attrs = (await second.describe()).searchAttributes as Record<string, unknown>;
+    assert.deepEqual(attrs['RedeployPhase'], ['WAITING_FOR_TARGET'], 'queued runs can be listed');
 
     const refused = await h.start({ flags: { ...FAST, noWait: true } });
     const busy = await failureOf(refused);
