@@ -148,10 +148,19 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
     string,
     { from?: string; to: string }
   >;
+  // WORKTREE's pins_found first: a PIN_UPDATE re-attempt after a crash reads its own edit as `from`.
+  const found = (state.phases.WORKTREE['pins_found'] ?? {}) as Record<string, string>;
   const versions = Object.fromEntries(
     Object.entries(state.versions_requested).map(([pkg, to]) => [
       pkg,
-      { before: applied[pkg]?.from ?? null, after: to },
+      {
+        before:
+          [found[pkg], applied[pkg]?.from].find((f) => f && f !== to) ??
+          found[pkg] ??
+          applied[pkg]?.from ??
+          null,
+        after: to,
+      },
     ]),
   );
   const verify = state.phases.VERIFY;
