@@ -96,7 +96,11 @@ async function deliver(
     );
   }
   await writeFileAtomic(sending, new Date().toISOString(), 0o600);
-  const result = await sendSlack(target, { ...message, text });
+  const result = await sendSlack(target, {
+    title: ctx.mask(message.title),
+    text,
+    fields: Object.fromEntries(Object.entries(message.fields).map(([k, v]) => [k, ctx.mask(v)])),
+  });
   if (!result.ok) {
     throw new PhaseError(
       'SlackFailed',

@@ -134,8 +134,9 @@ export function closingLines(state: RedeployState): string[] {
         `[redeploy] ${state.run_id} cancelled${state.current_phase ? ` during ${state.current_phase}` : ''}`,
       ];
     default: {
-      const phase = state.current_phase ?? 'UNKNOWN';
-      return [`ERROR in ${phase}: ${state.error ?? state.status}`, resumeHint(state)];
+      // No phase: the run ended before its first one (the target stayed busy, --no-wait).
+      const where = state.current_phase ? ` in ${state.current_phase}` : '';
+      return [`ERROR${where}: ${state.error ?? state.status}`, resumeHint(state)];
     }
   }
 }

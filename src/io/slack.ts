@@ -122,7 +122,9 @@ export async function findDelivered(
       oldest: String(oldest),
       limit: 100,
     });
-    const hit = (res.messages ?? []).find((m) => m.text === text);
+    // Slack stores &, < and > as entities (its message formatting); compare the text as we sent it.
+    const plain = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').trim();
+    const hit = (res.messages ?? []).find((m) => plain(m.text ?? '') === text.trim());
     return hit ? { ts: hit.ts ?? '' } : null;
   } catch {
     return undefined;

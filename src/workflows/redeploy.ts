@@ -125,7 +125,7 @@ function skipStatus(phase: Phase, input: RedeployInput): PhaseStatus | undefined
 }
 
 /** The error message and details an activity failure carries (already masked by the activity). */
-function failureInfo(phase: Phase, err: unknown): { message: string; details: Record<string, unknown> } {
+function failureInfo(label: string, err: unknown): { message: string; details: Record<string, unknown> } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
     const details = (cause.details?.[0] ?? {}) as Record<string, unknown>;
@@ -136,7 +136,7 @@ function failureInfo(phase: Phase, err: unknown): { message: string; details: Re
     const last: unknown = cause.lastHeartbeatDetails;
     const tail = typeof last === 'string' && last ? `; last output: ${last}` : '';
     return {
-      message: `${phase} timed out (${cause.timeoutType}): the worker may have died or the command hung${tail}`,
+      message: `${label} timed out (${cause.timeoutType}): the worker may have died or the command hung${tail}`,
       details: { error_type: 'Timeout' },
     };
   }
@@ -293,7 +293,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       );
     } catch (err) {
       if (isCancellation(err)) throw err;
-      log.warn('failure notification not sent', { kind, error: failureInfo('NOTIFY', err).message });
+      log.warn('failure notification not sent', { kind, error: failureInfo('the message', err).message });
     }
   };
 
@@ -333,18 +333,26 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
-      let holder: LockHolder | null = null;
+      let holder: LockHolder | null;
       try {
         holder = await acts.lock.targetLockHolder.executeWithOptions({ summary: `who holds ${targetName}` }, [
           lockId,
         ]);
       } catch (err) {
         if (isCancellation(err)) throw err;
+        // The target is held all the same (the start was refused); only its holder's name is unknown.
+        const why = failureInfo('the look-up', err).message;
+        holder = {
+          run_id: `another run (not readable: ${why})`,
+          started_by: 'unknown',
+          started_at: 'unknown',
+        };
       }
-      if (holder === null) {
+      if (holder === null && Date.now() < deadline) {
         await sleep(TARGET_RETRY_MIN_MS); // released between our try and the look-up: try again soon
         continue;
       }
+      holder ??= { run_id: 'another run', started_by: 'unknown', started_at: 'unknown' };
       if (input.flags.noWait) {
         finish(
           'failed',

@@ -115,7 +115,12 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
           send(res, 200, {
             ok: true,
             // `oldest` is not applied: every message carries the same fixed ts.
-            messages: [...delivered].reverse().map((m) => ({ type: 'message', text: m.text, ts: m.ts })),
+            // Slack keeps message text with &, < and > as entities.
+            messages: [...delivered].reverse().map((m) => ({
+              type: 'message',
+              text: m.text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'),
+              ts: m.ts,
+            })),
             has_more: false,
           });
         return;
