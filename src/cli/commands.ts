@@ -113,9 +113,13 @@ async function launch(
       input.lockId ?? targetLockId(taskQueueFor(ctx.config, input.target)),
     );
     if (holder) {
+      const message =
+        `${input.target ?? 'the default target'} is busy: ${holder.run_id} (started by ${holder.started_by} at ${holder.started_at}) is redeploying it. ` +
+        `Run again without --no-wait to wait for it, or stop it: redeploy cancel ${holder.run_id}`;
       ctx.out(
-        `[redeploy] ${input.target ?? 'the default target'} is busy: ${holder.run_id} (started by ${holder.started_by} at ${holder.started_at}) is redeploying it. ` +
-          `Run again without --no-wait to wait for it, or stop it: redeploy cancel ${holder.run_id}`,
+        opts.json
+          ? JSON.stringify({ event: 'refused', reason: 'target_busy', holder, message })
+          : `[redeploy] ${message}`,
       );
       return 1;
     }

@@ -31,6 +31,7 @@ export function resumeHint(state: Pick<RedeployState, 'run_id' | 'versions_reque
     f.skipDockerfileUpdate ? ' --skip-dockerfile-update' : '',
     f.skipInfisical ? ' --skip-infisical' : '',
     f.verifyOnly ? ' --verify-only' : '',
+    f.rollbackOnFailure ? ' --rollback-on-failure' : '',
   ].join('');
   return `Resume with: redeploy --resume ${state.run_id} --versions "${formatVersions(state.versions_requested)}"${flags}`;
 }
