@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Phase, PhaseStatus } from '../core/phases.js';
 import type { Versions } from '../core/versions.js';
-import { formatPins } from '../core/state.js';
+import { formatPins, resumeCommand, type RedeployFlags } from '../core/state.js';
 import { workflowUrl } from '../io/temporal.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { findDelivered, sendSlack, slackTarget, type SlackMessage } from '../io/slack.js';
@@ -148,6 +148,8 @@ export interface FailureNotice {
   /** The failure as the failed activity reported it (masked there; masked again here). */
   error: string;
   versions: Versions;
+  /** The run's flags: the resume command must repeat them. */
+  flags: RedeployFlags;
   target: string | null;
   /** For rolled_back: the pins restored. */
   rolledBackTo?: Versions;
@@ -173,7 +175,6 @@ function headline(n: FailureNotice): string {
 
 /** The failure message: phase, the error's tail, the Web UI link and the exact command to continue. */
 export function failureLines(runId: string, n: FailureNotice, url: string): string[] {
-  const target = n.target ? ` --target ${n.target}` : '';
   const tail = n.error
     .split('\n')
     .filter((l) => l.trim())
@@ -183,7 +184,7 @@ export function failureLines(runId: string, n: FailureNotice, url: string): stri
     `  Phase: ${n.phase ?? '—'}`,
     `  Error: ${tail.join('\n    ')}`,
     `  Web UI: ${url}`,
-    `  Resume: redeploy --resume ${runId}${target}`,
+    `  Resume: ${resumeCommand({ run_id: runId, versions_requested: n.versions, flags: n.flags, target: n.target })}`,
     ...(n.kind === 'failed'
       ? [`  Or: redeploy skip --phase ${n.phase ?? ''} ${runId} · redeploy abort ${runId}`]
       : []),

@@ -9,6 +9,7 @@ import {
 import { PHASES, type Phase } from '../core/phases.js';
 import { formatVersions, normalizeName, type Versions } from '../core/versions.js';
 import {
+  initState,
   isActive,
   waitingLine,
   type PhaseRecord,
@@ -121,6 +122,12 @@ async function launch(
           ? JSON.stringify({ event: 'refused', reason: 'target_busy', holder, message })
           : `[redeploy] ${message}`,
       );
+      // The skill reads this file for the outcome: without it, it would read the previous run's.
+      const refused = initState(input, { workflowId: input.runId, runId: '' }, new Date().toISOString());
+      await writeSkillResult(
+        ctx.config.skillResultsDir,
+        resultFromState({ ...refused, status: 'failed', error: message }),
+      );
       return 1;
     }
   }
@@ -206,6 +213,11 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
   };
 
   let prev: LegacyState | RedeployState | undefined;
+  if (status === 'RUNNING' && (await queryState(handle))?.finished_at) {
+    // Its outcome is set and it is only sending its final message: resume the closed run it is about to be.
+    await handle.result().catch(() => undefined);
+    status = (await handle.describe()).status.name;
+  }
   if (status === 'RUNNING') {
     const state = await queryState(handle);
     if (state) checkVersions(state.versions_requested);

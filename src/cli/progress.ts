@@ -1,6 +1,17 @@
 import { PHASES, type Phase, type PhaseStatus } from '../core/phases.js';
 import { formatVersions } from '../core/versions.js';
-import { formatPins, waitingLine, type PhaseRecord, type RedeployState } from '../core/state.js';
+import {
+  formatPins,
+  resumeCommand,
+  waitingLine,
+  type PhaseRecord,
+  type RedeployState,
+} from '../core/state.js';
+
+/** While --rollback-on-failure compensates: what it restores, and how. */
+function rollingLine(state: RedeployState): string {
+  return `[redeploy] VERIFY failed: rolling back to ${formatPins(state.rollback?.to ?? {})} (PIN_UPDATE, DEPLOY --force, VERIFY)`;
+}
 
 /** A change of the run's wait for its target, once per holder (the state says it on every poll). */
 function waitKey(state: RedeployState): string {
@@ -24,16 +35,10 @@ export interface Reporter {
   note(line: string): void;
 }
 
-export function resumeHint(state: Pick<RedeployState, 'run_id' | 'versions_requested' | 'flags'>): string {
-  const f = state.flags;
-  const flags = [
-    f.skipSync ? ' --skip-sync' : '',
-    f.skipDockerfileUpdate ? ' --skip-dockerfile-update' : '',
-    f.skipInfisical ? ' --skip-infisical' : '',
-    f.verifyOnly ? ' --verify-only' : '',
-    f.rollbackOnFailure ? ' --rollback-on-failure' : '',
-  ].join('');
-  return `Resume with: redeploy --resume ${state.run_id} --versions "${formatVersions(state.versions_requested)}"${flags}`;
+export function resumeHint(
+  state: Pick<RedeployState, 'run_id' | 'versions_requested' | 'flags'> & { target?: string | null },
+): string {
+  return `Resume with: ${resumeCommand(state)}`;
 }
 
 /** The seed's summary (its NOTIFY stdout lines). */
@@ -151,6 +156,7 @@ export class LineReporter implements Reporter {
     private readonly settled: Phase[] = [],
   ) {}
   private waited = '';
+  private rolling = false;
   started(runId: string, url: string): void {
     this.write(`[redeploy] ${runId} — ${url}`);
   }
@@ -158,6 +164,11 @@ export class LineReporter implements Reporter {
     if (waitKey(state) !== this.waited) {
       this.waited = waitKey(state);
       if (state.waiting_for) this.write(`[redeploy] ${waitingLine(state.waiting_for)}`);
+    }
+    // Minutes of redeploying under phases already marked rolled_back: say what is going on.
+    if (state.rollback?.status === 'running' && !this.rolling) {
+      this.rolling = true;
+      this.write(rollingLine(state));
     }
     for (const phase of PHASES) {
       const r = state.phases[phase];
@@ -189,7 +200,12 @@ export class JsonReporter implements Reporter {
     this.emit({ event: 'started', run_id: runId, url });
   }
   private waited = '';
+  private rollback = '';
   update(state: RedeployState): void {
+    if ((state.rollback?.status ?? '') !== this.rollback) {
+      this.rollback = state.rollback?.status ?? '';
+      if (state.rollback) this.emit({ event: 'rollback', run_id: state.run_id, ...state.rollback });
+    }
     if (waitKey(state) !== this.waited) {
       this.waited = waitKey(state);
       if (state.waiting_for)
@@ -276,7 +292,9 @@ export class TtyReporter implements Reporter {
     const width = this.stream.columns || 100;
     const waiting = s.waiting_for
       ? [`  ${this.paint('33', '⧗')} ${waitingLine(s.waiting_for)}`.slice(0, width - 1)]
-      : [];
+      : s.rollback?.status === 'running'
+        ? [`  ${this.paint('33', '↩')} ${rollingLine(s)}`.slice(0, width - 1)]
+        : [];
     return [
       ...waiting,
       ...PHASES.map((p) => {

@@ -123,7 +123,7 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
     const s = step ? steps[step] : undefined;
     if (s && t !== null) {
       if (started) {
-        s.attempts += 1;
+        s.attempts += started.attempt ?? 1;
         s.first ??= t;
       } else s.last = t;
       continue;
@@ -131,7 +131,8 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
     const phase = ref !== undefined && ref !== null ? byScheduled.get(String(ref)) : undefined;
     if (!phase || t === null) continue;
     if (started) {
-      timing[phase].attempts += 1;
+      // One started event per execution, written when it ends, carrying the attempt it ended on.
+      timing[phase].attempts += started.attempt ?? 1;
       if (!first.has(phase)) first.set(phase, t);
     } else {
       last.set(phase, t);

@@ -1,5 +1,5 @@
 import { PHASES, type Phase, type PhaseStatus } from './phases.js';
-import type { Versions } from './versions.js';
+import { formatVersions, type Versions } from './versions.js';
 
 /**
  * The progress state. Its legacy part is exactly the seed's state file (init_state / mark_phase);
@@ -198,6 +198,28 @@ const STATUS_ICON: Record<PhaseStatus, string> = {
   cancelled: '■',
   rolled_back: '↩',
 };
+
+/**
+ * The exact command that continues a run: `--resume` takes its flags from the command line (skips are
+ * not carried over), so they are all spelled out.
+ */
+export function resumeCommand(run: {
+  run_id: string;
+  versions_requested: Versions;
+  flags: RedeployFlags;
+  target?: string | null;
+}): string {
+  const f = run.flags;
+  const flags = [
+    f.skipSync ? ' --skip-sync' : '',
+    f.skipDockerfileUpdate ? ' --skip-dockerfile-update' : '',
+    f.skipInfisical ? ' --skip-infisical' : '',
+    f.verifyOnly ? ' --verify-only' : '',
+    f.rollbackOnFailure ? ' --rollback-on-failure' : '',
+    run.target ? ` --target ${run.target}` : '',
+  ].join('');
+  return `redeploy --resume ${run.run_id} --versions "${formatVersions(run.versions_requested)}"${flags}`;
+}
 
 /** `waiting for <run_id> (started by <user>@<host> at <time>)`, as the CLI and the Web UI show it. */
 export function waitingLine(h: LockHolder): string {

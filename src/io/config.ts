@@ -204,6 +204,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (config.verifyTimeoutMs > 10 * 60_000) rules.push('REDEPLOY_VERIFY_TIMEOUT: must be at most 10m');
   if (config.decisionTimeoutMs < 1000) rules.push('REDEPLOY_DECISION_TIMEOUT: must be at least 1s');
   if (config.targetWaitTimeoutMs < 1000) rules.push('REDEPLOY_TARGET_WAIT_TIMEOUT: must be at least 1s');
+  // A waiting run writes history on every try; past ~12 h it would near Temporal's 51,200-event limit.
+  if (config.targetWaitTimeoutMs > 12 * 3_600_000)
+    rules.push(
+      'REDEPLOY_TARGET_WAIT_TIMEOUT: must be at most 12h (a queued run is better started again later)',
+    );
   if (rules.length > 0) throw new ConfigError(rules);
   return config;
 }

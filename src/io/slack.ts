@@ -102,6 +102,19 @@ function classify(err: unknown): SlackSendResult {
 }
 
 /**
+ * A message's text as it was sent, from the form Slack stores: links wrapped as `<url>` or `<url|label>`,
+ * and &, < and > as entities.
+ */
+export function slackPlainText(stored: string): string {
+  return stored
+    .replace(/<((?:https?|mailto):[^|>]*)(?:\|[^>]*)?>/g, '$1')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .trim();
+}
+
+/**
  * Bot mode only: was a message with exactly this text delivered to the channel since `oldest` (epoch
  * seconds)? `undefined` when it cannot be told (a webhook, or no `channels:history` scope).
  */
@@ -122,9 +135,7 @@ export async function findDelivered(
       oldest: String(oldest),
       limit: 100,
     });
-    // Slack stores &, < and > as entities (its message formatting); compare the text as we sent it.
-    const plain = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').trim();
-    const hit = (res.messages ?? []).find((m) => plain(m.text ?? '') === text.trim());
+    const hit = (res.messages ?? []).find((m) => slackPlainText(m.text ?? '') === text.trim());
     return hit ? { ts: hit.ts ?? '' } : null;
   } catch {
     return undefined;

@@ -1,6 +1,7 @@
 import {
   ActivityCancellationType,
   ActivityFailure,
+  ChildWorkflowCancellationType,
   ApplicationFailure,
   CancelledFailure,
   TimeoutFailure,
@@ -106,11 +107,13 @@ const acts = {
 const DEFAULT_DECISION_TIMEOUT_MS = 24 * 3_600_000;
 const DEFAULT_TARGET_WAIT_TIMEOUT_MS = 2 * 3_600_000;
 /**
- * A waiting run tries the target again after 2 s, doubling to 15 s: a hand-over within 15 s, and about
- * ten history events a try (a 2 h wait stays under 5,000 events; Temporal's limit is 50,000).
+ * A waiting run tries the target again after 2 s, doubling to 15 s (a hand-over within 15 s), and asks
+ * who holds it on the first refusal and every 4th after. A try costs 10 history events, 16 with the
+ * look-up: the 12 h maximum wait (config) stays near 40,000, under Temporal's 51,200-event limit.
  */
 const TARGET_RETRY_MIN_MS = 2_000;
 const TARGET_RETRY_MAX_MS = 15_000;
+const TARGET_LOOKUP_EVERY = 4;
 
 /** Workflow time (deterministic in the sandbox), as the seed's ISO timestamps. */
 const now = (): string => new Date().toISOString();
@@ -283,6 +286,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       phase,
       error,
       versions: input.versions,
+      flags: input.flags,
       target: input.target ?? null,
       ...(rolledBackTo ? { rolledBackTo } : {}),
     };
@@ -308,13 +312,15 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
 
   /** One redeploy per target (core/target-lock.ts): waits for the holder, or refuses with --no-wait. */
   const acquireTarget = async (): Promise<void> => {
-    const lockId = input.lockId ?? targetLockId(input.target ?? 'default');
+    // Without lockId (a start by hand): the CLI's ID for the default task queue name.
+    const lockId = input.lockId ?? targetLockId(input.target ? `redeploy@${input.target}` : 'redeploy');
     const me: LockHolder = { run_id: input.runId, started_by: input.startedBy, started_at: now() };
     const targetName = input.target ?? 'the default target';
     const waitMs = input.targetWaitTimeoutMs ?? DEFAULT_TARGET_WAIT_TIMEOUT_MS;
     const deadline = Date.now() + waitMs;
     let delay = TARGET_RETRY_MIN_MS;
-    for (;;) {
+    let holder: LockHolder | null = null;
+    for (let refusals = 0; ; refusals++) {
       try {
         await startChild(TARGET_LOCK_WORKFLOW, {
           workflowId: lockId,
@@ -322,6 +328,9 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
           memo: { ...me },
           // The server terminates the lock when this run closes, however it closes (even `terminate`).
           parentClosePolicy: ParentClosePolicy.TERMINATE,
+          // Not cancelled with this run: the lock must outlive the cancelled phase's process group, which
+          // is stopped before this run closes (WAIT_CANCELLATION_COMPLETED); the close then releases it.
+          cancellationType: ChildWorkflowCancellationType.ABANDON,
           staticSummary: `target lock: ${targetName}, for ${input.runId}`,
         });
         if (state.waiting_for) {
@@ -333,24 +342,26 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
-      let holder: LockHolder | null;
-      try {
-        holder = await acts.lock.targetLockHolder.executeWithOptions({ summary: `who holds ${targetName}` }, [
-          lockId,
-        ]);
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        // The target is held all the same (the start was refused); only its holder's name is unknown.
-        const why = failureInfo('the look-up', err).message;
-        holder = {
-          run_id: `another run (not readable: ${why})`,
-          started_by: 'unknown',
-          started_at: 'unknown',
-        };
-      }
-      if (holder === null && Date.now() < deadline) {
-        await sleep(TARGET_RETRY_MIN_MS); // released between our try and the look-up: try again soon
-        continue;
+      if (holder === null || refusals % TARGET_LOOKUP_EVERY === 0) {
+        try {
+          holder = await acts.lock.targetLockHolder.executeWithOptions(
+            { summary: `who holds ${targetName}` },
+            [lockId],
+          );
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          // The target is held all the same (the start was refused); only its holder's name is unknown.
+          const why = failureInfo('the look-up', err).message;
+          holder = {
+            run_id: `another run (not readable: ${why})`,
+            started_by: 'unknown',
+            started_at: 'unknown',
+          };
+        }
+        if (holder === null && Date.now() < deadline) {
+          await sleep(TARGET_RETRY_MIN_MS); // released between our try and the look-up: try again soon
+          continue;
+        }
       }
       holder ??= { run_id: 'another run', started_by: 'unknown', started_at: 'unknown' };
       if (input.flags.noWait) {
@@ -451,6 +462,8 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       throw fail('RollbackFailed', state.error ?? '');
     }
     state.rollback = { ...state.rollback, status: 'completed', finished_at: now() };
+    // Nothing this run applied is still applied (the skill result reads pins_applied); `rollback.to` says what runs.
+    state.pins_applied = {};
     finish('rolled_back', `VERIFY failed: ${reason}\nrolled back to ${formatPins(previous)}`);
     await alert('rolled_back', 'VERIFY', reason, previous);
     throw fail('RolledBack', state.error ?? '');
@@ -532,7 +545,10 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     publish();
     return state;
   } catch (err) {
-    if (isCancellation(err) || err instanceof CancelledFailure) {
+    // A cancel while the final message was being sent: the outcome stands (it was already published).
+    if ((isCancellation(err) || err instanceof CancelledFailure) && state.finished_at === null) {
+      if (state.rollback?.status === 'running')
+        state.rollback = { ...state.rollback, status: 'failed', finished_at: now(), error: 'cancelled' };
       const phase = state.current_phase;
       if (phase && state.phases[phase].status === 'running') markPhase(state, phase, 'cancelled', now());
       state.status = 'cancelled';

@@ -7,7 +7,7 @@ import type { LockHolder } from '../core/state.js';
  * Workflow type name `targetLock` is public API like the activity names.
  */
 export async function targetLock(_holder: LockHolder): Promise<void> {
-  // Never completes on its own: the parent's close terminates it. An operator may also terminate it by
-  // hand (`temporal workflow terminate --workflow-id redeploy-target-lock:<queue>`) to free a target.
+  // Never completes on its own: the parent's close terminates it. Not to be terminated by hand: that
+  // frees the target under a live run; stop the run instead (`redeploy abort` / `cancel`).
   await condition(() => false);
 }

@@ -470,6 +470,9 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
       assert.equal(refused.exitCode, 1, refused.stdout + refused.stderr);
       assert.match(refused.stdout, new RegExp(`is busy: ${holder} \\(started by `));
       assert.match(refused.stdout, new RegExp(`redeploy cancel ${holder}`));
+      const refusedResult = await result();
+      assert.equal(refusedResult.status, 'failed', 'the skill result says so, not the previous run');
+      assert.match(refusedResult.error, new RegExp(`is busy: ${holder}`));
       assert.doesNotMatch(
         refused.stdout,
         /\[redeploy\] redeploy-\d{8}-[0-9a-f]{6} — /,

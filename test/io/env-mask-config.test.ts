@@ -124,6 +124,18 @@ describe('configuration', () => {
     );
   });
 
+  it('bounds the target wait: a waiting run writes history on every try', () => {
+    assert.equal(loadConfig({ HOME: '/h' }).targetWaitTimeoutMs, 2 * 3_600_000);
+    assert.equal(
+      loadConfig({ HOME: '/h', REDEPLOY_TARGET_WAIT_TIMEOUT: '12h' }).targetWaitTimeoutMs,
+      12 * 3_600_000,
+    );
+    assert.throws(
+      () => loadConfig({ HOME: '/h', REDEPLOY_TARGET_WAIT_TIMEOUT: '13h' }),
+      /REDEPLOY_TARGET_WAIT_TIMEOUT: must be at most 12h/,
+    );
+  });
+
   it('parses durations', () => {
     assert.equal(parseDuration('24h'), 86_400_000);
     assert.equal(parseDuration('90s'), 90_000);

@@ -115,10 +115,14 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
           send(res, 200, {
             ok: true,
             // `oldest` is not applied: every message carries the same fixed ts.
-            // Slack keeps message text with &, < and > as entities.
+            // Slack keeps message text with &, < and > as entities and links wrapped as <url>.
             messages: [...delivered].reverse().map((m) => ({
               type: 'message',
-              text: m.text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'),
+              text: m.text
+                .replace(/&/g, '&amp;')
+                .replace(/</g, '&lt;')
+                .replace(/>/g, '&gt;')
+                .replace(/https?:\/\/[^\s<>&]+/g, (url) => `<${url}>`),
               ts: m.ts,
             })),
             has_more: false,

@@ -8,6 +8,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { RedeployState } from '../../src/core/state.js';
 import { groupAlive } from '../../src/io/exec.js';
+import { buildReport } from '../../src/cli/report.js';
 import { DEFAULT_ENV } from '../support/sandbox.js';
 import {
   activityRuns,
@@ -73,6 +74,9 @@ describe('durability', { concurrency: 1 }, () => {
       assert.equal(deploys.length, 2);
       assert.ok(deploys[1]?.includes('--force'), 'the re-attempt passes --force');
       assert.equal(groupAlive(orphan), false, 'the orphaned deploy was stopped before the re-attempt');
+      // The report counts the automatic retry: one execution, two attempts (from the history).
+      const report = buildReport(state, (await handle.fetchHistory()).events ?? []);
+      assert.deepEqual([report.phases.DEPLOY.executions, report.phases.DEPLOY.attempts], [1, 2]);
       assert.match(
         await fs.readFile(path.join(h.config.logDir, runId, 'DEPLOY.log'), 'utf8'),
         /stopping process group \d+ left by an earlier attempt/,

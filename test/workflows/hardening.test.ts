@@ -8,6 +8,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RedeployFlags, RedeployState } from '../../src/core/state.js';
 import { DEFAULT_ENV, type SlackRequest } from '../support/sandbox.js';
+import { groupAlive } from '../../src/io/exec.js';
 import {
   activityRuns,
   createHarness,
@@ -81,6 +82,16 @@ describe('one redeploy per target', { concurrency: 1 }, () => {
     const refusedState = await progress(refused);
     assert.equal(refusedState.phases.WORKTREE.status, 'pending', 'a refused run touches nothing');
 
+    // Waiting is bounded: past the timeout the run fails, naming the holder, with a failure message.
+    const gaveUp = await h.start({ flags: FAST, targetWaitTimeoutMs: 3000 });
+    const timeout = await failureOf(gaveUp);
+    assert.equal(timeout.type, 'TargetWaitTimeout');
+    assert.match(timeout.message, new RegExp(`waiting for ${first.workflowId} \\(started by test@sandbox`));
+    assert.match(
+      await fs.readFile(path.join(h.config.logDir, gaveUp.workflowId, 'ALERTS.log'), 'utf8'),
+      new RegExp(`${gaveUp.workflowId} failed: its target stayed busy`),
+    );
+
     // VERIFY only reads: it runs while the target is held.
     const verifyOnly = await h.start({ flags: { ...FAST, verifyOnly: true } });
     const verified = await waitForState(
@@ -108,9 +119,22 @@ describe('one redeploy per target', { concurrency: 1 }, () => {
       const waiter = await h.start({ flags: FAST });
       await waitForState(waiter, (s) => s.waiting_for?.run_id === holder.workflowId);
       await h.sb.clearFault('deploy');
+      const pgidFile = path.join(h.config.logDir, holder.workflowId, 'DEPLOY.pgid');
+      const pgid = Number(await fs.readFile(pgidFile, 'utf8'));
+      assert.ok(pgid > 0 && groupAlive(pgid), 'the holder is deploying');
       // Terminate: the workflow code never runs again, so only the server can release the target.
       if (how === 'terminate') await holder.terminate('test: holder terminated');
       else await holder.cancel();
+      if (how === 'cancel') {
+        // The deploy's group outlives the cancel request by seconds (INT, then TERM after 5 s): the
+        // target must stay held until it is gone.
+        while ((await progress(waiter)).status === 'waiting_for_target') await sleep(50);
+        assert.equal(
+          groupAlive(pgid),
+          false,
+          "the waiter started while the cancelled run's deploy was alive",
+        );
+      }
       const done = (await waiter.result()) as RedeployState;
       assert.equal(done.status, 'completed');
       assert.equal((await holder.describe()).status.name, how === 'terminate' ? 'TERMINATED' : 'CANCELLED');
@@ -155,7 +179,12 @@ describe('failure notifications and rollback', { concurrency: 1 }, () => {
         text.includes(`Web UI: ${h.config.temporal.uiUrl}/namespaces/default/workflows/${runId}`),
         text,
       );
-      assert.ok(text.includes(`Resume: redeploy --resume ${runId}`), text);
+      assert.ok(
+        text.includes(
+          `Resume: redeploy --resume ${runId} --versions "omninode-claude=0.4.0,omniintelligence=0.8.0" --skip-sync --skip-infisical`,
+        ),
+        text,
+      );
       await first.executeUpdate('decide', { args: [{ action: 'abort', phase: 'DEPLOY', by: 'carol' }] });
       await failureOf(first);
       const [aborted] = await postsWith(h, `${runId} aborted at DEPLOY`);
@@ -236,6 +265,27 @@ describe('failure notifications and rollback', { concurrency: 1 }, () => {
     } finally {
       h.sb.health.setUp('intelligence-api');
       await h.sb.writeEnvFile(DEFAULT_ENV);
+    }
+  });
+
+  it('a run cancelled during its rollback says so: the rollback failed, cancelled', async () => {
+    h.sb.health.setDown('intelligence-api');
+    try {
+      const handle = await h.start({ flags: { ...FAST, rollbackOnFailure: true } });
+      await waitForState(handle, (s) => s.phases.VERIFY.status === 'running', 60_000);
+      await h.sb.setFault('deploy', { sleepSeconds: 120 }); // the rollback's redeploy hangs
+      const deploys = await h.sb.invocations('deploy');
+      await waitForState(handle, (s) => s.rollback?.status === 'running', 60_000);
+      while ((await h.sb.invocations('deploy')) === deploys) await sleep(100); // it is redeploying
+      await handle.cancel();
+      await handle.result().catch(() => undefined);
+      const s = await progress(handle);
+      assert.equal(s.status, 'cancelled');
+      assert.deepEqual([s.rollback?.status, s.rollback?.error], ['failed', 'cancelled']);
+      assert.ok(s.rollback?.finished_at, 'the rollback record is closed');
+    } finally {
+      await h.sb.clearFault('deploy');
+      h.sb.health.setUp('intelligence-api');
     }
   });
 
