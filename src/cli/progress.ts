@@ -1,5 +1,4 @@
 import { PHASES, type Phase, type PhaseStatus } from '../core/phases.js';
-import { formatVersions } from '../core/versions.js';
 import {
   formatPins,
   resumeCommand,
