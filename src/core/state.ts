@@ -37,7 +37,7 @@ export interface LockHolder {
 /** `--rollback-on-failure`: what VERIFY's failure led to. */
 export interface RollbackRecord {
   status: 'running' | 'completed' | 'failed';
-  /** The pins restored: PIN_UPDATE's `from` for every package it changed. */
+  /** The pins restored, for every package PIN_UPDATE changed: WORKTREE's pins_found, else PIN_UPDATE's `from`. */
   to: Versions;
   reason: string;
   started_at: string;
