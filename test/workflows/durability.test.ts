@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import type { RedeployState } from '../../src/core/state.js';
+import { isActive, type RedeployState } from '../../src/core/state.js';
 import { groupAlive } from '../../src/io/exec.js';
 import { buildReport } from '../../src/cli/report.js';
 import { DEFAULT_ENV } from '../support/sandbox.js';
@@ -163,6 +163,58 @@ describe('durability', { concurrency: 1 }, () => {
       }
     });
   }
+
+  it('cancel during WORKTREE stops `git worktree add` and its hook; a resumed run reuses the worktree it left', async () => {
+    await h.startWorker();
+    // A slow post-checkout hook (an LFS fetch, say): real git runs it inside `git worktree add`.
+    const hook = path.join(h.sb.omniHome, 'omnibase_infra', '.git', 'hooks', 'post-checkout');
+    await fs.mkdir(path.dirname(hook), { recursive: true });
+    await fs.writeFile(hook, '#!/bin/sh\nsleep 120\n', { mode: 0o755 });
+    try {
+      const handle = await h.start({
+        flags: { skipSync: true, skipDockerfileUpdate: false, skipInfisical: true, verifyOnly: false },
+      });
+      await waitForState(handle, (s) => s.phases.WORKTREE.status === 'running');
+      const file = path.join(h.config.logDir, handle.workflowId, 'WORKTREE.pgid');
+      let pgid = 0;
+      const inGroup = async () =>
+        (await execa('ps', ['-o', 'args=', '-g', String(pgid)], { reject: false })).stdout;
+      for (;;) {
+        pgid = Number(await fs.readFile(file, 'utf8').catch(() => '0'));
+        if (pgid && /^sleep /m.test(await inGroup())) break; // inside the hook
+        await sleep(100);
+      }
+      assert.match(await inGroup(), /^git .*worktree add/m);
+      await handle.cancel();
+      await handle.result().catch(() => undefined);
+      await sleep(5000);
+      assert.equal(groupAlive(pgid), false, 'no process of the WORKTREE group is alive 5 s later');
+      const state = await progress(handle);
+      assert.deepEqual([state.status, state.phases.WORKTREE.status], ['cancelled', 'cancelled']);
+
+      // What the interrupted `git worktree add` left must not stop the run when it is resumed.
+      await fs.rm(hook, { force: true });
+      const resumed = await h.start({
+        runId: handle.workflowId,
+        worktreeTicket: state.worktree_ticket,
+        flags: state.flags,
+        resumeFrom: { phases: { WORKTREE: state.phases.WORKTREE }, worktreePath: null },
+      });
+      const done = await waitForState(resumed, (s) => !isActive(s.status), 90_000);
+      // A run left waiting would hold the target for the tests after this one.
+      if (done.status !== 'completed') await resumed.terminate('test failed');
+      assert.equal(done.status, 'completed', JSON.stringify(done, null, 2));
+      assert.equal(done.phases.WORKTREE['reused'], true, 'the worktree the cancelled git left is reused');
+      const wt = done.worktree_path ?? '';
+      assert.equal(
+        (await execa('git', ['-C', wt, 'branch', '--show-current'], { env: h.sb.env })).stdout,
+        state.worktree_ticket,
+      );
+    } finally {
+      await fs.rm(hook, { force: true });
+      await h.stopWorker();
+    }
+  });
 
   it('secrets printed by a failing script appear nowhere: history, state, logs', async () => {
     await h.startWorker();
