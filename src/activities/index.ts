@@ -1,3 +1,4 @@
+import type { PHASE_ACTIVITY } from '../core/phases.js';
 import type { ActivityDeps } from './context.js';
 import { makeDeploy } from './deploy.js';
 import { makeEnvCheck } from './env-check.js';
@@ -33,3 +34,7 @@ export function createActivities(deps: ActivityDeps = {}) {
 }
 
 export type RedeployActivities = ReturnType<typeof createActivities>;
+
+// Compile-time check: every phase's activity name in core/phases.ts is a key of this registry.
+type PhaseActivityName = (typeof PHASE_ACTIVITY)[keyof typeof PHASE_ACTIVITY];
+export type PhaseActivities = Pick<RedeployActivities, PhaseActivityName>;

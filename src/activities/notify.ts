@@ -201,7 +201,8 @@ export function makeNotifyFailure(deps: ActivityDeps) {
       runId,
       async (ctx) => {
         const tier = await detectTier(ctx);
-        const lines = failureLines(runId, notice, workflowUrl(ctx.config, runId)).map(ctx.mask);
+        // Masked where they leave: ctx.log, deliver() and the returned details.
+        const lines = failureLines(runId, notice, workflowUrl(ctx.config, runId));
         for (const line of lines) ctx.log(line);
         const message: SlackMessage = {
           title: `redeploy ${runId} ${headline(notice)}`,

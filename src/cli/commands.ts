@@ -21,7 +21,7 @@ import type { DecisionPayload } from '../workflows/messages.js';
 import type { Config } from '../io/config.js';
 import { workflowUrl } from '../io/temporal.js';
 import { describeTargetLock } from '../io/target-lock.js';
-import { targetLockId } from '../core/target-lock.js';
+import { busyMessage, targetLockId } from '../core/target-lock.js';
 import { resultFromState, writeSkillResult } from '../io/skill-result.js';
 import { readStateFile, stateFilePath, writeStateFile } from '../io/state-file.js';
 import { attach, finalState, queryState } from './attach.js';
@@ -114,9 +114,7 @@ async function launch(
       input.lockId ?? targetLockId(taskQueueFor(ctx.config, input.target)),
     );
     if (holder) {
-      const message =
-        `${input.target ?? 'the default target'} is busy: ${holder.run_id} (started by ${holder.started_by} at ${holder.started_at}) is redeploying it. ` +
-        `Run again without --no-wait to wait for it, or stop it: redeploy cancel ${holder.run_id}`;
+      const message = busyMessage(input.target, holder);
       ctx.out(
         opts.json
           ? JSON.stringify({ event: 'refused', reason: 'target_busy', holder, message })

@@ -1,21 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { PHASES, type Phase } from '../core/phases.js';
+import { PHASE_ACTIVITY, PHASES, type Phase } from '../core/phases.js';
 import { formatPins, type RedeployState, type RollbackRecord } from '../core/state.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
-/** Activity type → phase (activity names are public API, so this table is stable). */
-const PHASE_OF: Record<string, Phase> = {
-  sync: 'SYNC',
-  envCheck: 'ENV_CHECK',
-  worktree: 'WORKTREE',
-  pinUpdate: 'PIN_UPDATE',
-  deploy: 'DEPLOY',
-  infisical: 'INFISICAL',
-  verify: 'VERIFY',
-  notify: 'NOTIFY',
-};
+/** Activity type → phase: the inverse of PHASE_ACTIVITY (activity names are public API, so stable). */
+const PHASE_OF: Record<string, Phase> = Object.fromEntries(PHASES.map((p) => [PHASE_ACTIVITY[p], p]));
 
 export interface PhaseTiming {
   status: string;

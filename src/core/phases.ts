@@ -11,6 +11,18 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
+/** Each phase's activity type name: public API (recorded in every history; never rename). */
+export const PHASE_ACTIVITY = {
+  SYNC: 'sync',
+  ENV_CHECK: 'envCheck',
+  WORKTREE: 'worktree',
+  PIN_UPDATE: 'pinUpdate',
+  DEPLOY: 'deploy',
+  INFISICAL: 'infisical',
+  VERIFY: 'verify',
+  NOTIFY: 'notify',
+} as const satisfies Record<Phase, string>;
+
 /**
  * Phase statuses. The seed's are pending, completed, failed, skipped_by_flag, skipped_no_infisical;
  * running, skipped_by_operator, cancelled and rolled_back are additive (legacy readers only test for "completed").

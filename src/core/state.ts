@@ -1,4 +1,5 @@
 import { PHASES, type Phase, type PhaseStatus } from './phases.js';
+import { specifierOf } from './pins.js';
 import { formatVersions, type Versions } from './versions.js';
 
 /**
@@ -229,7 +230,7 @@ export function waitingLine(h: LockHolder): string {
 /** `pkg==1.2.0` for an exact version, `pkg>=1,<2` for a range, bare `pkg` when it was unpinned. */
 export function formatPins(pins: Versions): string {
   return Object.entries(pins)
-    .map(([k, v]) => (v === 'unpinned' ? k : /^[0-9]/.test(v) ? `${k}==${v}` : `${k}${v}`))
+    .map(([k, v]) => `${k}${specifierOf(v)}`)
     .join(', ');
 }
 

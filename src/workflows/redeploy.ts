@@ -22,7 +22,8 @@ import {
 // Not re-exported by @temporalio/workflow; @temporalio/common is deterministic and bundles into workflows.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { FailureNotice, PhaseOutcome, RedeployActivities } from '../activities/index.js';
-import { TARGET_LOCK_WORKFLOW, targetLockId } from '../core/target-lock.js';
+import { specifierOf } from '../core/pins.js';
+import { TARGET_LOCK_WORKFLOW, busyMessage, targetLockId } from '../core/target-lock.js';
 import type { Versions } from '../core/versions.js';
 import { PHASES, isSettled, type Phase, type PhaseStatus } from '../core/phases.js';
 import {
@@ -307,8 +308,9 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     state.finished_at = now();
     publish();
   };
-  const fail = (type: string, message: string): ApplicationFailure =>
-    ApplicationFailure.create({ type, message, nonRetryable: true, details: [state] });
+  /** The run's failure, after finish(): its message is the state's error. */
+  const fail = (type: string): ApplicationFailure =>
+    ApplicationFailure.create({ type, message: state.error ?? type, nonRetryable: true, details: [state] });
 
   /** One redeploy per target (core/target-lock.ts): waits for the holder, or refuses with --no-wait. */
   const acquireTarget = async (): Promise<void> => {
@@ -365,17 +367,13 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       }
       holder ??= { run_id: 'another run', started_by: 'unknown', started_at: 'unknown' };
       if (input.flags.noWait) {
-        finish(
-          'failed',
-          `${targetName} is busy: ${holder.run_id} (started by ${holder.started_by} at ${holder.started_at}) is redeploying it. ` +
-            `Run again without --no-wait to wait for it, or stop it: redeploy cancel ${holder.run_id}`,
-        );
-        throw fail('TargetBusy', state.error ?? '');
+        finish('failed', busyMessage(input.target, holder));
+        throw fail('TargetBusy');
       }
       if (Date.now() >= deadline) {
         finish('failed', `gave up after ${Math.round(waitMs / 60_000)} min ${waitingLine(holder)}`);
         await alert('target_wait_timeout', null, state.error ?? '');
-        throw fail('TargetWaitTimeout', state.error ?? '');
+        throw fail('TargetWaitTimeout');
       }
       if (state.status !== 'waiting_for_target' || state.waiting_for?.run_id !== holder.run_id) {
         state.status = 'waiting_for_target';
@@ -431,7 +429,9 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     publish();
     const id = input.runId;
     const wt = state.worktree_path ?? '';
-    const exact = Object.fromEntries(Object.entries(previous).filter(([, v]) => /^[0-9]/.test(v)));
+    const exact = Object.fromEntries(
+      Object.entries(previous).filter(([, v]) => specifierOf(v).startsWith('==')),
+    );
     let step: Phase = 'PIN_UPDATE';
     try {
       await acts.quick.pinUpdate.executeWithOptions(
@@ -459,14 +459,14 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       };
       finish('failed', `VERIFY failed: ${reason}\nrollback failed at ${step}: ${message}`);
       await alert('rollback_failed', 'VERIFY', state.error ?? '');
-      throw fail('RollbackFailed', state.error ?? '');
+      throw fail('RollbackFailed');
     }
     state.rollback = { ...state.rollback, status: 'completed', finished_at: now() };
     // Nothing this run applied is still applied (the skill result reads pins_applied); `rollback.to` says what runs.
     state.pins_applied = {};
     finish('rolled_back', `VERIFY failed: ${reason}\nrolled back to ${formatPins(previous)}`);
     await alert('rolled_back', 'VERIFY', reason, previous);
-    throw fail('RolledBack', state.error ?? '');
+    throw fail('RolledBack');
   };
 
   /** Runs a phase until it completes, or an operator skips it; throws on abort, timeout or cancellation. */
@@ -499,7 +499,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
         if (!decided || !decision) {
           finish('failed', `${phase} failed and no decision came before ${deadline}: ${message}`);
           await alert('decision_timeout', phase, message);
-          throw fail('DecisionTimeout', state.error ?? '');
+          throw fail('DecisionTimeout');
         }
         const d: DecisionPayload = decision;
         state.decisions.push({
@@ -512,7 +512,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
         if (d.action === 'abort') {
           finish('aborted', `aborted by ${d.by ?? 'an operator'} at ${phase}: ${message}`);
           await alert('aborted', phase, state.error ?? message);
-          throw fail('RedeployAborted', state.error ?? '');
+          throw fail('RedeployAborted');
         }
         if (d.action === 'skip') {
           markPhase(state, phase, 'skipped_by_operator', now(), { error: message, by: d.by ?? 'unknown' });
