@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
+import { execa, type ResultPromise } from 'execa';
 import { loadConfig, type Config } from '../../src/io/config.js';
 import type { RedeployInput, RedeployState } from '../../src/core/state.js';
 import type { Phase } from '../../src/core/phases.js';
@@ -44,6 +45,62 @@ export function newRunId(): string {
 
 export const VERSIONS = { 'omninode-claude': '0.4.0', omniintelligence: '0.8.0' };
 
+/** A full run's input for a test task queue (every phase, the test versions), with overrides. */
+export function redeployInput(taskQueue: string, overrides: Partial<RedeployInput> = {}): RedeployInput {
+  const runId = overrides.runId ?? newRunId();
+  return {
+    runId,
+    worktreeTicket: runId,
+    versions: VERSIONS,
+    flags: { skipSync: false, skipDockerfileUpdate: false, skipInfisical: false, verifyOnly: false },
+    startedBy: 'test@sandbox',
+    // One lock per test task queue, as the CLI does per host: test files never wait for each other.
+    lockId: targetLockId(taskQueue),
+    ...overrides,
+  };
+}
+
+const WORKER_ENTRY = new URL('../../src/worker.js', import.meta.url).pathname;
+
+/** `node dist/src/worker.js` (what `redeploy worker` runs) as its own process, with exactly `vars`. */
+export function spawnWorkerProcess(
+  vars: Record<string, string>,
+  opts: { all?: boolean } = {},
+): ResultPromise {
+  return execa(process.execPath, [WORKER_ENTRY], {
+    env: vars,
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    ...(opts.all ? { all: true } : {}),
+  });
+}
+
+/** What runs in a process group: `ps` lines of `pid args`. */
+export async function groupProcesses(pgid: number): Promise<string> {
+  return (await execa('ps', ['-o', 'pid=,args=', '-g', String(pgid)], { reject: false })).stdout;
+}
+
+/**
+ * Waits until the phase's current command has a `sleep` in its process group (the slow part of a
+ * stand-in or hook) and returns that group, from `<PHASE>.pgid`, which the activity writes per command.
+ */
+export async function sleepingGroup(
+  logDir: string,
+  runId: string,
+  phase: Phase,
+  timeoutMs = 60_000,
+): Promise<number> {
+  const file = path.join(logDir, runId, `${phase}.pgid`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pgid = Number(await fs.readFile(file, 'utf8').catch(() => '0'));
+    if (pgid > 1 && /^\s*\d+ sleep /m.test(await groupProcesses(pgid))) return pgid;
+    if (Date.now() > deadline) throw new Error(`${phase}: no sleeping command within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
 export interface Harness {
   sb: Sandbox;
   config: Config;
@@ -77,18 +134,8 @@ export async function createHarness(
     address,
     vars,
     async start(overrides = {}) {
-      const runId = overrides.runId ?? newRunId();
-      const input: RedeployInput = {
-        runId,
-        worktreeTicket: runId,
-        versions: VERSIONS,
-        flags: { skipSync: false, skipDockerfileUpdate: false, skipInfisical: false, verifyOnly: false },
-        startedBy: 'test@sandbox',
-        // One lock per test task queue, as the CLI does per host: test files never wait for each other.
-        lockId: targetLockId(taskQueue),
-        ...overrides,
-      };
-      return env.client.workflow.start('redeploy', { taskQueue, workflowId: runId, args: [input] });
+      const input = redeployInput(taskQueue, overrides);
+      return env.client.workflow.start('redeploy', { taskQueue, workflowId: input.runId, args: [input] });
     },
     async startWorker() {
       worker = await createWorker({
@@ -158,7 +205,6 @@ export async function activityRuns(h: Harness, runId: string, phase: Phase): Pro
  */
 export async function recordHistory(h: Harness, workflowId: string, name: string): Promise<void> {
   if (!process.env['REDEPLOY_RECORD_HISTORIES']) return;
-  const { execa } = await import('execa');
   const { temporalCli } = await import('./temporal.js');
   const out = await execa(await temporalCli(), [
     'workflow',

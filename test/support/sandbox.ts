@@ -92,6 +92,14 @@ export const DEFAULT_ENV: Record<string, string> = {
   KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:19092',
 };
 
+/** A complete, valid set of Infisical variables (INFISICAL runs; nothing is reachable at the address). */
+export const INFISICAL_TEST_ENV: Record<string, string> = {
+  INFISICAL_ADDR: 'https://infisical.invalid',
+  INFISICAL_CLIENT_ID: 'id',
+  INFISICAL_CLIENT_SECRET: 'client-secret',
+  INFISICAL_PROJECT_ID: '123e4567-e89b-12d3-a456-426614174000',
+};
+
 export const DEFAULT_INFRA_VERSION = '0.9.0';
 
 /** Pin lines of the plugin install block: every form the pin updater must handle. */

@@ -11,66 +11,26 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import type { WorkflowHandle } from '@temporalio/client';
-import { PHASES, type Phase } from '../../src/core/phases.js';
+import { PHASE_ACTIVITY, PHASES, type Phase } from '../../src/core/phases.js';
 import type { RedeployState } from '../../src/core/state.js';
 import { groupAlive } from '../../src/io/exec.js';
-import { buildDockerfile, DEFAULT_ENV, DEFAULT_PINS } from '../support/sandbox.js';
-import { activityRuns, createHarness, VERSIONS, waitForState, type Harness } from '../support/harness.js';
-
-const WORKER_ENTRY = new URL('../../src/worker.js', import.meta.url).pathname;
-
-/** Activity type names (the registry keys in src/activities/index.ts). */
-const ACTIVITY: Record<Phase, string> = {
-  SYNC: 'sync',
-  ENV_CHECK: 'envCheck',
-  WORKTREE: 'worktree',
-  PIN_UPDATE: 'pinUpdate',
-  DEPLOY: 'deploy',
-  INFISICAL: 'infisical',
-  VERIFY: 'verify',
-  NOTIFY: 'notify',
-};
-
-const INFISICAL_ENV = {
-  INFISICAL_ADDR: 'https://infisical.invalid',
-  INFISICAL_CLIENT_ID: 'id',
-  INFISICAL_CLIENT_SECRET: 'client-secret',
-  INFISICAL_PROJECT_ID: '123e4567-e89b-12d3-a456-426614174000',
-};
-
-function spawnWorker(h: Harness): ResultPromise {
-  return execa(process.execPath, [WORKER_ENTRY], {
-    env: h.vars,
-    extendEnv: false,
-    reject: false,
-    stdin: 'ignore',
-  });
-}
-
-/**
- * Waits until the phase's current command has a `sleep` in its process group (the slow part of a
- * stand-in or hook) and returns that group. The group id comes from `<PHASE>.pgid`, which the activity
- * writes for each command it runs.
- */
-async function sleepingGroup(h: Harness, runId: string, phase: Phase): Promise<number> {
-  const file = path.join(h.config.logDir, runId, `${phase}.pgid`);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const pgid = Number(await fs.readFile(file, 'utf8').catch(() => '0'));
-    if (pgid > 1) {
-      const ps = await execa('ps', ['-o', 'args=', '-g', String(pgid)], { reject: false });
-      if (/^sleep /m.test(ps.stdout)) return pgid;
-    }
-    if (Date.now() > deadline) throw new Error(`${phase}: no sleeping command within 60 s`);
-    await sleep(100);
-  }
-}
+import { buildDockerfile, DEFAULT_ENV, DEFAULT_PINS, INFISICAL_TEST_ENV } from '../support/sandbox.js';
+import {
+  activityRuns,
+  createHarness,
+  groupProcesses,
+  sleepingGroup,
+  spawnWorkerProcess,
+  VERSIONS,
+  waitForState,
+  type Harness,
+} from '../support/harness.js';
 
 /** The attempt number the server recorded for the phase's activity (the attempt that completed it). */
 async function completedAttempt(handle: WorkflowHandle, phase: Phase): Promise<number> {
   const { events } = await handle.fetchHistory();
   const scheduled = (events ?? []).find(
-    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === ACTIVITY[phase],
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === PHASE_ACTIVITY[phase],
   );
   assert.ok(scheduled?.eventId, `${phase}'s activity was scheduled`);
   const started = (events ?? []).find(
@@ -87,7 +47,7 @@ async function git(args: string[], env: Record<string, string>): Promise<string>
 async function commandInFlight(h: Harness, handle: WorkflowHandle, phase: Phase): Promise<number> {
   const runId = handle.workflowId;
   await waitForState(handle, (s) => s.phases[phase].status === 'running', 90_000);
-  const pgid = await sleepingGroup(h, runId, phase);
+  const pgid = await sleepingGroup(h.config.logDir, runId, phase);
   assert.equal((await waitForState(handle, () => true)).phases[phase].status, 'running');
   assert.equal(await activityRuns(h, runId, phase), 1, `${phase}'s first attempt is logged`);
   return pgid;
@@ -220,8 +180,11 @@ const CASES: Case[] = [
       return {
         async inFlight(handle) {
           const pgid = await commandInFlight(h, handle, 'WORKTREE');
-          const ps = await execa('ps', ['-o', 'args=', '-g', String(pgid)]);
-          assert.match(ps.stdout, /^git .*worktree add/m, 'killed during `git worktree add`');
+          assert.match(
+            await groupProcesses(pgid),
+            /^\s*\d+ git .*worktree add/m,
+            'killed during `git worktree add`',
+          );
           return pgid;
         },
         release: () => fs.rm(marker, { force: true }),
@@ -291,7 +254,7 @@ const CASES: Case[] = [
     phase: 'INFISICAL',
     runs: 2,
     async setup(h) {
-      await h.sb.writeEnvFile({ ...DEFAULT_ENV, ...INFISICAL_ENV });
+      await h.sb.writeEnvFile({ ...DEFAULT_ENV, ...INFISICAL_TEST_ENV });
       await h.sb.setFault('seed-infisical', { sleepSeconds: 120 });
       return {
         inFlight: (handle) => commandInFlight(h, handle, 'INFISICAL'),
@@ -345,7 +308,7 @@ describe('a worker SIGKILLed during any phase', { concurrency: true }, () => {
       let second: ResultPromise | undefined;
       try {
         steps = await c.setup(h, tmp);
-        const first = spawnWorker(h);
+        const first = spawnWorkerProcess(h.vars);
         const handle = await h.start();
         const runId = handle.workflowId;
         const orphan = await steps.inFlight(handle, first);
@@ -356,7 +319,7 @@ describe('a worker SIGKILLed during any phase', { concurrency: true }, () => {
           assert.ok(groupAlive(orphan), 'its command outlived it, as in a real crash');
         await steps.release();
 
-        second = spawnWorker(h);
+        second = spawnWorkerProcess(h.vars);
         const state = (await handle.result()) as RedeployState;
         assert.equal(state.status, 'completed');
         for (const p of PHASES) {

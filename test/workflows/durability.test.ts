@@ -3,34 +3,25 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { isActive, type RedeployState } from '../../src/core/state.js';
 import { groupAlive } from '../../src/io/exec.js';
 import { buildReport } from '../../src/cli/report.js';
-import { DEFAULT_ENV } from '../support/sandbox.js';
+import { DEFAULT_ENV, INFISICAL_TEST_ENV } from '../support/sandbox.js';
 import {
   activityRuns,
   createHarness,
+  groupProcesses,
   progress,
+  sleepingGroup,
+  spawnWorkerProcess,
   waitForState,
   waitingOn,
   type Harness,
 } from '../support/harness.js';
 import { temporalCli } from '../support/temporal.js';
-
-const WORKER_ENTRY = new URL('../../src/worker.js', import.meta.url).pathname;
-
-async function readPgid(h: Harness, runId: string): Promise<number> {
-  const file = path.join(h.config.logDir, runId, 'DEPLOY.pgid');
-  for (let i = 0; i < 100; i++) {
-    const text = await fs.readFile(file, 'utf8').catch(() => '');
-    if (text) return Number(text);
-    await sleep(100);
-  }
-  throw new Error(`no ${file}`);
-}
 
 describe('durability', { concurrency: 1 }, () => {
   let h: Harness;
@@ -41,29 +32,19 @@ describe('durability', { concurrency: 1 }, () => {
 
   it('a worker SIGKILLed during DEPLOY is replaced and the run completes; earlier phases ran once', async () => {
     await h.sb.setFault('deploy', { sleepSeconds: 120 }); // a long build: still running when the re-attempt comes
-    const spawnWorker = (): ResultPromise =>
-      execa(process.execPath, [WORKER_ENTRY], {
-        env: h.vars,
-        extendEnv: false,
-        reject: false,
-        stdin: 'ignore',
-      });
-    const first = spawnWorker();
+    const first = spawnWorkerProcess(h.vars);
     const handle = await h.start();
     const runId = handle.workflowId;
     await waitForState(handle, (s) => s.phases.DEPLOY.status === 'running', 60_000);
-    const orphan = await readPgid(h, runId);
     // Kill once the build is under way and silent (its `sleep` child exists): an orphan that still
     // prints dies of SIGPIPE by itself, a silent one is what the re-attempt must stop.
-    const inGroup = async () =>
-      (await execa('ps', ['-o', 'args=', '-g', String(orphan)], { reject: false })).stdout;
-    while (!/^sleep /m.test(await inGroup())) await sleep(100);
+    const orphan = await sleepingGroup(h.config.logDir, runId, 'DEPLOY');
     first.kill('SIGKILL');
     await first;
     assert.ok(groupAlive(orphan), 'the killed worker left its deploy running (as a real crash would)');
     await h.sb.clearFault('deploy');
 
-    const second = spawnWorker();
+    const second = spawnWorkerProcess(h.vars);
     try {
       const state = (await handle.result()) as RedeployState;
       assert.equal(state.status, 'completed');
@@ -95,8 +76,7 @@ describe('durability', { concurrency: 1 }, () => {
         flags: { skipSync: true, skipDockerfileUpdate: true, skipInfisical: true, verifyOnly: false },
       });
       await waitForState(handle, (s) => s.phases.DEPLOY.status === 'running');
-      const pgid = await readPgid(h, handle.workflowId);
-      assert.ok(groupAlive(pgid));
+      const pgid = await sleepingGroup(h.config.logDir, handle.workflowId, 'DEPLOY');
       await handle.cancel();
       const err = await handle.result().then(
         () => assert.fail('a cancelled run does not succeed'),
@@ -133,23 +113,12 @@ describe('durability', { concurrency: 1 }, () => {
   ] as const) {
     it(`cancel during ${phase} stops its whole process group too`, async () => {
       await h.startWorker();
-      await h.sb.writeEnvFile({
-        ...DEFAULT_ENV,
-        INFISICAL_ADDR: 'https://infisical.invalid',
-        INFISICAL_CLIENT_ID: 'id',
-        INFISICAL_CLIENT_SECRET: 'client-secret',
-        INFISICAL_PROJECT_ID: '123e4567-e89b-12d3-a456-426614174000',
-      });
+      await h.sb.writeEnvFile({ ...DEFAULT_ENV, ...INFISICAL_TEST_ENV });
       await h.sb.setFault(script, { sleepSeconds: 120 });
       try {
         const handle = await h.start({ flags });
         await waitForState(handle, (s) => s.phases[phase].status === 'running');
-        const file = path.join(h.config.logDir, handle.workflowId, `${phase}.pgid`);
-        let pgid = 0;
-        while (!pgid) pgid = Number(await fs.readFile(file, 'utf8').catch(() => '0'));
-        const inGroup = async () =>
-          (await execa('ps', ['-o', 'args=', '-g', String(pgid)], { reject: false })).stdout;
-        while (!/^sleep /m.test(await inGroup())) await sleep(100); // the stand-in reached its slow part
+        const pgid = await sleepingGroup(h.config.logDir, handle.workflowId, phase); // in its slow part
         await handle.cancel();
         await handle.result().catch(() => undefined);
         await sleep(5000);
@@ -175,16 +144,8 @@ describe('durability', { concurrency: 1 }, () => {
         flags: { skipSync: true, skipDockerfileUpdate: false, skipInfisical: true, verifyOnly: false },
       });
       await waitForState(handle, (s) => s.phases.WORKTREE.status === 'running');
-      const file = path.join(h.config.logDir, handle.workflowId, 'WORKTREE.pgid');
-      let pgid = 0;
-      const inGroup = async () =>
-        (await execa('ps', ['-o', 'args=', '-g', String(pgid)], { reject: false })).stdout;
-      for (;;) {
-        pgid = Number(await fs.readFile(file, 'utf8').catch(() => '0'));
-        if (pgid && /^sleep /m.test(await inGroup())) break; // inside the hook
-        await sleep(100);
-      }
-      assert.match(await inGroup(), /^git .*worktree add/m);
+      const pgid = await sleepingGroup(h.config.logDir, handle.workflowId, 'WORKTREE'); // inside the hook
+      assert.match(await groupProcesses(pgid), /^\s*\d+ git .*worktree add/m);
       await handle.cancel();
       await handle.result().catch(() => undefined);
       await sleep(5000);

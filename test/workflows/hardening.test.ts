@@ -14,12 +14,12 @@ import {
   createHarness,
   progress,
   recordHistory,
+  sleepingGroup,
+  spawnWorkerProcess,
   waitForState,
   waitingOn,
   type Harness,
 } from '../support/harness.js';
-
-const WORKER_ENTRY = new URL('../../src/worker.js', import.meta.url).pathname;
 
 /** Straight to the worktree and DEPLOY: what these tests are about happens there or later. */
 const FAST: RedeployFlags = {
@@ -118,10 +118,8 @@ describe('one redeploy per target', { concurrency: 1 }, () => {
       await waitForState(holder, (s) => s.phases.DEPLOY.status === 'running');
       const waiter = await h.start({ flags: FAST });
       await waitForState(waiter, (s) => s.waiting_for?.run_id === holder.workflowId);
+      const pgid = await sleepingGroup(h.config.logDir, holder.workflowId, 'DEPLOY'); // the holder is deploying
       await h.sb.clearFault('deploy');
-      const pgidFile = path.join(h.config.logDir, holder.workflowId, 'DEPLOY.pgid');
-      const pgid = Number(await fs.readFile(pgidFile, 'utf8'));
-      assert.ok(pgid > 0 && groupAlive(pgid), 'the holder is deploying');
       // Terminate: the workflow code never runs again, so only the server can release the target.
       if (how === 'terminate') await holder.terminate('test: holder terminated');
       else await holder.cancel();
@@ -321,15 +319,8 @@ describe('NOTIFY under a worker crash', { concurrency: 1 }, () => {
       SLACK_BOT_TOKEN: h.sb.slack.token,
       SLACK_CHANNEL_ID: h.sb.slack.channel,
     });
-    const spawnWorker = () =>
-      execa(process.execPath, [WORKER_ENTRY], {
-        env: h.vars,
-        extendEnv: false,
-        reject: false,
-        stdin: 'ignore',
-      });
     h.sb.slack.delayNext(1, 60_000); // delivered at once, answered never (within the worker's life)
-    const first = spawnWorker();
+    const first = spawnWorkerProcess(h.vars);
     const handle = await h.start({ flags: FAST });
     const runId = handle.workflowId;
     const title = `[redeploy] ${runId} complete`;
@@ -349,7 +340,7 @@ describe('NOTIFY under a worker crash', { concurrency: 1 }, () => {
     } finally {
       first.kill('SIGKILL');
     }
-    const second = spawnWorker();
+    const second = spawnWorkerProcess(h.vars);
     try {
       const state = (await handle.result()) as RedeployState;
       assert.equal(state.status, 'completed');

@@ -7,27 +7,23 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { Client, Connection } from '@temporalio/client';
 import { PHASES } from '../../src/core/phases.js';
-import type { RedeployInput, RedeployState } from '../../src/core/state.js';
+import type { RedeployState } from '../../src/core/state.js';
 import { freePort, startDevServer, type DevServer } from '../../src/io/dev-server.js';
 import { findTemporalCli } from '../../src/io/temporal-cli.js';
-import { newRunId, sandboxVars, VERSIONS, waitForState } from '../support/harness.js';
+import {
+  groupProcesses,
+  redeployInput,
+  sandboxVars,
+  sleepingGroup,
+  spawnWorkerProcess,
+  VERSIONS,
+  waitForState,
+} from '../support/harness.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 import { uniqueTaskQueue } from '../support/temporal.js';
-
-const WORKER_ENTRY = new URL('../../src/worker.js', import.meta.url).pathname;
-
-/** The pid of a `sleep` in DEPLOY's current process group (the stand-in's slow build), if there is one. */
-async function buildSleep(logDir: string, runId: string): Promise<number | undefined> {
-  const pgid = Number(await fs.readFile(path.join(logDir, runId, 'DEPLOY.pgid'), 'utf8').catch(() => '0'));
-  if (pgid <= 1) return undefined;
-  const ps = await execa('ps', ['-o', 'pid=,args=', '-g', String(pgid)], { reject: false });
-  const m = /^\s*(\d+) sleep /m.exec(ps.stdout);
-  return m ? Number(m[1]) : undefined;
-}
 
 async function reachable(address: string): Promise<boolean> {
   try {
@@ -74,26 +70,14 @@ describe('a Temporal server restart', () => {
     const logDir = path.join(sb.stateDir, 'logs');
     await sb.setFault('deploy', { sleepSeconds: 300 }); // a build that lasts until the test ends it
 
-    worker = execa(process.execPath, [WORKER_ENTRY], {
-      env: vars,
-      extendEnv: false,
-      reject: false,
-      stdin: 'ignore',
-      all: true,
-    });
+    worker = spawnWorkerProcess(vars, { all: true });
     connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection, namespace: 'default' });
-    const runId = newRunId();
-    const input: RedeployInput = {
-      runId,
-      worktreeTicket: runId,
-      versions: VERSIONS,
-      flags: { skipSync: false, skipDockerfileUpdate: false, skipInfisical: false, verifyOnly: false },
-      startedBy: 'test@sandbox',
-    };
+    const input = redeployInput(taskQueue);
+    const runId = input.runId;
     const handle = await client.workflow.start('redeploy', { taskQueue, workflowId: runId, args: [input] });
     await waitForState(handle, (s) => s.phases.DEPLOY.status === 'running', 90_000);
-    while (!(await buildSleep(logDir, runId))) await sleep(100); // the build is under way
+    const group = await sleepingGroup(logDir, runId, 'DEPLOY'); // the build is under way
     // Asked before the restart: this call has to survive it.
     const result = handle.result() as Promise<RedeployState>;
     result.catch(() => undefined); // awaited below (raced with the worker's exit)
@@ -107,8 +91,8 @@ describe('a Temporal server restart', () => {
 
     // The build ends after the restart (no fault for a re-attempt either).
     await sb.clearFault('deploy');
-    const build = await buildSleep(logDir, runId);
-    if (build) process.kill(build, 'SIGTERM');
+    const build = /^\s*(\d+) sleep /m.exec(await groupProcesses(group))?.[1];
+    if (build) process.kill(Number(build), 'SIGTERM');
 
     // A worker that gave up while the server was away fails the test at once, with its output.
     const workerExit = worker.then((r) =>
