@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { PHASE_ACTIVITY, PHASES, type Phase } from '../core/phases.js';
+import { previousPin } from '../core/pins.js';
 import { formatPins, type RedeployState, type RollbackRecord } from '../core/state.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
@@ -140,17 +141,12 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
     string,
     { from?: string; to: string }
   >;
-  // WORKTREE's pins_found first: a PIN_UPDATE re-attempt after a crash reads its own edit as `from`.
   const found = (state.phases.WORKTREE['pins_found'] ?? {}) as Record<string, string>;
   const versions = Object.fromEntries(
     Object.entries(state.versions_requested).map(([pkg, to]) => [
       pkg,
       {
-        before:
-          [found[pkg], applied[pkg]?.from].find((f) => f && f !== to) ??
-          found[pkg] ??
-          applied[pkg]?.from ??
-          null,
+        before: previousPin(found[pkg], applied[pkg]?.from, to) ?? found[pkg] ?? applied[pkg]?.from ?? null,
         after: to,
       },
     ]),

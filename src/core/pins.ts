@@ -128,6 +128,19 @@ export function currentPins(text: string, requested: string[]): Record<string, s
   return out;
 }
 
+/**
+ * The pin a package had before this run changed it: WORKTREE's `pins_found` first (a PIN_UPDATE
+ * re-attempt after a crash reads its own edit as `from`), else PIN_UPDATE's `from`; undefined when neither
+ * differs from what was requested.
+ */
+export function previousPin(
+  found: string | undefined,
+  from: string | undefined,
+  to: string,
+): string | undefined {
+  return [found, from].find((f): f is string => typeof f === 'string' && f !== '' && f !== to);
+}
+
 /** The specifier text for a PinChange `from` (the inverse of describeSpecifier): for a rollback. */
 export function specifierOf(from: string): string {
   if (from === 'unpinned') return '';

@@ -22,7 +22,7 @@ import {
 // Not re-exported by @temporalio/workflow; @temporalio/common is deterministic and bundles into workflows.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { FailureNotice, PhaseOutcome, RedeployActivities } from '../activities/index.js';
-import { specifierOf } from '../core/pins.js';
+import { previousPin, specifierOf } from '../core/pins.js';
 import { TARGET_LOCK_WORKFLOW, busyMessage, targetLockId } from '../core/target-lock.js';
 import type { Versions } from '../core/versions.js';
 import { PHASES, isSettled, type Phase, type PhaseStatus } from '../core/phases.js';
@@ -396,10 +396,9 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       { from: string; to: string }
     >;
     const found = (state.phases.WORKTREE['pins_found'] ?? {}) as Record<string, string>;
-    // WORKTREE's pins_found first: a PIN_UPDATE re-attempt (after a crash) reads its own edit as `from`.
     const previous: Versions = {};
     for (const [pkg, c] of Object.entries(report)) {
-      const from = [found[pkg], c.from].find((f) => typeof f === 'string' && f !== '' && f !== c.to);
+      const from = previousPin(found[pkg], c.from, c.to);
       if (from) previous[pkg] = from;
     }
     const started = now();

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { currentPins, findPins, rewritePins, unifiedDiff } from '../../src/core/pins.js';
+import { currentPins, findPins, previousPin, rewritePins, unifiedDiff } from '../../src/core/pins.js';
 
 const DOCKERFILE = `FROM python:3.12-slim
 # omniintelligence==0.1.0 (old pin, keep)
@@ -93,5 +93,25 @@ describe('pin rewrite', () => {
     );
     assert.ok(diff.includes('\n-    omniintelligence==0.6.0 \\\n+    omniintelligence==0.8.0 \\'));
     assert.equal(unifiedDiff(DOCKERFILE, DOCKERFILE, 'x'), '');
+  });
+
+  it('restore writes the reported `from`s back: a rewrite and its restore give the text it started with', () => {
+    const versions = { 'omninode-claude': '0.4.0', 'omninode-memory': '1.0.0', omniintelligence: '0.8.0' };
+    const forward = rewritePins(DOCKERFILE, versions);
+    const from = Object.fromEntries(Object.entries(forward.report).map(([k, c]) => [k, c.from]));
+    assert.deepEqual(from, {
+      'omninode-claude': '>=0.3.0,<0.5.0',
+      'omninode-memory': '>=0.9.0,<2.0.0',
+      omniintelligence: '0.6.0',
+    });
+    const back = rewritePins(forward.text, from, { restore: true });
+    assert.equal(back.text, DOCKERFILE);
+  });
+
+  it('previousPin prefers what WORKTREE found, skips what equals the request', () => {
+    assert.equal(previousPin('0.3.0', '0.4.0', '0.4.0'), '0.3.0');
+    assert.equal(previousPin('0.4.0', '0.4.0', '0.4.0'), undefined, 'nothing changed');
+    assert.equal(previousPin('0.4.0', '0.3.0', '0.4.0'), '0.3.0', 'a reused worktree already edited');
+    assert.equal(previousPin(undefined, 'unpinned', '0.4.0'), 'unpinned');
   });
 });
