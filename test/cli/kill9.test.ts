@@ -25,14 +25,18 @@ describe('the mirrored state file under kill -9', { concurrency: 1 }, () => {
     await waitForState(handle, (s) => s.phases.DEPLOY.status === 'running');
     const file = path.join(h.sb.stateDir, `${id}.json`);
     const temps = async () => (await fs.readdir(h.sb.stateDir)).filter((f) => f.endsWith('.tmp'));
+    const watch = () =>
+      execa(process.execPath, [CLIENT, 'watch', id], { env: h.vars, extendEnv: false, reject: false });
+    // First a watch that is killed only once it has mirrored (start-up time varies with the machine's
+    // load): there is a file for the later kills to tear, if they could.
+    const first = watch();
+    for (let i = 0; i < 300 && !(await fs.stat(file).catch(() => undefined)); i++) await sleep(100);
+    first.kill('SIGKILL');
+    await first;
     for (let i = 0; i < 12; i++) {
-      const child = execa(process.execPath, [CLIENT, 'watch', id], {
-        env: h.vars,
-        extendEnv: false,
-        reject: false,
-      });
+      const child = watch();
       // Kill at a different moment each time: before, during and after its writes.
-      await sleep(150 + ((i * 97) % 500));
+      await sleep(200 + ((i * 173) % 1400)); // CLI start-up is 0.4–1.5 s, loaded or not
       child.kill('SIGKILL');
       await child;
       const text = await fs.readFile(file, 'utf8').catch(() => undefined);
