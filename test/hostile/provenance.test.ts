@@ -44,7 +44,7 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
     assert.equal(state.status, 'completed');
     await assertDeployed(h, state, upstream, VERSIONS);
     assert.equal(await exists(path.join(state.worktree_path ?? '', 'local-only.txt')), false);
-    assert.equal(await exists(path.join(h.sb.root, 'feature-ran')), false, 'the clone\'s script never ran');
+    assert.equal(await exists(path.join(h.sb.root, 'feature-ran')), false, "the clone's script never ran");
     assert.equal(state.provenance.ref, 'main');
     assert.equal(state.provenance.origin_url, path.join(h.sb.originsDir, 'omnibase_infra.git'));
     // The operator's clone is left as it was: still on the feature branch.
@@ -81,7 +81,10 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
 
   it('uncommitted edits and untracked files in a reused worktree are refused, naming the files', async () => {
     const ticket = 'PROV-3';
-    assert.equal((await (await h.start({ flags: FLAGS, worktreeTicket: ticket })).result()).status, 'completed');
+    assert.equal(
+      (await (await h.start({ flags: FLAGS, worktreeTicket: ticket })).result()).status,
+      'completed',
+    );
     const wt = worktreeOf(h, ticket);
     await plantScript(path.join(wt, 'scripts', 'deploy-runtime.sh'), path.join(h.sb.root, 'edit-ran'));
     await fs.writeFile(path.join(wt, 'docker', 'extra.conf'), 'planted\n');
@@ -113,7 +116,10 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
     assert.equal(state.phases.WORKTREE['fast_forwarded'], 1);
     assert.equal(state.phases.WORKTREE['pins_reset'], true);
     // What the last run on this ticket had pinned: the rollback's "previous".
-    assert.deepEqual(state.phases.WORKTREE['pins_found'], { 'omninode-claude': '0.4.0', omniintelligence: '0.8.0' });
+    assert.deepEqual(state.phases.WORKTREE['pins_found'], {
+      'omninode-claude': '0.4.0',
+      omniintelligence: '0.8.0',
+    });
     await assertDeployed(h, state, upstream, versions);
   });
 
@@ -125,7 +131,10 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
       const handle = await h.start({ flags: FLAGS, worktreeTicket: 'PROV-5' });
       const waiting = await waitForState(handle, waitingOn('WORKTREE'), 90_000);
       assert.equal(waiting.phases.WORKTREE['error_type'], 'OriginFetchFailed');
-      assert.match(String(waiting.phases.WORKTREE['error']), /could not fetch origin\/main .*Nothing was changed/s);
+      assert.match(
+        String(waiting.phases.WORKTREE['error']),
+        /could not fetch origin\/main .*Nothing was changed/s,
+      );
       assert.equal(await exists(worktreeOf(h, 'PROV-5')), false);
       await abortRun(handle, 'WORKTREE');
     } finally {

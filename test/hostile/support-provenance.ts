@@ -43,14 +43,15 @@ export async function assertDeployed(
     Object.keys(versions).length ? [' M docker/Dockerfile.runtime'] : [],
     'no change in the worktree but the pins',
   );
-  const base = (await execa('git', ['show', `${commit}:docker/Dockerfile.runtime`], { cwd: wt, stripFinalNewline: false }))
-    .stdout;
+  const base = (
+    await execa('git', ['show', `${commit}:docker/Dockerfile.runtime`], { cwd: wt, stripFinalNewline: false })
+  ).stdout;
   const expected = rewritePins(base, versions).text;
   const deployed = await fs.readFile(
     path.join(h.sb.deployRoot, '0.9.0', 'docker', 'Dockerfile.runtime'),
     'utf8',
   );
-  assert.equal(deployed, expected, 'the deployed Dockerfile is origin\'s plus the requested pins');
+  assert.equal(deployed, expected, "the deployed Dockerfile is origin's plus the requested pins");
   assert.equal(state.provenance.deploy_script, path.join(wt, 'scripts', 'deploy-runtime.sh'));
   assert.match(state.provenance.dockerfile_sha256 ?? '', /^[0-9a-f]{64}$/);
 }

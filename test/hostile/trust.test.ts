@@ -33,7 +33,11 @@ describe('hostile world: trust boundaries', { concurrency: 1 }, () => {
     const ticket = 'TRUST-1';
     // A full, genuine-looking worktree elsewhere, with a deploy script that leaves a marker.
     const elsewhere = path.join(h.sb.root, 'elsewhere');
-    await git(h, ['worktree', 'add', '-q', '-b', ticket, path.join(elsewhere, 'omnibase_infra'), 'main'], infraClone(h));
+    await git(
+      h,
+      ['worktree', 'add', '-q', '-b', ticket, path.join(elsewhere, 'omnibase_infra'), 'main'],
+      infraClone(h),
+    );
     const marker = path.join(h.sb.root, 'symlink-ran');
     await plantScript(path.join(elsewhere, 'omnibase_infra', 'scripts', 'deploy-runtime.sh'), marker);
     await fs.symlink(elsewhere, path.join(h.sb.worktreeRoot, ticket));
@@ -94,7 +98,10 @@ describe('hostile world: trust boundaries', { concurrency: 1 }, () => {
       assert.equal(state.phases.WORKTREE['path'], worktreeOf(h, ticket));
       await assertDeployed(h, state, await originMain(h), VERSIONS);
       const warnings = (state.phases.ENV_CHECK['warnings'] ?? []) as string[];
-      assert.ok(warnings.some((w) => w.startsWith('POSTGRES_PASSWORD: shorter than 8')), JSON.stringify(warnings));
+      assert.ok(
+        warnings.some((w) => w.startsWith('POSTGRES_PASSWORD: shorter than 8')),
+        JSON.stringify(warnings),
+      );
       assert.ok(!warnings.join(' ').includes('7731'), 'warnings name the variable, never the value');
       const log = await fs.readFile(path.join(h.config.logDir, state.run_id, 'DEPLOY.log'), 'utf8');
       assert.match(log, /POSTGRES_PASSWORD=\*\*\*/, 'the secret in command output is masked');
@@ -138,7 +145,11 @@ describe('hostile world: trust boundaries', { concurrency: 1 }, () => {
       ],
       [
         'PATH',
-        async () => fs.writeFile(file, `POSTGRES_PASSWORD=pg-secret-value-123\nKAFKA_BOOTSTRAP_SERVERS=x:1\nPATH=/tmp/evil\n`),
+        async () =>
+          fs.writeFile(
+            file,
+            `POSTGRES_PASSWORD=pg-secret-value-123\nKAFKA_BOOTSTRAP_SERVERS=x:1\nPATH=/tmp/evil\n`,
+          ),
         /sets PATH \(line 3\), which would change which programs/,
       ],
     ];
@@ -201,7 +212,7 @@ describe('hostile world: legacy state files for --resume', { concurrency: 1 }, (
   const notStarted = async (id: string) =>
     assert.rejects(h.client.workflow.getHandle(id).describe(), `no run ${id} was started`);
 
-  it('a worktree_path that is not the ticket\'s derived path is refused (exit 2), not used', async () => {
+  it("a worktree_path that is not the ticket's derived path is refused (exit 2), not used", async () => {
     const id = 'redeploy-20260301-aaa001';
     const outside = path.join(h.sb.root, 'elsewhere', 'omnibase_infra');
     await fs.mkdir(h.sb.stateDir, { recursive: true });
@@ -209,7 +220,7 @@ describe('hostile world: legacy state files for --resume', { concurrency: 1 }, (
     const r = await redeploy(['--resume', id], env);
     assert.equal(r.exitCode, 2, r.stdout + r.stderr);
     assert.match(r.stderr, /recorded worktree_path is not .*LEG-1\/omnibase_infra/);
-    assert.ok(!r.stderr.includes('elsewhere'), 'the file\'s content is not echoed');
+    assert.ok(!r.stderr.includes('elsewhere'), "the file's content is not echoed");
     await notStarted(id);
   });
 
