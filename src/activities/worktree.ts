@@ -66,6 +66,7 @@ export function makeWorktree(deps: ActivityDeps) {
           ref,
           base_commit: base,
           origin_url: url.exitCode === 0 ? displayUrl(url.stdout.trim()) : null,
+          ...(await defaultBranchWarning(ctx, ref)),
         };
 
         const existing = await locateWorktree(ctx, opts.ticket);
@@ -178,6 +179,20 @@ async function fetchBase(ctx: PhaseContext, ref: string): Promise<string> {
   if (!base) throw new PhaseError('OriginFetchFailed', `origin/${ref} not found after fetching it`, false);
   ctx.log(`WORKTREE: origin/${ref} is ${base}`);
   return base;
+}
+
+/**
+ * Origin's default branch, when it is not the ref deployed (today's omnibase_infra develops on `dev` while
+ * the default ref is `main`): said, never acted on. Best effort: no answer, no warning.
+ */
+async function defaultBranchWarning(ctx: PhaseContext, ref: string): Promise<{ warnings?: string[] }> {
+  const clone = infraClone(ctx.config.omniHome);
+  const r = await git(ctx, ['-C', clone, 'ls-remote', '--symref', 'origin', 'HEAD'], clone);
+  const head = /^ref: refs\/heads\/(\S+)\s+HEAD$/m.exec(r.stdout)?.[1];
+  if (r.exitCode !== 0 || !head || head === ref) return {};
+  const warning = `origin's default branch is '${head}', this run deploys '${ref}' (--ref ${head} deploys that branch)`;
+  ctx.log(`WORKTREE: WARNING ${warning}`);
+  return { warnings: [warning] };
 }
 
 async function expectHead(ctx: PhaseContext, wt: string, base: string): Promise<void> {

@@ -4,10 +4,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_ENV } from '../support/sandbox.js';
 import { createHarness, VERSIONS, waitForState, waitingOn, type Harness } from '../support/harness.js';
 import {
   abortRun,
   assertDeployed,
+  assertNoSecretLeak,
   assertNoTempFiles,
   decide,
   exists,
@@ -50,7 +52,13 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
     // The operator's clone is left as it was: still on the feature branch.
     assert.equal(await git(h, ['branch', '--show-current'], clone), 'feature/x');
     assert.match(JSON.stringify(state.phases.VERIFY['verified_against']), new RegExp(upstream));
+    // The success message says what was deployed.
+    assert.match(
+      String(state.phases.NOTIFY['message']),
+      new RegExp(`Deployed: origin/main @ ${upstream.slice(0, 12)} · Dockerfile sha256 [0-9a-f]{16}`),
+    );
     await assertNoTempFiles(h.sb.worktreeRoot);
+    await assertNoSecretLeak(h, handle, DEFAULT_ENV['POSTGRES_PASSWORD'] ?? '');
     await git(h, ['checkout', '-q', 'main'], clone);
   });
 
@@ -149,6 +157,37 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
     assert.match(String(waiting.phases.WORKTREE['error']), /origin has a branch 'no-such-branch'/);
     assert.equal(waiting.worktree_ref, 'no-such-branch');
     await abortRun(handle, 'WORKTREE');
+  });
+
+  it("--ref dev deploys origin/dev; the default ref says when origin's default branch is another", async () => {
+    const origin = path.join(h.sb.originsDir, 'omnibase_infra.git');
+    const clone = infraClone(h);
+    // origin gains a `dev` branch ahead of main, and makes it its default (as today's omnibase_infra).
+    await git(h, ['checkout', '-qb', 'dev-work', 'origin/main'], clone);
+    await fs.writeFile(path.join(clone, 'dev-only.txt'), 'on dev\n');
+    await git(h, ['add', 'dev-only.txt'], clone);
+    await git(h, ['commit', '-qm', 'dev commit'], clone);
+    await git(h, ['push', '-q', 'origin', 'dev-work:dev'], clone);
+    await git(h, ['checkout', '-q', 'main'], clone);
+    await git(h, ['symbolic-ref', 'HEAD', 'refs/heads/dev'], origin);
+    try {
+      const dev = await git(h, ['rev-parse', 'dev'], origin);
+      const onDev = await (await h.start({ flags: FLAGS, worktreeTicket: 'PROV-DEV', ref: 'dev' })).result();
+      assert.equal(onDev.status, 'completed');
+      assert.equal(onDev.worktree_ref, 'dev');
+      assert.equal(onDev.provenance.ref, 'dev');
+      await assertDeployed(h, onDev, dev, VERSIONS);
+      assert.equal(await exists(path.join(onDev.worktree_path ?? '', 'dev-only.txt')), true);
+      assert.equal(onDev.phases.WORKTREE['warnings'], undefined);
+
+      const onMain = await (await h.start({ flags: FLAGS, worktreeTicket: 'PROV-MAIN' })).result();
+      await assertDeployed(h, onMain, await originMain(h), VERSIONS);
+      assert.deepEqual(onMain.phases.WORKTREE['warnings'], [
+        "origin's default branch is 'dev', this run deploys 'main' (--ref dev deploys that branch)",
+      ]);
+    } finally {
+      await git(h, ['symbolic-ref', 'HEAD', 'refs/heads/main'], origin);
+    }
   });
 
   it('a worktree edited while DEPLOY waits for a decision is refused on retry, before the script runs', async () => {

@@ -56,6 +56,24 @@ export async function assertDeployed(
   assert.match(state.provenance.dockerfile_sha256 ?? '', /^[0-9a-f]{64}$/);
 }
 
+/** The sandbox's secret appears nowhere a run writes: its history, its logs, the state dir. */
+export async function assertNoSecretLeak(h: Harness, handle: WorkflowHandle, secret: string): Promise<void> {
+  const history = JSON.stringify(await handle.fetchHistory());
+  assert.ok(!history.includes(secret), 'no secret in the history');
+  const walk = async (d: string): Promise<string[]> => {
+    const out: string[] = [];
+    for (const e of await fs.readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) out.push(...(await walk(p)));
+      else if (e.isFile()) out.push(p);
+    }
+    return out;
+  };
+  for (const file of [...(await walk(h.sb.stateDir)), ...(await walk(h.config.logDir))]) {
+    assert.ok(!(await fs.readFile(file, 'utf8')).includes(secret), `no secret in ${file}`);
+  }
+}
+
 /** A script that, if anything ever runs it, leaves a marker file. */
 export async function plantScript(file: string, marker: string): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
