@@ -255,7 +255,7 @@ describe('hostile world: legacy state files for --resume', { concurrency: 1 }, (
           'm',
         ),
       );
-      assert.match(status.stdout, /^  Script: +\/.*\/omnibase_infra\/scripts\/deploy-runtime\.sh$/m);
+      assert.match(status.stdout, /^ {2}Script: +\/.*\/omnibase_infra\/scripts\/deploy-runtime\.sh$/m);
       const report = await redeploy(['report', id], env);
       assert.match(report.stdout, new RegExp(`^- Deployed commit: ${upstream}$`, 'm'));
       assert.match(report.stdout, /^- Dockerfile SHA-256: [0-9a-f]{64}$/m);
