@@ -8,6 +8,7 @@ import { DEFAULT_ENV } from '../support/sandbox.js';
 import { createHarness, VERSIONS, waitForState, waitingOn, type Harness } from '../support/harness.js';
 import {
   abortRun,
+  completed,
   assertDeployed,
   assertNoSecretLeak,
   assertNoTempFiles,
@@ -42,7 +43,7 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
     assert.equal(await originMain(h), upstream);
 
     const handle = await h.start({ flags: FLAGS, worktreeTicket: 'PROV-1' });
-    const state = await handle.result();
+    const state = await completed(handle);
     assert.equal(state.status, 'completed');
     await assertDeployed(h, state, upstream, VERSIONS);
     assert.equal(await exists(path.join(state.worktree_path ?? '', 'local-only.txt')), false);
@@ -64,7 +65,7 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
 
   it('a reused worktree with an extra local commit is refused, naming it; nothing is deployed', async () => {
     const ticket = 'PROV-2';
-    const first = await (await h.start({ flags: FLAGS, worktreeTicket: ticket })).result();
+    const first = await completed(await h.start({ flags: FLAGS, worktreeTicket: ticket }));
     assert.equal(first.status, 'completed');
     const wt = worktreeOf(h, ticket);
     await plantScript(path.join(wt, 'scripts', 'deploy-runtime.sh'), path.join(h.sb.root, 'commit-ran'));
@@ -90,7 +91,7 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
   it('uncommitted edits and untracked files in a reused worktree are refused, naming the files', async () => {
     const ticket = 'PROV-3';
     assert.equal(
-      (await (await h.start({ flags: FLAGS, worktreeTicket: ticket })).result()).status,
+      (await completed(await h.start({ flags: FLAGS, worktreeTicket: ticket }))).status,
       'completed',
     );
     const wt = worktreeOf(h, ticket);
@@ -113,12 +114,12 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
 
   it('an old but clean reused worktree (earlier pins only) is reset and fast-forwarded to origin/main', async () => {
     const ticket = 'PROV-4';
-    const first = await (await h.start({ flags: FLAGS, worktreeTicket: ticket })).result();
+    const first = await completed(await h.start({ flags: FLAGS, worktreeTicket: ticket }));
     assert.equal(first.status, 'completed');
     const upstream = await h.sb.pushUpstreamCommit('omnibase_infra');
     const versions = { 'omninode-claude': '0.4.1', omniintelligence: '0.8.0' };
     const handle = await h.start({ flags: FLAGS, worktreeTicket: ticket, versions });
-    const state = await handle.result();
+    const state = await completed(handle);
     assert.equal(state.status, 'completed');
     assert.equal(state.phases.WORKTREE['reused'], true);
     assert.equal(state.phases.WORKTREE['fast_forwarded'], 1);
@@ -172,7 +173,7 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
     await git(h, ['symbolic-ref', 'HEAD', 'refs/heads/dev'], origin);
     try {
       const dev = await git(h, ['rev-parse', 'dev'], origin);
-      const onDev = await (await h.start({ flags: FLAGS, worktreeTicket: 'PROV-DEV', ref: 'dev' })).result();
+      const onDev = await completed(await h.start({ flags: FLAGS, worktreeTicket: 'PROV-DEV', ref: 'dev' }));
       assert.equal(onDev.status, 'completed');
       assert.equal(onDev.worktree_ref, 'dev');
       assert.equal(onDev.provenance.ref, 'dev');
@@ -180,7 +181,7 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
       assert.equal(await exists(path.join(onDev.worktree_path ?? '', 'dev-only.txt')), true);
       assert.equal(onDev.phases.WORKTREE['warnings'], undefined);
 
-      const onMain = await (await h.start({ flags: FLAGS, worktreeTicket: 'PROV-MAIN' })).result();
+      const onMain = await completed(await h.start({ flags: FLAGS, worktreeTicket: 'PROV-MAIN' }));
       await assertDeployed(h, onMain, await originMain(h), VERSIONS);
       assert.deepEqual(onMain.phases.WORKTREE['warnings'], [
         "origin's default branch is 'dev', this run deploys 'main' (--ref dev deploys that branch)",
@@ -210,7 +211,7 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
     // The operator puts it back: the retry deploys exactly what was asked.
     await git(h, ['checkout', '--', 'pyproject.toml'], wt);
     await decide(handle, 'DEPLOY', 'retry');
-    const done = await handle.result();
+    const done = await completed(handle);
     assert.equal(done.status, 'completed');
     await assertDeployed(h, done, await originMain(h), VERSIONS);
   });

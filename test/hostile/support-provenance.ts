@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { rewritePins } from '../../src/core/pins.js';
 import type { RedeployState } from '../../src/core/state.js';
 import type { Versions } from '../../src/core/versions.js';
-import type { Harness } from '../support/harness.js';
+import { waitForState, type Harness } from '../support/harness.js';
 
 export async function git(h: Harness, args: string[], cwd: string): Promise<string> {
   return (await execa('git', args, { cwd, env: h.sb.env })).stdout.trim();
@@ -72,6 +72,21 @@ export async function assertNoSecretLeak(h: Harness, handle: WorkflowHandle, sec
   for (const file of [...(await walk(h.sb.stateDir)), ...(await walk(h.config.logDir))]) {
     assert.ok(!(await fs.readFile(file, 'utf8')).includes(secret), `no secret in ${file}`);
   }
+}
+
+/**
+ * The run's end, for a run expected to complete: fails at once (with the phase's error) when it waits
+ * for a decision instead, rather than waiting out the decision timeout.
+ */
+export async function completed(handle: WorkflowHandle): Promise<RedeployState> {
+  const s = await waitForState(
+    handle,
+    (x) => x.finished_at !== null || x.status === 'waiting_for_decision',
+    120_000,
+  );
+  if (s.status === 'waiting_for_decision')
+    assert.fail(`${s.pending_decision?.phase} failed: ${s.pending_decision?.error}`);
+  return (await handle.result()) as RedeployState;
 }
 
 /** A script that, if anything ever runs it, leaves a marker file. */

@@ -10,6 +10,7 @@ import { createHarness, VERSIONS, waitForState, waitingOn, type Harness } from '
 import { redeploy } from '../support/cli.js';
 import {
   abortRun,
+  completed,
   assertDeployed,
   decide,
   exists,
@@ -92,7 +93,7 @@ describe('hostile world: trust boundaries', { concurrency: 1 }, () => {
     await h.sb.setFault('deploy', { printEnv: ['POSTGRES_PASSWORD'] });
     try {
       const handle = await h.start({ flags: FLAGS, worktreeTicket: ticket });
-      const state = await handle.result();
+      const state = await completed(handle);
       assert.equal(state.status, 'completed');
       assert.equal(state.worktree_path, worktreeOf(h, ticket), 'the path is data: never masked');
       assert.equal(state.phases.WORKTREE['path'], worktreeOf(h, ticket));
@@ -125,7 +126,7 @@ describe('hostile world: trust boundaries', { concurrency: 1 }, () => {
       await fs.rm(file);
       await h.sb.writeEnvFile(DEFAULT_ENV);
       await decide(handle, 'ENV_CHECK', 'retry');
-      const done = await handle.result();
+      const done = await completed(handle);
       assert.equal(done.status, 'completed');
       await assertDeployed(h, done, await originMain(h), VERSIONS);
     } finally {
