@@ -9,7 +9,10 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
  * which is re-read on every attempt so that fixing the file and retrying is enough.
  */
 export function makeEnvCheck(deps: ActivityDeps) {
-  return async function envCheck(runId: string, opts: { skipInfisical: boolean }): Promise<PhaseOutcome> {
+  return async function envCheck(
+    runId: string,
+    opts: { skipInfisical: boolean; ticket?: string },
+  ): Promise<PhaseOutcome> {
     return withPhase(deps, 'ENV_CHECK', runId, async (ctx) => {
       const checked: string[] = [...REQUIRED_ENV];
       const infisical = !opts.skipInfisical && !!ctx.env['INFISICAL_ADDR'];

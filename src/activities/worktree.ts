@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import {
   DOCKERFILE_REL,
-  fetchRefCommand,
   infraClone,
   joinPath,
   originRef,
@@ -23,10 +22,12 @@ import {
 import {
   checkRef,
   checkTicket,
+  fetchBase,
   git,
   locateWorktree,
   modifiedWorktreeError,
   readDockerfile,
+  removeIgnored,
   resolveCommit,
   worktreeChanges,
 } from './worktree-guard.js';
@@ -96,6 +97,8 @@ export function makeWorktree(deps: ActivityDeps) {
                 true,
               );
           }
+          // Files the repository ignores (caches, a .venv) are not origin's: a reuse starts without them.
+          await removeIgnored(ctx, path);
           // Old but clean: fast-forward, so a reuse deploys what origin has now (documented in the README).
           if (changes.behind > 0) {
             const ff = await git(ctx, ['-C', path, 'merge', '--ff-only', '--no-edit', base], path);
@@ -159,26 +162,6 @@ export function makeWorktree(deps: ActivityDeps) {
       { ticket: opts.ticket },
     );
   };
-}
-
-/** `git fetch origin <ref>`, then the fetched commit. Fails clearly when origin or the ref is unreachable. */
-async function fetchBase(ctx: PhaseContext, ref: string): Promise<string> {
-  const { omniHome } = ctx.config;
-  const clone = infraClone(omniHome);
-  const fetch = await ctx.run(fetchRefCommand(omniHome, ref), { timeoutMs: 5 * 60_000 });
-  if (fetch.exitCode !== 0) {
-    const text = fetch.tail.join('\n');
-    throw new PhaseError(
-      'OriginFetchFailed',
-      `could not fetch origin/${ref} into ${clone} (${describeExit(fetch)}): ${tailText(fetch)}. ` +
-        `Nothing was changed; check the network and that origin has a branch '${ref}' (--ref), then retry`,
-      !PERMANENT_GIT.test(text),
-    );
-  }
-  const base = await resolveCommit(ctx, clone, originRef(ref));
-  if (!base) throw new PhaseError('OriginFetchFailed', `origin/${ref} not found after fetching it`, false);
-  ctx.log(`WORKTREE: origin/${ref} is ${base}`);
-  return base;
 }
 
 /**

@@ -235,7 +235,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       case 'ENV_CHECK':
         return acts.quick.envCheck.executeWithOptions(summary('required variables'), [
           id,
-          { skipInfisical: input.flags.skipInfisical },
+          { skipInfisical: input.flags.skipInfisical, ticket },
         ]);
       case 'WORKTREE':
         return acts.git.worktree.executeWithOptions(summary(`${ticket} from origin/${state.worktree_ref}`), [
@@ -243,14 +243,20 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
           { ticket, versions, ref: state.worktree_ref },
         ]);
       case 'PIN_UPDATE':
-        return acts.quick.pinUpdate.executeWithOptions(summary(pins), [id, { ticket, versions }]);
+        return acts.quick.pinUpdate.executeWithOptions(summary(pins), [
+          id,
+          { ticket, versions, ref: state.worktree_ref, baseCommit: state.provenance.base_commit },
+        ]);
       case 'DEPLOY':
         return acts.long.deploy.executeWithOptions(
           summary(`deploy-runtime.sh${reattempt ? ' --force' : ''}`),
           [id, deployArgs(reattempt, expectedPins())],
         );
       case 'INFISICAL':
-        return acts.seed.infisical.executeWithOptions(summary('seed secrets'), [id, { ticket }]);
+        return acts.seed.infisical.executeWithOptions(summary('seed secrets'), [
+          id,
+          { ticket, ref: state.worktree_ref, baseCommit: state.provenance.base_commit },
+        ]);
       case 'VERIFY':
         return acts.verify.verify.executeWithOptions(
           summary(
@@ -258,12 +264,18 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
               .map(([k, v]) => `${k}==${v}`)
               .join(', '),
           ),
-          [id, { versions, against: verifiedAgainst() }],
+          [id, { versions, against: verifiedAgainst(), ticket }],
         );
       case 'NOTIFY':
         return acts.notify.notify.executeWithOptions(summary('run outcome'), [
           id,
-          { versions, phases: phaseStatuses(state), outcome: 'complete', provenance: state.provenance },
+          {
+            versions,
+            phases: phaseStatuses(state),
+            outcome: 'complete',
+            provenance: state.provenance,
+            ticket,
+          },
         ]);
     }
   };
@@ -319,6 +331,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       flags: input.flags,
       target: input.target ?? null,
       provenance: state.provenance,
+      ticket: input.worktreeTicket,
       ...(rolledBackTo ? { rolledBackTo } : {}),
     };
     try {
