@@ -45,6 +45,12 @@ import {
   progressQuery,
   type DecisionPayload,
 } from './messages.js';
+import {
+  PROGRESS_QUERY_DESCRIPTION,
+  decidePayload,
+  decideSignalDescription,
+  decideUpdateDescription,
+} from '../core/decide-help.js';
 
 // ── Activity options, grouped by behaviour ────────────────────────────────────────────────────────
 // Every command-running activity heartbeats every 2 s, so a heartbeat timeout finds a dead worker fast.
@@ -171,39 +177,64 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     published = label;
     upsertSearchAttributes([{ key: REDEPLOY_PHASE, value: label }]);
   };
+  /** A refused decision: its message is all the Web UI's result panel and the CLI show. */
+  const refuse: (message: string) => never = (message) => {
+    const err = ApplicationFailure.create({ type: 'InvalidDecision', message, nonRetryable: true });
+    err.stack = ''; // the UI prints a failure's stack trace under its message; here it only hides it
+    throw err;
+  };
   const validate = (d: DecisionPayload): void => {
     const pending = state.pending_decision;
-    if (!pending) throw new Error(`${state.run_id} is not waiting for a decision (status: ${state.status})`);
-    if (!d || !['retry', 'skip', 'abort'].includes(d.action))
-      throw new Error('action must be retry, skip or abort');
-    if (d.phase !== pending.phase) throw new Error(`${pending.phase} is waiting, not ${String(d.phase)}`);
+    if (!pending) refuse(`${state.run_id} is not waiting for a decision (status: ${state.status})`);
+    const phase = pending.phase;
+    const example = decidePayload(phase);
+    if (!d || typeof d !== 'object' || Array.isArray(d))
+      refuse(`the data must be one JSON object, e.g. ${example}`);
+    if (!['retry', 'skip', 'abort'].includes(d.action))
+      refuse(
+        `action must be retry, skip or abort (got ${JSON.stringify(d.action) ?? 'none'}), e.g. ${example}`,
+      );
+    if (d.phase !== phase)
+      refuse(
+        `${phase} is waiting, not ${typeof d.phase === 'string' ? d.phase : 'no phase'}: send e.g. ${example}`,
+      );
     // Two decisions in one activation (a signal and an update): the first wins, the second is refused.
     if (decision !== undefined)
-      throw new Error(`a decision (${decision.action}) for ${pending.phase} is already being applied`);
+      refuse(`a decision (${decision.action}) for ${phase} is already being applied`);
     // Every later phase needs the worktree: there is nothing to go on with without it.
     if (d.action === 'skip' && d.phase === 'WORKTREE')
-      throw new Error(
-        'WORKTREE cannot be skipped: later phases need the worktree; fix it and retry, or abort',
-      );
+      refuse('WORKTREE cannot be skipped: later phases need the worktree; fix it and retry, or abort');
   };
 
-  setHandler(progressQuery, () => state);
-  setHandler(
-    decideUpdate,
-    (d) => {
-      decision = d;
-      return { accepted: true, phase: d.phase, action: d.action };
-    },
-    { validator: validate },
-  );
-  setHandler(decideSignal, (d) => {
-    try {
-      validate(d);
-      decision = d;
-    } catch (err) {
-      log.warn('ignored decide signal', { error: String(err), payload: d });
-    }
-  });
+  setHandler(progressQuery, () => state, { description: PROGRESS_QUERY_DESCRIPTION });
+  /**
+   * Registers the decision handlers with descriptions naming the waiting phase (the Web UI shows them in
+   * its Update and Signal dialogs). Re-registering only changes what the metadata query answers: it
+   * adds no command to the history, so replay is unaffected.
+   */
+  const describeHandlers = (waiting: Phase | null): void => {
+    setHandler(
+      decideUpdate,
+      (d) => {
+        decision = d;
+        return { accepted: true, phase: d.phase, action: d.action };
+      },
+      { validator: validate, description: decideUpdateDescription(waiting) },
+    );
+    setHandler(
+      decideSignal,
+      (d) => {
+        try {
+          validate(d);
+          decision = d;
+        } catch (err) {
+          log.warn('ignored decide signal', { error: String(err), payload: d });
+        }
+      },
+      { description: decideSignalDescription(waiting) },
+    );
+  };
+  describeHandlers(null);
 
   /** What DEPLOY must find in the Dockerfile: the requested pins, or origin's when no pin was written. */
   const expectedPins = (): Record<string, string> | 'unchanged' =>
@@ -535,11 +566,13 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
         state.status = 'waiting_for_decision';
         state.pending_decision = { phase, error: message, since: now(), deadline };
         publish();
+        describeHandlers(phase);
         decision = undefined;
         // Sent while the run already accepts decisions: one arriving meanwhile is kept, not lost.
         await alert('failed', phase, message);
         const decided = await condition(() => decision !== undefined, decisionTimeoutMs);
         state.pending_decision = null;
+        describeHandlers(null);
         if (!decided || !decision) {
           finish('failed', `${phase} failed and no decision came before ${deadline}: ${message}`);
           await alert('decision_timeout', phase, message);
