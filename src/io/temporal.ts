@@ -32,30 +32,45 @@ export class TemporalRefused extends Error {
   }
 }
 
-// The TLS failures the SDK's native (Rust) connection reports, in order of precedence.
-const REFUSALS: [RegExp, string][] = [
-  [
-    /CertificateRequired/,
-    'it requires a client certificate (set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH)',
-  ],
-  [
-    /UnknownCA|BadCertificate|CertificateUnknown|DecryptError/,
-    'it does not accept this client certificate (not signed by the CA the cluster trusts; see TEMPORAL_TLS_CLIENT_CERT_PATH)',
-  ],
-  [
-    /InvalidCertificate|UnknownIssuer|NotValidForName|certificate/i,
-    'its certificate is not trusted for this name (check TEMPORAL_TLS_SERVER_CA_CERT_PATH and TEMPORAL_TLS_SERVER_NAME)',
-  ],
-  [
-    /BrokenPipe|ConnectionReset|InvalidContentType|CorruptMessage|HandshakeFailure/,
-    'it closed the connection during the handshake — it probably requires TLS (set TEMPORAL_TLS=true, TEMPORAL_TLS_SERVER_CA_CERT_PATH and a client certificate)',
-  ],
-];
+const UNREACHABLE = /ConnectionRefused|Connection refused|os error 111|timed out|deadline|dns error/i;
+const SERVER_CERT = /InvalidCertificate|UnknownIssuer|NotValidForName|BadSignature|CertExpired/;
+const HANDSHAKE =
+  /BrokenPipe|ConnectionReset|UnexpectedEof|InvalidContentType|CorruptMessage|HandshakeFailure/;
 
-function refusal(address: string, err: unknown): TemporalRefused | undefined {
+/**
+ * Why a server that answered would not talk to us, from the native (Rust) connection's error and what
+ * was configured (the alert the server sends can be lost when it closes at once, so the configuration
+ * decides between "no certificate" and "a certificate it does not accept"); undefined: not a refusal.
+ */
+function refusal(config: Config, err: unknown): TemporalRefused | undefined {
   const text = err instanceof Error ? err.message : String(err);
-  const hit = REFUSALS.find(([re]) => re.test(text));
-  return hit ? new TemporalRefused(address, hit[1], err) : undefined;
+  const address = config.temporal.address;
+  if (UNREACHABLE.test(text)) return undefined;
+  const tls = config.temporal.connection.tls;
+  const refused = (reason: string) => new TemporalRefused(address, reason, err);
+  if (!tls) {
+    return HANDSHAKE.test(text)
+      ? refused(
+          'it closed the connection during the handshake — it probably requires TLS (set TEMPORAL_TLS=true, TEMPORAL_TLS_SERVER_CA_CERT_PATH and a client certificate)',
+        )
+      : undefined;
+  }
+  if (SERVER_CERT.test(text))
+    return refused(
+      'its certificate is not trusted for this name (check TEMPORAL_TLS_SERVER_CA_CERT_PATH and TEMPORAL_TLS_SERVER_NAME)',
+    );
+  if (
+    !/CertificateRequired|UnknownCA|BadCertificate|CertificateUnknown|DecryptError/.test(text) &&
+    !HANDSHAKE.test(text)
+  )
+    return undefined;
+  return typeof tls === 'object' && tls.clientCertPair
+    ? refused(
+        'it does not accept this client certificate (not signed by the CA the cluster trusts; see TEMPORAL_TLS_CLIENT_CERT_PATH)',
+      )
+    : refused(
+        'it requires a client certificate (set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH)',
+      );
 }
 
 async function nativeConnect(config: Config): Promise<NativeConnection> {
@@ -75,7 +90,7 @@ export async function connectClient(config: Config): Promise<Client> {
       async (c) => void (await c.close()),
       (e: unknown) => e,
     );
-    throw refusal(config.temporal.address, probe) ?? new TemporalUnreachable(config.temporal.address, err);
+    throw refusal(config, probe) ?? new TemporalUnreachable(config.temporal.address, err);
   }
 }
 
@@ -83,7 +98,7 @@ export async function connectWorker(config: Config): Promise<NativeConnection> {
   try {
     return await nativeConnect(config);
   } catch (err) {
-    throw refusal(config.temporal.address, err) ?? new TemporalUnreachable(config.temporal.address, err);
+    throw refusal(config, err) ?? new TemporalUnreachable(config.temporal.address, err);
   }
 }
 

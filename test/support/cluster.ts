@@ -29,6 +29,8 @@ export interface TemporalNode {
   /** 127.0.0.1:<frontend gRPC port> */
   frontend: string;
   logFile: string;
+  /** The running process (its own process group), 0 when stopped. */
+  pid(): number;
   start(): Promise<void>;
   /** SIGKILL, no shutdown: the node's shards and task queues must move to the other node. */
   kill(): Promise<void>;
@@ -97,6 +99,7 @@ function startNode(
     name,
     frontend,
     logFile,
+    pid: () => (child?.exitCode === null ? (child.pid ?? 0) : 0),
     async start() {
       const log = fs.openSync(logFile, 'a');
       child = spawn(build.server, [...SERVER_ARGS], {

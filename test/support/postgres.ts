@@ -14,6 +14,8 @@ export interface Postgres {
   user: string;
   password: string;
   dir: string;
+  /** The postmaster (leader of the group its backends are in), 0 when stopped. */
+  pid(): number;
   /** Starts the server on the same data directory and port (after stop() or kill()). */
   start(): Promise<void>;
   /** SIGKILL to the postmaster and every backend at once: a crash, not a shutdown. */
@@ -78,6 +80,7 @@ export async function startPostgres(): Promise<Postgres> {
     user,
     password,
     dir,
+    pid: () => (child?.exitCode === null ? (child.pid ?? 0) : 0),
     async start() {
       const log = fs.openSync(logFile, 'a');
       // Its own process group, so kill() takes the backends with the postmaster.
