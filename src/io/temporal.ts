@@ -34,8 +34,10 @@ export class TemporalRefused extends Error {
 
 const UNREACHABLE = /ConnectionRefused|Connection refused|os error 111|timed out|deadline|dns error/i;
 const SERVER_CERT = /InvalidCertificate|UnknownIssuer|NotValidForName|BadSignature|CertExpired/;
+// `Canceled`: the server closed the connection right after the handshake, before its alert was read.
 const HANDSHAKE =
-  /BrokenPipe|ConnectionReset|UnexpectedEof|InvalidContentType|CorruptMessage|HandshakeFailure/;
+  /BrokenPipe|ConnectionReset|UnexpectedEof|InvalidContentType|CorruptMessage|HandshakeFailure|Canceled/;
+const ALERT = /CertificateRequired|UnknownCA|BadCertificate|CertificateUnknown|DecryptError/;
 
 /**
  * Why a server that answered would not talk to us, from the native (Rust) connection's error and what
@@ -59,11 +61,7 @@ function refusal(config: Config, err: unknown): TemporalRefused | undefined {
     return refused(
       'its certificate is not trusted for this name (check TEMPORAL_TLS_SERVER_CA_CERT_PATH and TEMPORAL_TLS_SERVER_NAME)',
     );
-  if (
-    !/CertificateRequired|UnknownCA|BadCertificate|CertificateUnknown|DecryptError/.test(text) &&
-    !HANDSHAKE.test(text)
-  )
-    return undefined;
+  if (!ALERT.test(text) && !HANDSHAKE.test(text)) return undefined;
   return typeof tls === 'object' && tls.clientCertPair
     ? refused(
         'it does not accept this client certificate (not signed by the CA the cluster trusts; see TEMPORAL_TLS_CLIENT_CERT_PATH)',
@@ -86,10 +84,15 @@ export async function connectClient(config: Config): Promise<Client> {
   } catch (err) {
     // The JS client says only "Failed to connect before the deadline"; the native connection names the
     // TLS alert. Asked only on this failure path, so a healthy start pays nothing.
-    const probe = await nativeConnect(config).then(
-      async (c) => void (await c.close()),
-      (e: unknown) => e,
-    );
+    const attempt = () =>
+      nativeConnect(config).then(
+        async (c) => void (await c.close()),
+        (e: unknown) => e,
+      );
+    let probe = await attempt();
+    // A server that rejects a certificate may close before its alert is read: ask once more for it.
+    if (probe && !ALERT.test(String(probe)) && HANDSHAKE.test(String(probe)))
+      probe = (await attempt()) ?? probe;
     throw refusal(config, probe) ?? new TemporalUnreachable(config.temporal.address, err);
   }
 }
