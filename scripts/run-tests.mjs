@@ -18,6 +18,7 @@ function defaultFiles() {
     .sort()
     .map((f) => path.join('dist/test', f));
 }
+
 const cli = await findTemporalCli();
 const server = await startDevServer({ cli, log: (l) => console.error(l) });
 let code = 1;
@@ -28,7 +29,7 @@ try {
       [
         '--test',
         '--test-concurrency=2',
-        '--test-timeout=180000',
+        '--test-timeout=300000',
         // A test that times out can leave handles (a worker, a connection) open; without this its file
         // would never exit and the whole run would hang until CI's limit.
         '--test-force-exit',
