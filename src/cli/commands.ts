@@ -58,9 +58,18 @@ function reporterFor(ctx: Context, json: boolean, settled: Phase[] = []): Report
   return new LineReporter(ctx.out, settled);
 }
 
-async function follow(ctx: Context, handle: WorkflowHandle, reporter: Reporter): Promise<number> {
+async function follow(
+  ctx: Context,
+  handle: WorkflowHandle,
+  reporter: Reporter,
+  decided?: string, // the `since` of the wait a decision just answered
+): Promise<number> {
   if (ctx.localWorker) await ctx.localWorker((await handle.describe()).taskQueue);
-  const r = await attach(handle, ctx.config, reporter, { signal: ctx.signal, live: ctx.tty });
+  const r = await attach(handle, ctx.config, reporter, {
+    signal: ctx.signal,
+    live: ctx.tty,
+    ...(decided ? { decided } : {}),
+  });
   if (r.detached) {
     reporter.note(
       `Detached from ${handle.workflowId}; the run goes on. Re-attach: redeploy watch ${handle.workflowId} · cancel: redeploy cancel ${handle.workflowId}`,
@@ -285,7 +294,7 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
     } else {
       reporter.note(`Resuming ${cmd.runId}: still running, attaching`);
     }
-    return cmd.detach ? 0 : follow(ctx, handle, reporter);
+    return cmd.detach ? 0 : follow(ctx, handle, reporter, state?.pending_decision?.since);
   }
   if (status === 'COMPLETED') {
     const state = await lastState(ctx, handle);
@@ -446,7 +455,7 @@ export async function decide(
   const reporter = reporterFor(ctx, cmd.json);
   reporter.note(`[redeploy] ${cmd.runId}: ${cmd.kind} ${phase} (by ${operator()})`);
   if (cmd.detach) return 0;
-  return follow(ctx, handle, reporter);
+  return follow(ctx, handle, reporter, pending.since);
 }
 
 export async function cancel(ctx: Context, runId: string): Promise<number> {

@@ -16,7 +16,7 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'redeploy', 'temporal-cli', TEMPORAL_CLI_VERSION);
 }
 
-function executable(p: string): boolean {
+export function executable(p: string): boolean {
   try {
     fs.accessSync(p, fs.constants.X_OK);
     return fs.statSync(p).isFile();
@@ -25,7 +25,7 @@ function executable(p: string): boolean {
   }
 }
 
-function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+export function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
   for (const dir of (env['PATH'] ?? '').split(path.delimiter)) {
     if (dir && executable(path.join(dir, name))) return path.join(dir, name);
   }
