@@ -102,8 +102,9 @@ export async function timed<T>(
   const started = Date.now();
   const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
   log(`${what}…`);
+  const prefix = /^\[[^\]]+\]/.exec(what)?.[0] ?? '';
   const ticker = setInterval(
-    () => log(`${what}: still working (${Math.round((Date.now() - started) / 1000)} s)`),
+    () => log(`${prefix} … still working (${Math.round((Date.now() - started) / 1000)} s)`),
     everyMs,
   );
   try {
