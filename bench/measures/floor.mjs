@@ -8,8 +8,8 @@ import { URL, fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { cpuMs, devServerPid } from '../lib/cpu.mjs';
 import { benchRunId, connectClient, runInput, startWorkerProcess } from '../lib/setup.mjs';
-import { medianFields, pairedRuns, round } from '../lib/stats.mjs';
-import { VERSIONS, baselineOnce, oursOnce, overheadSandbox } from './overhead.mjs';
+import { medianFields, omit, pairedRuns, round } from '../lib/stats.mjs';
+import { VERSIONS, baselineOnce, oursOnce, overheadSandbox, profile } from './overhead.mjs';
 
 const FLOOR = (file) => fileURLToPath(new URL(`../floor/${file}`, import.meta.url));
 
@@ -39,16 +39,17 @@ function floorInput(sb, ticket, extra = {}) {
 let floorCounter = 0;
 async function floorOnce(sb, vars, address, taskQueue) {
   const ticket = `bench-floor-${process.pid}-${++floorCounter}`;
-  const t0 = performance.now();
+  const [t0, wall0] = [performance.now(), Date.now()];
   const r = await execa(
     process.execPath,
     [FLOOR('client.mjs'), address, taskQueue, ticket, JSON.stringify(floorInput(sb, ticket))],
     { env: vars, extendEnv: false, stdin: 'ignore', reject: false },
   );
   const ms = performance.now() - t0;
+  const wall1 = Date.now();
   if (r.exitCode !== 0 || r.stdout.trim() !== 'ok')
     throw new Error(`floor client exited ${r.exitCode}:\n${r.stderr}`);
-  return ms;
+  return { ms, ...(await profile(address, ticket, wall0, wall1)) };
 }
 
 export const floorOverhead = {
@@ -61,9 +62,9 @@ export const floorOverhead = {
     const floorWorker = await startFloorWorker(mods, vars, address, floorQueue);
     try {
       const sides = {
-        ours: async () => (await oursOnce(mods, vars, address)).ms,
+        ours: () => oursOnce(mods, vars, address),
         floor: () => floorOnce(sb, vars, address, floorQueue),
-        bare: async () => (await baselineOnce(sb, vars)).ms,
+        bare: () => baselineOnce(sb, vars),
       };
       const order = ['ours', 'floor', 'bare'];
       const result = await pairedRuns({
@@ -72,12 +73,13 @@ export const floorOverhead = {
         log,
         // Rotate the order, so a slow patch of the machine does not favour one side.
         pair: async (i) => {
-          const ms = {};
+          const got = {};
           for (let k = 0; k < 3; k++) {
             const side = order[(k + Math.max(i, 0)) % 3];
-            ms[side] = await sides[side]();
+            got[side] = await sides[side]();
           }
-          return { num: ms.ours - ms.bare, den: ms.floor - ms.bare, ...ms };
+          const [ours, floor, bare] = order.map((side) => got[side].ms);
+          return { num: ours - bare, den: floor - bare, ours, floor, bare, profiles: got };
         },
       });
       return {
@@ -93,6 +95,14 @@ export const floorOverhead = {
           ours_over_bare_ms_median: round(result.num_median, 1),
           floor_over_bare_ms_median: round(result.den_median, 1),
           ratios: result.samples.map((s) => round(s.num / s.den)),
+          // Where each side's time goes, from the server's history (same fields for ours and the floor).
+          ours_breakdown_ms_median: medianFields(result.samples.map((s) => omit(s.profiles.ours, 'phases'))),
+          floor_breakdown_ms_median: medianFields(
+            result.samples.map((s) => omit(s.profiles.floor, 'phases')),
+          ),
+          ours_activity_ms_median: medianFields(result.samples.map((s) => s.profiles.ours.phases)),
+          floor_activity_ms_median: medianFields(result.samples.map((s) => s.profiles.floor.phases)),
+          bare_phase_ms_median: medianFields(result.samples.map((s) => s.profiles.bare.phases)),
           design:
             'floor = bench/floor/: a workflow of 8 activities running the commands of baseline-redeploy.sh, ' +
             'its own worker process, a fresh `node client.mjs` per run (connect, start, await the result)',

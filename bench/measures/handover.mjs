@@ -60,8 +60,8 @@ export const handover = {
           a_to_b: firstPhase(eb) - closedAt(ea),
           b_to_c: firstPhase(ec) - closedAt(eb),
           in_order: firstPhase(eb) < firstPhase(ec),
-          lock_lookups: [eb, ec].map(
-            (evs) => activities(evs).filter((x) => x.name === 'targetLockHolder').length,
+          lock_activities: [eb, ec].map(
+            (evs) => activities(evs).filter((x) => LOCK_ACTIVITIES.has(x.name)).length,
           ),
         };
       };

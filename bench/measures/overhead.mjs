@@ -75,7 +75,7 @@ export async function oursOnce(mods, vars, address) {
 }
 
 /** Where our extra time goes: CLI start-up, activities, waiting for the worker, workflow tasks, CLI noticing the end. */
-async function profile(address, runId, t0, t1) {
+export async function profile(address, runId, t0, t1) {
   const { client, close } = await connectClient(address);
   try {
     const b = runBreakdown(await events(client.workflow.getHandle(runId)));
