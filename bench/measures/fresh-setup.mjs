@@ -58,8 +58,12 @@ export const freshSetup = {
         // machine the wall time says more about the neighbours than about us.
         const cpu = ((await cpuMs(process.pid)).children - cpu0) / 1000;
         log(`  npm ${args.join(' ')}: ${round(s, 1)} s, ${round(cpu, 1)} s CPU (exit ${r.exitCode})`);
-        if (r.exitCode !== 0)
+        if (r.exitCode !== 0) {
+          // A demo that failed half-way still started its dev server: find its sandbox to stop it.
+          sandbox = /(\/\S*\/redeploy-sandbox-[^/\s]+)\//.exec(r.all)?.[1];
+          if (sandbox) stateDir = path.join(sandbox, 'state');
           throw new Error(`npm ${args.join(' ')} exited ${r.exitCode}:\n${r.all.slice(-3000)}`);
+        }
         return { s, cpu, out: r.all };
       };
       const ci = await step(['ci', '--no-audit', '--no-fund']);
