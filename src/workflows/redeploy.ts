@@ -23,7 +23,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { FailureNotice, PhaseOutcome, RedeployActivities } from '../activities/index.js';
 import { previousPin, specifierOf } from '../core/pins.js';
-import { TARGET_LOCK_WORKFLOW, busyMessage, targetLockId } from '../core/target-lock.js';
+import { TARGET_LOCK_WORKFLOW, busyMessage, targetLockId, type QueueEntry } from '../core/target-lock.js';
 import type { Versions } from '../core/versions.js';
 import { PHASES, isSettled, type Phase, type PhaseStatus } from '../core/phases.js';
 import {
@@ -100,9 +100,16 @@ const LOCK_QUERY: ActivityOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumAttempts: 3 },
 };
+/** Waiting for a turn on the target: at most TARGET_TURN_MAX_MS per call, heartbeating (a dead worker shows). */
+const TARGET_WAIT: ActivityOptions = {
+  startToCloseTimeout: '3m',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '1s', maximumAttempts: 3 },
+};
 
 const acts = {
   lock: proxyActivities<RedeployActivities>(LOCK_QUERY),
+  wait: proxyActivities<RedeployActivities>(TARGET_WAIT),
   quick: proxyActivities<RedeployActivities>(QUICK),
   git: proxyActivities<RedeployActivities>(GIT),
   long: proxyActivities<RedeployActivities>(LONG),
@@ -121,6 +128,8 @@ const DEFAULT_TARGET_WAIT_TIMEOUT_MS = 2 * 3_600_000;
 const TARGET_RETRY_MIN_MS = 2_000;
 const TARGET_RETRY_MAX_MS = 15_000;
 const TARGET_LOOKUP_EVERY = 4;
+/** One waiting activity covers up to a minute: a bounded history (3 events a minute) while queued. */
+const TARGET_TURN_MAX_MS = 60_000;
 
 /** Workflow time (deterministic in the sandbox), as the seed's ISO timestamps. */
 const now = (): string => new Date().toISOString();
@@ -396,11 +405,18 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     const deadline = Date.now() + waitMs;
     let delay = TARGET_RETRY_MIN_MS;
     let holder: LockHolder | null = null;
+    // Patched: runs recorded before polled with a growing sleep, in no order. Now a waiting run queues
+    // (its first refusal is its place) and an activity waits for the lock to close: served in arrival
+    // order, within a round trip or two of the holder's close.
+    const queued = patched('target-queue');
+    let place: QueueEntry | undefined;
+    let behindMe: QueueEntry[] = [];
     for (let refusals = 0; ; refusals++) {
       try {
         await startChild(TARGET_LOCK_WORKFLOW, {
           workflowId: lockId,
-          args: [me],
+          // The queue behind this run rides in the lock's input, for the runs that wait on it to read.
+          args: queued ? [me, behindMe] : [me],
           memo: { ...me },
           // The server terminates the lock when this run closes, however it closes (even `terminate`).
           parentClosePolicy: ParentClosePolicy.TERMINATE,
@@ -418,7 +434,8 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
-      if (holder === null || refusals % TARGET_LOOKUP_EVERY === 0) {
+      // Queued, every refusal follows a handover: the holder is new, so it is looked up each time.
+      if (holder === null || queued || refusals % TARGET_LOOKUP_EVERY === 0) {
         try {
           holder = await acts.lock.targetLockHolder.executeWithOptions(
             { summary: `who holds ${targetName}` },
@@ -453,6 +470,20 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
         state.status = 'waiting_for_target';
         state.waiting_for = holder;
         publish();
+      }
+      if (queued) {
+        place ??= { run_id: input.runId, queued_at: now() };
+        try {
+          const turn = await acts.wait.awaitTargetTurn.executeWithOptions(
+            { summary: `wait for ${targetName}` },
+            [lockId, place, Math.max(1, Math.min(TARGET_TURN_MAX_MS, deadline - Date.now()))],
+          );
+          if (turn.go) behindMe = turn.queue;
+          continue;
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          // Cannot watch the lock (the server is unreachable, say): poll as before, order aside.
+        }
       }
       await sleep(Math.max(1, Math.min(delay, deadline - Date.now())));
       delay = Math.min(delay * 2, TARGET_RETRY_MAX_MS);
