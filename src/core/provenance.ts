@@ -51,8 +51,22 @@ export function withoutSpecifiers(text: string): string {
   return lines.join('\n');
 }
 
+/** A PEP 440 specifier set (`==0.4.0`, `>=0.3.0,<0.5.0`, `~=1.2`), or nothing: no shell text in it. */
+const SPECIFIER_SET_RE =
+  /^(?:(?:===|==|!=|~=|>=|<=|>|<)[A-Za-z0-9][A-Za-z0-9.*+!_-]*)(?:,(?:===|==|!=|~=|>=|<=|>|<)[A-Za-z0-9][A-Za-z0-9.*+!_-]*)*$/;
+
+/**
+ * The two texts differ in pin specifiers only, and every specifier of `current` is a real one: a
+ * "pin" edited to `==1;curl …|sh` would otherwise pass for redeploy's own edit (and be restored by a
+ * rollback).
+ */
 export function onlyPinsDiffer(base: string, current: string): boolean {
-  return withoutSpecifiers(base) === withoutSpecifiers(current);
+  if (withoutSpecifiers(base) !== withoutSpecifiers(current)) return false;
+  const before = new Set(findPins(base).map((p) => p.specifier));
+  return findPins(current).every(
+    (p) =>
+      p.specifier === '' || before.has(p.specifier) || SPECIFIER_SET_RE.test(p.specifier.replace(/\s+/g, '')),
+  );
 }
 
 /** `abc123def456 (main)`, as the CLI, the report and the messages show a deployed commit. */

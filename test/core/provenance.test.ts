@@ -28,6 +28,18 @@ describe('provenance helpers', () => {
       onlyPinsDiffer(DEFAULT_DOCKERFILE, pinned.replace('omniintelligence==0.8.0', 'omnievil==0.8.0')),
       false,
     );
+    // A "specifier" carrying shell text is not a pin either.
+    assert.equal(
+      onlyPinsDiffer(DEFAULT_DOCKERFILE, pinned.replace('omniintelligence==0.8.0', 'omniintelligence==1;id')),
+      false,
+    );
+    assert.equal(
+      onlyPinsDiffer(
+        DEFAULT_DOCKERFILE,
+        pinned.replace('omniintelligence==0.8.0', 'omniintelligence>=0.7,<1.0'),
+      ),
+      true,
+    );
     // A comment line edited is not a pin change either.
     assert.equal(onlyPinsDiffer(DEFAULT_DOCKERFILE, pinned.replace('(old pin, keep)', '(edited)')), false);
   });
