@@ -1,5 +1,19 @@
+import { infraClone } from '../core/commands.js';
 import { INFISICAL_ENV, REQUIRED_ENV } from '../core/env-vars.js';
-import { PhaseError, withPhase, type ActivityDeps, type PhaseOutcome } from './context.js';
+import { dirTree, refTree, type Tree } from '../io/infra-tree.js';
+import { withPhase, type ActivityDeps, type PhaseContext, type PhaseOutcome } from './context.js';
+import { checkDeployNeeds, chosenLane, logNeeds, missingEnvError, missingText } from './deploy-env.js';
+
+/**
+ * The tree DEPLOY will run from. ENV_CHECK comes before WORKTREE, so unless a worktree exists already
+ * (a resumed run) it is the commit the worktree will be based on, read from the clone with `git show`
+ * — checking there, before anything is built, is the point; DEPLOY checks the worktree once more.
+ */
+async function deployTree(ctx: PhaseContext, worktreePath: string | undefined, ref: string): Promise<Tree> {
+  if (worktreePath?.startsWith('/')) return dirTree(worktreePath);
+  const clone = infraClone(ctx.config.omniHome);
+  return (await refTree(clone, [`origin/${ref}`, ref])) ?? dirTree(clone);
+}
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -8,7 +22,10 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
  * which is re-read on every attempt so that fixing the file and retrying is enough.
  */
 export function makeEnvCheck(deps: ActivityDeps) {
-  return async function envCheck(runId: string, opts: { skipInfisical: boolean }): Promise<PhaseOutcome> {
+  return async function envCheck(
+    runId: string,
+    opts: { skipInfisical: boolean; lane?: string; ref?: string; worktreePath?: string | null },
+  ): Promise<PhaseOutcome> {
     return withPhase(deps, 'ENV_CHECK', runId, async (ctx) => {
       const checked: string[] = [...REQUIRED_ENV];
       const infisical = !opts.skipInfisical && !!ctx.env['INFISICAL_ADDR'];
@@ -21,23 +38,35 @@ export function makeEnvCheck(deps: ActivityDeps) {
       for (const name of checked) {
         if (!missing.includes(name)) ctx.log(`ENV_CHECK: ${name} OK`);
       }
-      if (missing.length > 0 || invalid.length > 0) {
-        for (const name of missing) ctx.log(`ERROR: ${name} not set`);
-        const where = ctx.envFile.exists ? ctx.envFile.path : `${ctx.envFile.path} (which does not exist)`;
+      for (const name of missing) ctx.log(`ERROR: ${name} not set`);
+      // Then what DEPLOY will need, from the tree it will deploy (nothing more for the 2025 scripts);
+      // every problem is reported in one message, the seed's first.
+      const tree = await deployTree(ctx, opts.worktreePath ?? undefined, opts.ref ?? 'main');
+      const needs = await checkDeployNeeds(ctx, tree, chosenLane(ctx, opts.lane), { lenient: true });
+      const derived = needs.missing.filter((m) => !missing.includes(m.name));
+      logNeeds(ctx, { ...needs, missing: derived }, tree);
+      if (missing.length > 0 || invalid.length > 0 || derived.length > 0) {
+        const because =
+          infisical && missing.some((m) => m.startsWith('INFISICAL_')) ? ' (INFISICAL_ADDR is set)' : '';
         const what = [...missing.map((m) => `${m} not set`), ...invalid.map((i) => `${i} invalid`)].join(
           '; ',
         );
-        const because =
-          infisical && missing.some((m) => m.startsWith('INFISICAL_')) ? ' (INFISICAL_ADDR is set)' : '';
-        throw new PhaseError(
-          'MissingEnv',
-          `${what}${because}. Add to ${where}, then retry — or set REDEPLOY_ENV_FILE to the right file.`,
-          false, // retrying cannot help until the operator edits the file
-          { missing: missing.join(', '), invalid: invalid.join(', '), checked },
-        );
+        const text = [what ? `${what}${because}` : '', ...derived.map(missingText)].filter(Boolean);
+        const err = missingEnvError(ctx, text, needs, needs.checked.length ? tree : undefined);
+        err.details['missing'] = [...missing, ...derived.map((m) => m.name)].join(', ');
+        err.details['invalid'] = invalid.join(', ');
+        err.details['checked'] = [...checked, ...needs.checked.filter((n) => !checked.includes(n))];
+        throw err;
       }
       ctx.log('ENV_CHECK: completed');
-      return { details: { checked, env_file: ctx.envFile.path } };
+      return {
+        details: {
+          checked: [...checked, ...needs.checked.filter((n) => !checked.includes(n))],
+          env_file: ctx.envFile.path,
+          ...(needs.checked.length ? { derived_from: tree.label } : {}),
+          ...(needs.lane ? { lane: needs.lane.lane } : {}),
+        },
+      };
     });
   };
 }

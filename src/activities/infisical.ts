@@ -1,5 +1,5 @@
-import fs from 'node:fs/promises';
-import { infisicalCommand, joinPath, SYNC_ENV_SCRIPT } from '../core/commands.js';
+import { infisicalCommand } from '../core/commands.js';
+import { infisicalScript } from '../io/infra-tree.js';
 import {
   requireWorktree,
   describeExit,
@@ -22,22 +22,21 @@ export function makeInfisical(deps: ActivityDeps) {
         return { status: 'skipped_no_infisical', details: {} };
       }
       requireWorktree(opts.worktreePath);
-      const hasWrapper = await fs.stat(joinPath(opts.worktreePath, SYNC_ENV_SCRIPT)).then(
-        () => true,
-        () => false,
-      );
-      const r = await ctx.run(infisicalCommand(opts.worktreePath, hasWrapper), { timeoutMs: 10 * 60_000 });
+      const script = await infisicalScript(opts.worktreePath);
+      const r = await ctx.run(infisicalCommand(opts.worktreePath, script, ctx.envFile.path), {
+        timeoutMs: 10 * 60_000,
+      });
       if (r.exitCode !== 0) {
         throw new PhaseError(
           'InfisicalFailed',
-          `${hasWrapper ? 'sync-omnibase-env.sh' : 'seed-infisical.py'} failed (${describeExit(r)}): ${tailText(r)}`,
+          `${script.slice('scripts/'.length)} failed (${describeExit(r)}): ${tailText(r)}`,
           r.spawnError === undefined, // seeding is idempotent; an Infisical hiccup is worth a retry
         );
       }
       const diff = /--- Seed Diff Summary ---\n([\s\S]*?)\n--- End Diff Summary ---/.exec(r.stdout)?.[1];
       return {
         details: {
-          script: hasWrapper ? SYNC_ENV_SCRIPT : 'scripts/seed-infisical.py',
+          script,
           ...(diff ? { diff } : {}),
         },
       };

@@ -1,3 +1,4 @@
+import { LANE_RE } from './lanes.js';
 import { z } from 'zod';
 import { PHASES, PHASE_STATUSES } from './phases.js';
 import { isValidPackageName, isValidVersion } from './versions.js';
@@ -26,6 +27,7 @@ export const flagsSchema = z.object({
   verifyOnly: z.boolean(),
   noWait: z.boolean().optional(),
   rollbackOnFailure: z.boolean().optional(),
+  lane: z.string().regex(LANE_RE).optional(),
 });
 
 export const RUN_ID_RE = /^redeploy-\d{8}-[0-9a-f]{6}$/;

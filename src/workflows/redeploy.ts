@@ -152,6 +152,8 @@ function failureInfo(label: string, err: unknown): { message: string; details: R
 
 export async function redeploy(input: RedeployInput): Promise<RedeployState> {
   const info = workflowInfo();
+  // Only when given: activity inputs of runs without a lane stay as they were recorded.
+  const lane = input.flags.lane ? { lane: input.flags.lane } : {};
   const state = initState(input, { workflowId: info.workflowId, runId: info.runId }, now());
   const decisionTimeoutMs = input.decisionTimeoutMs ?? DEFAULT_DECISION_TIMEOUT_MS;
   let decision: DecisionPayload | undefined;
@@ -223,7 +225,12 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       case 'ENV_CHECK':
         return acts.quick.envCheck.executeWithOptions(summary('required variables'), [
           id,
-          { skipInfisical: input.flags.skipInfisical },
+          {
+            skipInfisical: input.flags.skipInfisical,
+            ref: state.worktree_ref,
+            worktreePath: state.worktree_path,
+            ...lane,
+          },
         ]);
       case 'WORKTREE':
         return acts.git.worktree.executeWithOptions(summary(input.worktreeTicket), [
@@ -235,7 +242,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       case 'DEPLOY':
         return acts.long.deploy.executeWithOptions(
           summary(`deploy-runtime.sh${reattempt ? ' --force' : ''}`),
-          [id, { worktreePath: wt, reattempt }],
+          [id, { worktreePath: wt, reattempt, versions, ...lane }],
         );
       case 'INFISICAL':
         return acts.seed.infisical.executeWithOptions(summary('seed secrets'), [id, { worktreePath: wt }]);
@@ -246,7 +253,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
               .map(([k, v]) => `${k}==${v}`)
               .join(', '),
           ),
-          [id, { versions }],
+          [id, { versions, worktreePath: wt, ...lane }],
         );
       case 'NOTIFY':
         return acts.notify.notify.executeWithOptions(summary('run outcome'), [
@@ -440,12 +447,12 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       step = 'DEPLOY';
       await acts.long.deploy.executeWithOptions({ summary: 'ROLLBACK DEPLOY deploy-runtime.sh --force' }, [
         id,
-        { worktreePath: wt, reattempt: true },
+        { worktreePath: wt, reattempt: true, ...lane },
       ]);
       step = 'VERIFY';
       await acts.verify.verify.executeWithOptions({ summary: `ROLLBACK VERIFY ${formatPins(exact)}` }, [
         id,
-        { versions: exact },
+        { versions: exact, worktreePath: wt, ...lane },
       ]);
     } catch (err) {
       if (isCancellation(err)) throw err;
