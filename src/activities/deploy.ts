@@ -1,102 +1,215 @@
 import { deployCommand } from '../core/commands.js';
 import type { Versions } from '../core/versions.js';
-import { needsForce } from '../io/deploy-force.js';
 import { deployScriptEnv, dirTree } from '../io/infra-tree.js';
+import type { RunResult } from '../io/exec.js';
+import { checkDeployNeeds, chosenLane } from './deploy-env.js';
+import { probeHealth } from './verify.js';
+import { needsForce } from '../io/deploy-force.js';
 import {
-  requireWorktree,
   describeExit,
   PhaseError,
   tailText,
   withPhase,
   type ActivityDeps,
+  type PhaseContext,
   type PhaseOutcome,
 } from './context.js';
-import { checkDeployNeeds, chosenLane } from './deploy-env.js';
-import { probeHealth } from './verify.js';
+import {
+  checkRef,
+  modifiedWorktreeError,
+  pinsMismatch,
+  requireWorktree,
+  sha256,
+  worktreeChanges,
+  worktreeScript,
+} from './worktree-guard.js';
+
+export const DEPLOY_SCRIPT = 'scripts/deploy-runtime.sh';
+
+export interface DeployInput {
+  ticket: string;
+  reattempt: boolean;
+  /** The worktree's base ref; default `main`. */
+  ref?: string;
+  /** WORKTREE's fetched `origin/<ref>` commit: HEAD must be exactly it. Without it, HEAD must be `origin/<ref>`. */
+  baseCommit?: string | null;
+  /** PIN_UPDATE's Dockerfile SHA-256: anything edited since is refused. */
+  dockerfileSha256?: string | null;
+  /**
+   * The pins the Dockerfile must hold (currentPins' display form: `0.4.0`, `>=0.3.0,<0.5.0`), or
+   * `unchanged` when no pin was to be written (PIN_UPDATE skipped): the Dockerfile must be HEAD's.
+   */
+  expectPins?: Record<string, string> | 'unchanged';
+  /** Earlier versions of the workflow passed the path; ignored — the path is derived from the ticket. */
+  worktreePath?: string;
+  /** The requested pins, for today's script's own read-back (READBACK_EXPECTED_VERSIONS). */
+  versions?: Versions;
+  /** `--lane` (else ONEX_DEPLOY_LANE from the env, else dev). */
+  lane?: string;
+}
 
 /** Exit 64: today's deploy-runtime.sh refused a named precondition (OPERATOR_ENV_MISSING, BUILD_SOURCE …). */
 const PRECONDITION_EXIT = 64;
 
+/**
+ * What is about to be deployed must be `origin/<ref>` plus the requested pins, nothing else: checked
+ * right before the script runs, whatever the state says (a resumed run, a worktree edited meanwhile).
+ */
+async function preflight(ctx: PhaseContext, wt: string, opts: DeployInput) {
+  const ref = opts.ref ?? 'main';
+  checkRef(ref);
+  const changes = await worktreeChanges(ctx, wt, ref);
+  if (changes.extraCommits.length > 0 || changes.changedFiles.length > 0)
+    throw modifiedWorktreeError(ctx, wt, ref, changes);
+  const ways = `Retry WORKTREE's checks with a new run (--worktree-ticket), or remove the worktree and resume.`;
+  if (opts.baseCommit ? changes.head !== opts.baseCommit : changes.behind > 0) {
+    throw new PhaseError(
+      'WorktreeNotAtBase',
+      `${wt} is at ${changes.head.slice(0, 12)}, not at ${opts.baseCommit ? `the fetched origin/${ref} ${opts.baseCommit.slice(0, 12)}` : `origin/${ref}`}; nothing was deployed. ${ways}`,
+      false,
+    );
+  }
+  const sha = sha256(changes.dockerfile);
+  if (opts.dockerfileSha256 && sha !== opts.dockerfileSha256) {
+    throw new PhaseError(
+      'DockerfileChanged',
+      `docker/Dockerfile.runtime in ${wt} changed after PIN_UPDATE wrote it (SHA-256 ${sha.slice(0, 12)}, expected ${opts.dockerfileSha256.slice(0, 12)}); nothing was deployed. Retry PIN_UPDATE: resume the run, or ${ways.toLowerCase()}`,
+      false,
+    );
+  }
+  const expected = opts.expectPins;
+  const wrong =
+    expected === 'unchanged'
+      ? changes.pinsEdited
+        ? ['pins differ from origin although no pin was to be written']
+        : []
+      : expected
+        ? pinsMismatch(changes.dockerfile, expected)
+        : [];
+  if (wrong.length > 0) {
+    throw new PhaseError(
+      'PinsNotAsRequested',
+      `docker/Dockerfile.runtime in ${wt} does not hold the requested pins (${wrong.join('; ')}); nothing was deployed. Retry PIN_UPDATE: resume the run, or ${ways.toLowerCase()}`,
+      false,
+    );
+  }
+  const script = await worktreeScript(wt, DEPLOY_SCRIPT);
+  if (!script)
+    throw new PhaseError(
+      'DeployScriptMissing',
+      `${wt}/${DEPLOY_SCRIPT} does not exist; nothing was deployed`,
+      false,
+    );
+  return { commit: changes.head, sha, script };
+}
+
+/**
+ * Today's script checks health itself and fails the deploy (restoring its --force backup): reported as
+ * VERIFY would report it — which endpoint, what it answers — and what the script restored.
+ */
+async function inScriptHealthFailure(
+  ctx: PhaseContext,
+  r: RunResult,
+  passedUrl: string | undefined,
+): Promise<{ message: string; details: Record<string, unknown> } | undefined> {
+  const output = [...r.stderr.split('\n'), ...r.stdout.split('\n')];
+  const failed = output.find((l) => /Health check FAILED/i.test(l));
+  if (!failed) return undefined;
+  const url = /not responding at (\S+)/.exec(output.join('\n'))?.[1] ?? passedUrl;
+  const restored = output.some((l) => /restor\w* previous deployment/i.test(l));
+  const probe = url ? await probeHealth(url, ctx.signal) : undefined;
+  const answers = probe
+    ? probe.status === 'healthy'
+      ? `answers ${probe.code} now`
+      : `${probe.error} now`
+    : '';
+  return {
+    message:
+      `deploy-runtime.sh's own health check failed: ${url ?? 'the runtime'}${answers ? ` (${answers})` : ''} — ` +
+      `${failed.replace(/^.*ERROR:\s*/, '')} ` +
+      (restored
+        ? 'The script restored the previous deployment from its backup (the containers run the new build until a redeploy). '
+        : 'The script did not report restoring a previous deployment. ') +
+      'Retry deploys again; skip goes on to VERIFY with what runs now; abort ends the run.',
+    details: {
+      failed_health: url ? ['runtime'] : [],
+      health: probe ? { runtime: probe } : {},
+      restored_previous: restored,
+    },
+  };
+}
+
 /** DEPLOY: `./scripts/deploy-runtime.sh --execute --restart [--force]` from the worktree. Builds take minutes. */
 export function makeDeploy(deps: ActivityDeps) {
-  return async function deploy(
-    runId: string,
-    opts: { worktreePath: string; reattempt: boolean; versions?: Versions; lane?: string },
-  ): Promise<PhaseOutcome> {
-    return withPhase(deps, 'DEPLOY', runId, async (ctx) => {
-      requireWorktree(opts.worktreePath);
-      const lane = chosenLane(ctx, opts.lane);
-      // ENV_CHECK read the ref's tree; this is the worktree itself (pins edited, perhaps a later fetch).
-      const needs = await checkDeployNeeds(ctx, dirTree(opts.worktreePath), lane);
-      const { force, why } = await needsForce(
-        ctx.config.deployRoot,
-        opts.worktreePath,
-        opts.reattempt || ctx.attempt > 1,
-      );
-      ctx.log(`[redeploy] --force ${force ? 'on' : 'off'}: ${why}`);
-      const extra = deployScriptEnv(
-        ctx.env,
-        ctx.envFile.path,
-        ctx.config.omniHome,
-        needs,
-        lane,
-        opts.versions ?? {},
-      );
-      ctx.log(`[redeploy] deploy-runtime.sh environment adds: ${Object.keys(extra).sort().join(', ')}`);
-      ctx.heartbeat(`starting deploy-runtime.sh${force ? ' --force' : ''}`);
-      const r = await ctx.run(deployCommand(opts.worktreePath, force), { env: extra });
-      const laneDetails = needs.lane ? { lane: needs.lane.lane, compose_project: needs.lane.project } : {};
-      if (r.exitCode === 0) {
-        const warnings = r.tail.filter((l) => /warn|unhealthy/i.test(l));
-        return { details: { force, ...laneDetails, ...(warnings.length ? { warnings } : {}) } };
-      }
-      const output = [...r.stderr.split('\n'), ...r.stdout.split('\n')];
-      if (r.exitCode === PRECONDITION_EXIT) {
-        throw new PhaseError(
-          'DeployPrecondition',
-          `deploy-runtime.sh refused to start (exit 64, a precondition): ${tailText(r)}`,
-          false, // the script names what the operator must fix; the same attempt would fail the same way
-          { force, exit_code: 64, ...laneDetails },
+  return async function deploy(runId: string, opts: DeployInput): Promise<PhaseOutcome> {
+    return withPhase(
+      deps,
+      'DEPLOY',
+      runId,
+      async (ctx) => {
+        const wt = await requireWorktree(ctx, opts.ticket);
+        const checked = await preflight(ctx, wt, opts);
+        ctx.log(
+          `[redeploy] deploying ${checked.commit} (Dockerfile SHA-256 ${checked.sha}) with ${checked.script}`,
         );
-      }
-      const healthLine = output.find((l) => /Health check FAILED/i.test(l));
-      if (healthLine) {
-        // The script checked health itself and failed the deploy: report it as VERIFY would.
-        const url = /not responding at (\S+)/.exec(output.join('\n'))?.[1] ?? extra['HEALTH_CHECK_URL'];
-        const restored = output.find((l) => /restor\w* previous deployment/i.test(l));
-        const probe = url ? await probeHealth(url, ctx.signal) : undefined;
-        const answered = probe
-          ? probe.status === 'healthy'
-            ? `answers ${probe.code} now`
-            : `answers ${probe.error} now`
-          : 'no URL in its output';
-        throw new PhaseError(
-          'DeployHealthFailed',
-          `deploy-runtime.sh's own health check failed: ${url ?? 'the runtime'} (${answered}); ${healthLine.replace(/^.*ERROR:\s*/, '')} ` +
-            (restored
-              ? 'The script restored the previous deployment directory (the containers were recreated from the new build). '
-              : 'The script did not say it restored a previous deployment. ') +
-            'Retry redeploys; skip goes on to INFISICAL and VERIFY; abort ends the run.',
-          false,
-          {
+        const provenance = {
+          deployed_commit: checked.commit,
+          dockerfile_sha256: checked.sha,
+          deploy_script: checked.script,
+        };
+        const lane = chosenLane(ctx, opts.lane);
+        // ENV_CHECK read origin/<ref>; this is the worktree itself, before anything is built.
+        const needs = await checkDeployNeeds(ctx, dirTree(wt), lane);
+        const { force, why } = await needsForce(ctx.config.deployRoot, wt, opts.reattempt || ctx.attempt > 1);
+        ctx.log(`[redeploy] --force ${force ? 'on' : 'off'}: ${why}`);
+        const extra = deployScriptEnv(
+          ctx.env,
+          ctx.envFile.path,
+          ctx.config.omniHome,
+          needs,
+          lane,
+          opts.versions ?? {},
+        );
+        ctx.log(`[redeploy] deploy-runtime.sh environment adds: ${Object.keys(extra).sort().join(', ')}`);
+        ctx.heartbeat(`starting deploy-runtime.sh${force ? ' --force' : ''}`);
+        const r = await ctx.run(deployCommand(wt, force), { env: extra });
+        const laneDetails = needs.lane ? { lane: needs.lane.lane, compose_project: needs.lane.project } : {};
+        if (r.exitCode === 0) {
+          const warnings = r.tail.filter((l) => /warn|unhealthy/i.test(l));
+          return {
+            details: { force, ...provenance, ...laneDetails },
+            output: warnings.length ? { warnings } : {},
+          };
+        }
+        if (r.exitCode === PRECONDITION_EXIT) {
+          throw new PhaseError(
+            'DeployPrecondition',
+            `deploy-runtime.sh refused to start (exit 64, a precondition): ${tailText(r)}`,
+            false, // the script names what the operator must fix; the same attempt would fail the same way
+            { force, exit_code: 64, ...provenance, ...laneDetails },
+          );
+        }
+        const health = await inScriptHealthFailure(ctx, r, extra['HEALTH_CHECK_URL']);
+        if (health) {
+          throw new PhaseError('DeployHealthFailed', health.message, false, {
             force,
             exit_code: r.exitCode ?? null,
+            ...provenance,
             ...laneDetails,
-            failed_health: url ? ['runtime'] : [],
-            health: probe ? { runtime: probe } : {},
-            restored_previous: !!restored,
-          },
+            ...health.details,
+          });
+        }
+        // Exit 2 is the lock of another deployment (or bad flags): waiting and retrying is right for the lock.
+        const locked = r.exitCode === 2 && r.tail.some((l) => /another deploy|lock/i.test(l));
+        throw new PhaseError(
+          locked ? 'DeployLocked' : 'DeployFailed',
+          `deploy-runtime.sh failed (${describeExit(r)}): ${tailText(r)}`,
+          // A failed build is rarely transient and costs minutes: the operator decides, not a retry loop.
+          locked,
+          { force, exit_code: r.exitCode ?? null, ...provenance, ...laneDetails },
         );
-      }
-      // Exit 2 is the lock of another deployment (or bad flags): waiting and retrying is right for the lock.
-      const locked = r.exitCode === 2 && r.tail.some((l) => /another deploy|lock/i.test(l));
-      throw new PhaseError(
-        locked ? 'DeployLocked' : 'DeployFailed',
-        `deploy-runtime.sh failed (${describeExit(r)}): ${tailText(r)}`,
-        // A failed build is rarely transient and costs minutes: the operator decides, not a retry loop.
-        locked,
-        { force, exit_code: r.exitCode ?? null, ...laneDetails },
-      );
-    });
+      },
+      { ticket: opts.ticket },
+    );
   };
 }

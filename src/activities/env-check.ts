@@ -1,16 +1,16 @@
-import { infraClone } from '../core/commands.js';
 import { INFISICAL_ENV, REQUIRED_ENV } from '../core/env-vars.js';
+import { infraClone } from '../core/commands.js';
 import { dirTree, refTree, type Tree } from '../io/infra-tree.js';
+import { weakSecrets } from '../io/mask.js';
 import { withPhase, type ActivityDeps, type PhaseContext, type PhaseOutcome } from './context.js';
 import { checkDeployNeeds, chosenLane, logNeeds, missingEnvError, missingText } from './deploy-env.js';
 
 /**
- * The tree DEPLOY will run from. ENV_CHECK comes before WORKTREE, so unless a worktree exists already
- * (a resumed run) it is the commit the worktree will be based on, read from the clone with `git show`
- * — checking there, before anything is built, is the point; DEPLOY checks the worktree once more.
+ * The tree DEPLOY will run from. ENV_CHECK comes before WORKTREE, so it is the commit the worktree is
+ * based on — `origin/<ref>` in the clone (WORKTREE fetches again; DEPLOY checks the worktree once more)
+ * — read with `git show`: checking there, before anything is built, is the point.
  */
-async function deployTree(ctx: PhaseContext, worktreePath: string | undefined, ref: string): Promise<Tree> {
-  if (worktreePath?.startsWith('/')) return dirTree(worktreePath);
+async function deployTree(ctx: PhaseContext, ref: string): Promise<Tree> {
   const clone = infraClone(ctx.config.omniHome);
   return (await refTree(clone, [`origin/${ref}`, ref])) ?? dirTree(clone);
 }
@@ -24,7 +24,7 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export function makeEnvCheck(deps: ActivityDeps) {
   return async function envCheck(
     runId: string,
-    opts: { skipInfisical: boolean; lane?: string; ref?: string; worktreePath?: string | null },
+    opts: { skipInfisical: boolean; lane?: string; ref?: string },
   ): Promise<PhaseOutcome> {
     return withPhase(deps, 'ENV_CHECK', runId, async (ctx) => {
       const checked: string[] = [...REQUIRED_ENV];
@@ -41,10 +41,11 @@ export function makeEnvCheck(deps: ActivityDeps) {
       for (const name of missing) ctx.log(`ERROR: ${name} not set`);
       // Then what DEPLOY will need, from the tree it will deploy (nothing more for the 2025 scripts);
       // every problem is reported in one message, the seed's first.
-      const tree = await deployTree(ctx, opts.worktreePath ?? undefined, opts.ref ?? 'main');
+      const tree = await deployTree(ctx, opts.ref ?? 'main');
       const needs = await checkDeployNeeds(ctx, tree, chosenLane(ctx, opts.lane), { lenient: true });
       const derived = needs.missing.filter((m) => !missing.includes(m.name));
       logNeeds(ctx, { ...needs, missing: derived }, tree);
+      const allChecked = [...checked, ...needs.checked.filter((n) => !checked.includes(n))];
       if (missing.length > 0 || invalid.length > 0 || derived.length > 0) {
         const because =
           infisical && missing.some((m) => m.startsWith('INFISICAL_')) ? ' (INFISICAL_ADDR is set)' : '';
@@ -55,16 +56,28 @@ export function makeEnvCheck(deps: ActivityDeps) {
         const err = missingEnvError(ctx, text, needs, needs.checked.length ? tree : undefined);
         err.details['missing'] = [...missing, ...derived.map((m) => m.name)].join(', ');
         err.details['invalid'] = invalid.join(', ');
-        err.details['checked'] = [...checked, ...needs.checked.filter((n) => !checked.includes(n))];
+        err.details['checked'] = allChecked;
         throw err;
       }
+      // Masked all the same, but a reader could guess them from ordinary text: say so, by name only.
+      const c = ctx.config;
+      const weak = weakSecrets(ctx.envFile.vars, [
+        c.omniHome,
+        c.worktreeRoot,
+        c.stateDir,
+        c.logDir,
+        c.deployRoot,
+        runId,
+      ]).map((w) => `${w.name}: ${w.why}; it cannot be masked reliably — use a longer, random value`);
+      for (const w of weak) ctx.log(`ENV_CHECK: WARNING ${w}`);
       ctx.log('ENV_CHECK: completed');
       return {
         details: {
-          checked: [...checked, ...needs.checked.filter((n) => !checked.includes(n))],
+          checked: allChecked,
           env_file: ctx.envFile.path,
           ...(needs.checked.length ? { derived_from: tree.label } : {}),
           ...(needs.lane ? { lane: needs.lane.lane } : {}),
+          ...(weak.length ? { warnings: weak } : {}),
         },
       };
     });

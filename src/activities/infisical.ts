@@ -1,7 +1,12 @@
-import { infisicalCommand } from '../core/commands.js';
-import { infisicalScript } from '../io/infra-tree.js';
 import {
-  requireWorktree,
+  infisicalCommand,
+  SEED_INFISICAL,
+  SYNC_ENV_PY,
+  SYNC_ENV_SCRIPT,
+  type InfisicalScript,
+} from '../core/commands.js';
+import { requireWorktree, worktreeScript } from './worktree-guard.js';
+import {
   describeExit,
   PhaseError,
   tailText,
@@ -12,34 +17,54 @@ import {
 
 /**
  * INFISICAL: skipped when INFISICAL_ADDR is unset (known only from the env file, hence decided here, not
- * in the workflow). Prefers scripts/sync-omnibase-env.sh, else seed-infisical.py, as the seed orders them.
+ * in the workflow). Prefers scripts/sync-omnibase-env.sh, else seed-infisical.py, as the seed orders them —
+ * with today's scripts/sync-omnibase-env.py between the two (told redeploy's env file).
  */
 export function makeInfisical(deps: ActivityDeps) {
-  return async function infisical(runId: string, opts: { worktreePath: string }): Promise<PhaseOutcome> {
-    return withPhase(deps, 'INFISICAL', runId, async (ctx) => {
-      if (!ctx.env['INFISICAL_ADDR']) {
-        ctx.log('INFISICAL: INFISICAL_ADDR not set, skipping');
-        return { status: 'skipped_no_infisical', details: {} };
-      }
-      requireWorktree(opts.worktreePath);
-      const script = await infisicalScript(opts.worktreePath);
-      const r = await ctx.run(infisicalCommand(opts.worktreePath, script, ctx.envFile.path), {
-        timeoutMs: 10 * 60_000,
-      });
-      if (r.exitCode !== 0) {
-        throw new PhaseError(
-          'InfisicalFailed',
-          `${script.slice('scripts/'.length)} failed (${describeExit(r)}): ${tailText(r)}`,
-          r.spawnError === undefined, // seeding is idempotent; an Infisical hiccup is worth a retry
-        );
-      }
-      const diff = /--- Seed Diff Summary ---\n([\s\S]*?)\n--- End Diff Summary ---/.exec(r.stdout)?.[1];
-      return {
-        details: {
-          script,
-          ...(diff ? { diff } : {}),
-        },
-      };
-    });
+  return async function infisical(
+    runId: string,
+    /** `worktreePath` from earlier versions of the workflow is ignored: the path is derived from the ticket. */
+    opts: { ticket: string; worktreePath?: string },
+  ): Promise<PhaseOutcome> {
+    return withPhase(
+      deps,
+      'INFISICAL',
+      runId,
+      async (ctx) => {
+        if (!ctx.env['INFISICAL_ADDR']) {
+          ctx.log('INFISICAL: INFISICAL_ADDR not set, skipping');
+          return { status: 'skipped_no_infisical', details: {} };
+        }
+        const wt = await requireWorktree(ctx, opts.ticket);
+        // Only the worktree's own scripts run: a wrapper that resolves elsewhere is refused, not skipped.
+        let script: InfisicalScript | undefined;
+        for (const candidate of [SYNC_ENV_SCRIPT, SYNC_ENV_PY, SEED_INFISICAL] as const) {
+          if (await worktreeScript(wt, candidate)) {
+            script = candidate;
+            break;
+          }
+        }
+        if (!script)
+          throw new PhaseError(
+            'InfisicalScriptMissing',
+            `none of ${SYNC_ENV_SCRIPT}, ${SYNC_ENV_PY}, ${SEED_INFISICAL} exists in ${wt}`,
+            false,
+          );
+        const r = await ctx.run(infisicalCommand(wt, script, ctx.envFile.path), { timeoutMs: 10 * 60_000 });
+        if (r.exitCode !== 0) {
+          throw new PhaseError(
+            'InfisicalFailed',
+            `${script.slice('scripts/'.length)} failed (${describeExit(r)}): ${tailText(r)}`,
+            r.spawnError === undefined, // seeding is idempotent; an Infisical hiccup is worth a retry
+          );
+        }
+        const diff = /--- Seed Diff Summary ---\n([\s\S]*?)\n--- End Diff Summary ---/.exec(r.stdout)?.[1];
+        return {
+          details: { script },
+          output: diff ? { diff } : {},
+        };
+      },
+      { ticket: opts.ticket },
+    );
   };
 }

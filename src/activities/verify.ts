@@ -3,6 +3,7 @@ import { infraClone, versionCheckCommand } from '../core/commands.js';
 import { POLICY_REL } from '../core/lanes.js';
 import { dirTree } from '../io/infra-tree.js';
 import { checkDeployNeeds, chosenLane } from './deploy-env.js';
+import { locateWorktree } from './worktree-guard.js';
 import { normalizeName, sameVersion, type Versions } from '../core/versions.js';
 import {
   describeExit,
@@ -68,7 +69,7 @@ export function probeHealth(url: string, signal: AbortSignal): Promise<HealthRes
  */
 export async function verifyTargets(
   ctx: PhaseContext,
-  worktreePath: string | undefined,
+  ticket: string | undefined,
   lane: string | undefined,
 ): Promise<{ endpoints: Record<string, string>; container: string; source: string }> {
   const { config } = ctx;
@@ -77,7 +78,8 @@ export async function verifyTargets(
   let source = config.healthEndpointsSet ? 'REDEPLOY_HEALTH_ENDPOINTS' : 'the seed defaults';
   if (!config.healthEndpointsSet || !config.versionContainerSet) {
     // --verify-only has no worktree: the clone's checkout describes the running stack best.
-    const dir = worktreePath?.startsWith('/') ? worktreePath : infraClone(config.omniHome);
+    const wt = ticket ? await locateWorktree(ctx, ticket) : undefined;
+    const dir = wt ?? infraClone(config.omniHome);
     const facts = (await checkDeployNeeds(ctx, dirTree(dir), lane, { lenient: true })).lane;
     if (facts) {
       if (!config.healthEndpointsSet) {
@@ -134,12 +136,18 @@ async function checkVersions(
 export function makeVerify(deps: ActivityDeps) {
   return async function verify(
     runId: string,
-    opts: { versions: Versions; worktreePath?: string; lane?: string },
+    /** `against`: what DEPLOY deployed (provenance), recorded next to the result of the checks. */
+    opts: {
+      versions: Versions;
+      against?: Record<string, string | null>;
+      ticket?: string;
+      lane?: string;
+    },
   ): Promise<PhaseOutcome> {
     return withPhase(deps, 'VERIFY', runId, async (ctx) => {
       const { endpoints, container, source } = await verifyTargets(
         ctx,
-        opts.worktreePath,
+        opts.ticket,
         chosenLane(ctx, opts.lane),
       );
       ctx.log(`VERIFY: endpoints from ${source}; versions from container ${container}`);
@@ -197,13 +205,18 @@ export function makeVerify(deps: ActivityDeps) {
         ].filter(Boolean);
         throw new PhaseError('VerifyFailed', `VERIFY FAILED: ${parts.join('. ')}`, false, {
           // Already polled until the deadline; an automatic retry would only double the wait.
+          verified_against: opts.against ?? null,
           failed_health: failedHealth,
           failed_versions: failedVersions,
           health,
           versions,
         });
       }
-      return { details: { health, versions, ...(opts.lane ? { lane: opts.lane } : {}) } };
+      // Health and versions are what the stack answered: output, masked like any command output.
+      return {
+        details: { verified_against: opts.against ?? null, ...(opts.lane ? { lane: opts.lane } : {}) },
+        output: { health, versions },
+      };
     });
   };
 }

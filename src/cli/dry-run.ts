@@ -1,4 +1,6 @@
 import fs from 'node:fs/promises';
+import { execa } from 'execa';
+import { readRegularFile } from '../io/safe-read.js';
 import {
   DOCKERFILE_REL,
   deployCommand,
@@ -6,8 +8,9 @@ import {
   infisicalCommand,
   infraClone,
   joinPath,
+  fetchRefCommand,
+  originRef,
   pinScriptCommand,
-  pullInfraCommand,
   syncCommand,
   versionCheckCommand,
   worktreeAddCommand,
@@ -54,6 +57,17 @@ function skippedBy(phase: Phase, flags: RedeployFlags): string | undefined {
   return undefined;
 }
 
+/** One read-only git query; `undefined` when it fails (no clone, ref not fetched). */
+async function gitOut(cwd: string, args: string[], trim = true): Promise<string | undefined> {
+  const r = await execa('git', ['-C', cwd, ...args], {
+    reject: false,
+    stdin: 'ignore',
+    stripFinalNewline: trim,
+  });
+  if (r.exitCode !== 0) return undefined;
+  return trim ? r.stdout.trim() : r.stdout;
+}
+
 const show = (spec: CommandSpec, cwd = false) => (cwd ? `cd ${spec.cwd} && ` : '') + formatCommand(spec);
 
 /**
@@ -63,6 +77,7 @@ const show = (spec: CommandSpec, cwd = false) => (cwd ? `cd ${spec.cwd} && ` : '
  */
 export async function dryRunLines(config: Config, runId: string, req: RunRequest): Promise<string[]> {
   const ticket = req.worktreeTicket ?? runId;
+  const ref = req.ref ?? config.worktreeRef;
   const worktree = worktreePathFor(config.worktreeRoot, ticket);
   const worktreeExists = await exists(worktree);
   // Where the Dockerfile and pyproject are read from: the existing worktree, else the clone it would come from.
@@ -95,7 +110,17 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
   const container =
     config.versionContainerSet || !needs?.lane ? config.versionContainer : needs.lane.runtimeContainer;
   const pkgs = Object.keys(req.versions);
-  const lines = [`[DRY RUN] redeploy run_id=${runId}`];
+  // What would be deployed is origin/<ref> as last fetched (a dry run fetches nothing).
+  const base = await gitOut(infraClone(config.omniHome), [
+    'rev-parse',
+    '--verify',
+    '--quiet',
+    `${originRef(ref)}^{commit}`,
+  ]);
+  const lines = [
+    `[DRY RUN] redeploy run_id=${runId}`,
+    `  Deploys origin/${ref}${base ? ` (last fetched: ${base.slice(0, 12)})` : ' (not fetched yet: WORKTREE fetches it)'}`,
+  ];
   const row = (phase: Phase, text: string) => lines.push(`  ${`${phase}:`.padEnd(12)}${text}`);
   const more = (text: string) => lines.push(`  ${''.padEnd(12)}${text}`);
 
@@ -122,11 +147,14 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
         break;
       }
       case 'WORKTREE':
+        row(phase, show(fetchRefCommand(config.omniHome, ref)));
         if (worktreeExists) {
-          row(phase, `reuse ${worktree} if it is on branch ${ticket} (fail otherwise)`);
+          more(
+            `reuse ${worktree} if it is on branch ${ticket} and holds no change but redeploy's pins ` +
+              `(reset, then fast-forwarded to origin/${ref}); refuse otherwise`,
+          );
         } else {
-          row(phase, show(pullInfraCommand(config.omniHome)));
-          more(show(worktreeAddCommand(config.omniHome, worktree, ticket)));
+          more(show(worktreeAddCommand(config.omniHome, worktree, ticket, `origin/${ref}`)));
         }
         break;
       case 'PIN_UPDATE':
@@ -181,8 +209,17 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
   }
 
   if (!req.flags.verifyOnly && !req.flags.skipDockerfileUpdate) {
-    const dockerfile = joinPath(source, DOCKERFILE_REL);
-    const text = await fs.readFile(dockerfile, 'utf8').catch(() => undefined);
+    // The Dockerfile that would be deployed: origin/<ref>'s, else the nearest copy on disk.
+    const fromOrigin = base
+      ? await gitOut(infraClone(config.omniHome), ['show', `${base}:${DOCKERFILE_REL}`], false)
+      : undefined;
+    const dockerfile =
+      fromOrigin !== undefined ? `origin/${ref}:${DOCKERFILE_REL}` : joinPath(source, DOCKERFILE_REL);
+    const text =
+      fromOrigin ??
+      (await readRegularFile(joinPath(source, DOCKERFILE_REL), { maxBytes: 1024 * 1024 }).catch(
+        () => undefined,
+      ));
     lines.push('');
     if (text === undefined) {
       lines.push(`(no ${DOCKERFILE_REL} reachable at ${dockerfile}: pin diff not shown)`);

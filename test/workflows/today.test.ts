@@ -162,6 +162,18 @@ for (const profile of ['2025', 'today'] as const) {
     );
 
     if (profile === 'today') {
+      it('--ref dev: the deployed tree is origin/dev (ahead of main), and the state and provenance say so', async () => {
+        const handle = await h.start({ versions, flags: FLAGS, ref: 'dev' });
+        const state = (await handle.result()) as RedeployState;
+        await assertDeployed(h, profile, state);
+        assert.equal(state.worktree_ref, 'dev');
+        assert.equal(await deployedSha(h), h.sb.devHead, 'deployed commit = origin/dev');
+        const clone = path.join(h.sb.omniHome, 'omnibase_infra');
+        assert.notEqual(h.sb.devHead, await gitOut(['-C', clone, 'rev-parse', 'origin/main'], h.sb.env));
+        assert.equal(state.provenance.deployed_commit, h.sb.devHead);
+        await fs.access(path.join(state.worktree_path as string, 'DEV_ONLY.md'));
+      });
+
       it('a missing compose-required variable fails ENV_CHECK, naming every one; nothing is built', async () => {
         const vars = { ...h.sb.envVars };
         delete vars['LINEAR_API_KEY'];
