@@ -19,6 +19,8 @@ import {
 import { formatIssues, inputSchema, provenanceSchema, type LegacyState } from '../core/schemas.js';
 import { worktreePathFor } from '../core/commands.js';
 import { refProblems } from '../core/ref.js';
+import { ticketProblems } from '../core/ticket.js';
+import { describeProvenance } from '../core/provenance.js';
 import type { DecisionPayload } from '../workflows/messages.js';
 import type { Config } from '../io/config.js';
 import { workflowUrl } from '../io/temporal.js';
@@ -267,7 +269,9 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
   }
   // A state file is untrusted input: a path in it is never used, only checked against the derived one.
   const derived = worktreePathFor(ctx.config.worktreeRoot, prev.worktree_ticket);
-  if (prev.worktree_path !== null && prev.worktree_path !== derived) {
+  // (An invalid ticket is refused below, with the input's other problems.)
+  const ticketOk = ticketProblems(prev.worktree_ticket).length === 0;
+  if (ticketOk && prev.worktree_path !== null && prev.worktree_path !== derived) {
     throw new UsageError([
       `${cmd.runId}'s recorded worktree_path is not ${derived} (its ticket's worktree under REDEPLOY_WORKTREE_ROOT); ` +
         `the state may come from another machine or have been edited. Set REDEPLOY_WORKTREE_ROOT to the root it was made under, or start a new run`,
@@ -343,6 +347,14 @@ export async function status(ctx: Context, runId: string, json: boolean): Promis
     ctx.out(`  ${`${p}:`.padEnd(12)}${r.status}${r.ts ? `  ${r.ts}` : ''}`);
   }
   if (state.waiting_for) ctx.out(`  ${waitingLine(state.waiting_for)}`);
+  // Older states (before provenance was recorded) have none.
+  if (state.provenance) {
+    const p = state.provenance;
+    ctx.out(
+      `  Deploys:    ${describeProvenance(p)}${p.dockerfile_sha256 ? ` · Dockerfile sha256 ${p.dockerfile_sha256.slice(0, 16)}` : ''}`,
+    );
+    if (p.deploy_script) ctx.out(`  Script:     ${p.deploy_script}`);
+  }
   if (!isActive(state.status)) for (const l of closingLines(state)) ctx.out(l);
   return 0;
 }

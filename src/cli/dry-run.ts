@@ -111,12 +111,13 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
     config.versionContainerSet || !needs?.lane ? config.versionContainer : needs.lane.runtimeContainer;
   const pkgs = Object.keys(req.versions);
   // What would be deployed is origin/<ref> as last fetched (a dry run fetches nothing).
-  const base = await gitOut(infraClone(config.omniHome), [
-    'rev-parse',
-    '--verify',
-    '--quiet',
-    `${originRef(ref)}^{commit}`,
-  ]);
+  const clone = infraClone(config.omniHome);
+  // Only the clone's own repository counts (not one it happens to sit inside).
+  const top = await gitOut(clone, ['rev-parse', '--show-toplevel']);
+  const isRepo = top !== undefined && (await fs.realpath(clone).catch(() => '')) === top;
+  const base = isRepo
+    ? await gitOut(clone, ['rev-parse', '--verify', '--quiet', `${originRef(ref)}^{commit}`])
+    : undefined;
   const lines = [
     `[DRY RUN] redeploy run_id=${runId}`,
     `  Deploys origin/${ref}${base ? ` (last fetched: ${base.slice(0, 12)})` : ' (not fetched yet: WORKTREE fetches it)'}`,
@@ -210,9 +211,7 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
 
   if (!req.flags.verifyOnly && !req.flags.skipDockerfileUpdate) {
     // The Dockerfile that would be deployed: origin/<ref>'s, else the nearest copy on disk.
-    const fromOrigin = base
-      ? await gitOut(infraClone(config.omniHome), ['show', `${base}:${DOCKERFILE_REL}`], false)
-      : undefined;
+    const fromOrigin = base ? await gitOut(clone, ['show', `${base}:${DOCKERFILE_REL}`], false) : undefined;
     const dockerfile =
       fromOrigin !== undefined ? `origin/${ref}:${DOCKERFILE_REL}` : joinPath(source, DOCKERFILE_REL);
     const text =
