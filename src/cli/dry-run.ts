@@ -30,6 +30,7 @@ import {
   deployScriptEnv,
   dirTree,
   infisicalScript,
+  refTree,
   providedVars,
   type Needs,
 } from '../io/infra-tree.js';
@@ -96,8 +97,12 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
   let needs: Needs | undefined;
   let laneProblem: string | undefined;
   try {
+    // As ENV_CHECK reads it: the existing worktree, else origin/<ref> in the clone (not its checkout).
+    const tree = worktreeExists
+      ? dirTree(worktree)
+      : ((await refTree(infraClone(config.omniHome), [`origin/${ref}`, ref])) ?? dirTree(source));
     needs = await deployNeeds(
-      dirTree(source),
+      tree,
       { base: processEnv, fileVars: env.vars, fileExists: env.exists, filePath: env.path },
       lane,
       providedVars({ ...processEnv, ...env.vars }, config.omniHome),
@@ -140,7 +145,7 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
         row(phase, `verify ${vars.join(', ')} (worker environment + ${config.envFile})`);
         if (needs?.checked.length)
           more(
-            `and what DEPLOY needs (${source}): ${needs.checked.filter((v) => !vars.includes(v as never)).join(', ')}`,
+            `and what DEPLOY needs (${worktreeExists ? worktree : `origin/${ref}`}): ${needs.checked.filter((v) => !vars.includes(v as never)).join(', ')}`,
           );
         if (needs?.missing.length)
           more(`WARNING: missing now: ${needs.missing.map((m) => m.name).join(', ')}`);

@@ -12,6 +12,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { Phase } from '../../src/core/phases.js';
 import type { RedeployFlags, RedeployState } from '../../src/core/state.js';
 import { TODAY_LANE, type Profile } from '../support/sandbox.js';
+import { redeploy } from '../support/cli.js';
 import { createHarness, waitForState, waitingOn, type Harness } from '../support/harness.js';
 
 const run = promisify(execFile);
@@ -172,6 +173,36 @@ for (const profile of ['2025', 'today'] as const) {
         assert.notEqual(h.sb.devHead, await gitOut(['-C', clone, 'rev-parse', 'origin/main'], h.sb.env));
         assert.equal(state.provenance.deployed_commit, h.sb.devHead);
         await fs.access(path.join(state.worktree_path as string, 'DEV_ONLY.md'));
+      });
+
+      it("--dry-run shows the lane's endpoints, what DEPLOY needs and what redeploy adds for the script", async () => {
+        const vars = { ...h.sb.envVars };
+        delete vars['GITHUB_TOKEN'];
+        await h.sb.writeEnvFile(vars);
+        try {
+          const r = await redeploy(
+            ['--versions', 'omninode-claude=0.4.0', '--dry-run', '--lane', TODAY_LANE, '--ref', 'dev'],
+            h.vars,
+          );
+          assert.equal(r.exitCode, 0, r.stderr);
+          const lane = [`omninode-${TODAY_LANE}-runtime`, `omninode-${TODAY_LANE}-runtime-effects`];
+          const urls = lane.map((n) => h.sb.health.endpoints[n]).join(', ');
+          assert.ok(r.stdout.includes(`VERIFY:     GET ${urls} (in parallel`), r.stdout);
+          assert.match(
+            r.stdout,
+            new RegExp(`docker exec omninode-${TODAY_LANE}-runtime uv pip show omninode-claude`),
+          );
+          assert.match(r.stdout, /and what DEPLOY needs \(origin\/dev\): .*LINEAR_API_KEY, GITHUB_TOKEN/);
+          assert.match(r.stdout, /WARNING: missing now: GITHUB_TOKEN$/m);
+          assert.ok(
+            r.stdout.includes(
+              `OMNIBASE_OPERATOR_ENV_FILE=${h.sb.envFile} ONEX_DEPLOY_LANE=${TODAY_LANE} OMNIBASE_INFRA_COMPOSE_PROJECT=omnibase-infra-${TODAY_LANE}`,
+            ),
+            r.stdout,
+          );
+        } finally {
+          await h.sb.writeEnvFile(h.sb.envVars);
+        }
       });
 
       it('a missing compose-required variable fails ENV_CHECK, naming every one; nothing is built', async () => {

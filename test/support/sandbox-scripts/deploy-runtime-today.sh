@@ -40,10 +40,6 @@ HEALTH_URL="${HEALTH_CHECK_URL:-http://${INFRA_HOST:?INFRA_HOST required}:8085/h
 HEALTH_RETRIES="${DEPLOY_STANDIN_HEALTH_RETRIES:-15}"
 HEALTH_INTERVAL="${DEPLOY_STANDIN_HEALTH_INTERVAL:-4}"
 
-log() { printf '[deploy] %s\n' "$*"; }
-warn() { printf '[deploy] WARNING: %s\n' "$*" >&2; }
-err() { printf '[deploy] ERROR: %s\n' "$*" >&2; }
-
 EXECUTE=false
 RESTART=false
 FORCE=false
