@@ -10,10 +10,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Phase } from '../../src/core/phases.js';
-import type { RedeployFlags, RedeployState } from '../../src/core/state.js';
+import { isActive, type RedeployFlags, type RedeployState } from '../../src/core/state.js';
 import { TODAY_LANE, type Profile } from '../support/sandbox.js';
 import { redeploy } from '../support/cli.js';
-import { createHarness, waitForState, waitingOn, type Harness } from '../support/harness.js';
+import { createHarness, progress, waitForState, waitingOn, type Harness } from '../support/harness.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const run = promisify(execFile);
 
@@ -59,6 +60,32 @@ async function abort(handle: WorkflowHandle, phase: Phase): Promise<void> {
   await handle.result().catch(() => undefined);
 }
 
+/**
+ * The run's final state — or, when it stops to wait for a decision instead, a failure naming the phase
+ * and its error (after aborting the run, which holds the target), rather than a hang until the timeout.
+ */
+async function finished(handle: WorkflowHandle): Promise<RedeployState> {
+  for (;;) {
+    const s = await waitForState(
+      handle,
+      (st) => st.status === 'waiting_for_decision' || !isActive(st.status),
+      150_000,
+    );
+    if (s.status !== 'waiting_for_decision') return (await handle.result()) as RedeployState;
+    // A decision just sent may not be applied yet: only a wait that is still there a moment later counts.
+    await sleep(1500);
+    const again = await progress(handle);
+    if (
+      again.status !== 'waiting_for_decision' ||
+      again.pending_decision?.since !== s.pending_decision?.since
+    )
+      continue;
+    const phase = s.pending_decision?.phase as Phase;
+    await abort(handle, phase);
+    assert.fail(`the run waits for a decision on ${phase}: ${s.pending_decision?.error ?? ''}`);
+  }
+}
+
 for (const profile of ['2025', 'today'] as const) {
   describe(`omnibase_infra ${profile}: the main scenarios`, { concurrency: 1 }, () => {
     let h: Harness;
@@ -70,7 +97,7 @@ for (const profile of ['2025', 'today'] as const) {
 
     it('full run: every phase, the requested pins deployed', async () => {
       const handle = await h.start({ versions, flags: FLAGS });
-      const state = (await handle.result()) as RedeployState;
+      const state = await finished(handle);
       await assertDeployed(h, profile, state);
       assert.deepEqual(state.pins_applied, versions);
       const [dockerArgs] = await h.sb.invocationArgs('docker');
@@ -125,7 +152,7 @@ for (const profile of ['2025', 'today'] as const) {
       const before = await h.sb.invocations('deploy');
       await h.sb.clearFault('deploy');
       await handle.executeUpdate('decide', { args: [{ action: 'retry', phase: 'DEPLOY', by: 'test' }] });
-      const state = (await handle.result()) as RedeployState;
+      const state = await finished(handle);
       await assertDeployed(h, profile, state);
       const args = await h.sb.invocationArgs('deploy');
       assert.equal(args.length, before + 1);
@@ -155,7 +182,7 @@ for (const profile of ['2025', 'today'] as const) {
           }
           h.sb.health.setUp('omninode-runtime');
           await handle.executeUpdate('decide', { args: [{ action: 'retry', phase, by: 'test' }] });
-          await assertDeployed(h, profile, (await handle.result()) as RedeployState);
+          await assertDeployed(h, profile, await finished(handle));
         } finally {
           h.sb.health.setUp('omninode-runtime');
         }
@@ -165,7 +192,7 @@ for (const profile of ['2025', 'today'] as const) {
     if (profile === 'today') {
       it('--ref dev: the deployed tree is origin/dev (ahead of main), and the state and provenance say so', async () => {
         const handle = await h.start({ versions, flags: FLAGS, ref: 'dev' });
-        const state = (await handle.result()) as RedeployState;
+        const state = await finished(handle);
         await assertDeployed(h, profile, state);
         assert.equal(state.worktree_ref, 'dev');
         assert.equal(await deployedSha(h), h.sb.devHead, 'deployed commit = origin/dev');
@@ -260,7 +287,7 @@ for (const profile of ['2025', 'today'] as const) {
         try {
           const devRequests = h.sb.health.requests('omninode-runtime');
           const handle = await h.start({ versions, flags: { ...FLAGS, lane: TODAY_LANE } });
-          const state = (await handle.result()) as RedeployState;
+          const state = await finished(handle);
           await assertDeployed(h, profile, state);
           const lane = [`omninode-${TODAY_LANE}-runtime`, `omninode-${TODAY_LANE}-runtime-effects`];
           const health = state.phases.VERIFY['health'] as Record<string, { url: string }>;
@@ -319,7 +346,7 @@ for (const profile of ['2025', 'today'] as const) {
       await fs.rm(h.sb.envFile);
       await h.sb.setFault('deploy', { printEnv: ['OMNIBASE_OPERATOR_ENV_FILE', 'SANDBOX_MARKER'] });
       const handle = await h.start({ versions, flags: FLAGS });
-      const state = (await handle.result()) as RedeployState;
+      const state = await finished(handle);
       await assertDeployed(h, profile, state);
       const log = await fs.readFile(path.join(h.config.logDir, state.run_id, 'DEPLOY.log'), 'utf8');
       assert.match(log, new RegExp(`^OMNIBASE_OPERATOR_ENV_FILE=${altEnv}$`, 'm'));
