@@ -24,7 +24,7 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export function makeEnvCheck(deps: ActivityDeps) {
   return async function envCheck(
     runId: string,
-    opts: { skipInfisical: boolean; lane?: string; ref?: string },
+    opts: { skipInfisical: boolean; ticket?: string; lane?: string; ref?: string },
   ): Promise<PhaseOutcome> {
     return withPhase(deps, 'ENV_CHECK', runId, async (ctx) => {
       const checked: string[] = [...REQUIRED_ENV];

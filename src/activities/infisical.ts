@@ -5,7 +5,7 @@ import {
   SYNC_ENV_SCRIPT,
   type InfisicalScript,
 } from '../core/commands.js';
-import { requireWorktree, worktreeScript } from './worktree-guard.js';
+import { requireWorktree, ticketOf, verifyAtOrigin, worktreeScript } from './worktree-guard.js';
 import {
   describeExit,
   PhaseError,
@@ -24,7 +24,7 @@ export function makeInfisical(deps: ActivityDeps) {
   return async function infisical(
     runId: string,
     /** `worktreePath` from earlier versions of the workflow is ignored: the path is derived from the ticket. */
-    opts: { ticket: string; worktreePath?: string },
+    opts: { ticket: string; ref?: string; baseCommit?: string | null; worktreePath?: string },
   ): Promise<PhaseOutcome> {
     return withPhase(
       deps,
@@ -35,7 +35,9 @@ export function makeInfisical(deps: ActivityDeps) {
           ctx.log('INFISICAL: INFISICAL_ADDR not set, skipping');
           return { status: 'skipped_no_infisical', details: {} };
         }
-        const wt = await requireWorktree(ctx, opts.ticket);
+        const wt = await requireWorktree(ctx, ticketOf(ctx, opts));
+        // The seeding script runs as root from the worktree: the worktree must still be origin's.
+        await verifyAtOrigin(ctx, wt, opts.ref ?? 'main', opts.baseCommit);
         // Only the worktree's own scripts run: a wrapper that resolves elsewhere is refused, not skipped.
         let script: InfisicalScript | undefined;
         for (const candidate of [SYNC_ENV_SCRIPT, SYNC_ENV_PY, SEED_INFISICAL] as const) {

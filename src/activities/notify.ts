@@ -6,6 +6,7 @@ import type { Versions } from '../core/versions.js';
 import { formatPins, resumeCommand, type RedeployFlags } from '../core/state.js';
 import { workflowUrl } from '../io/temporal.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { readRegularFile } from '../io/safe-read.js';
 import { findDelivered, sendSlack, slackTarget, type SlackMessage } from '../io/slack.js';
 import { PhaseError, withPhase, type ActivityDeps, type PhaseContext, type PhaseOutcome } from './context.js';
 
@@ -18,6 +19,8 @@ export interface NotifyInput {
   outcome: 'complete';
   /** What was deployed (origin ref and commit, Dockerfile SHA-256, script); absent in older histories. */
   provenance?: Provenance;
+  /** The run's ticket: its worktree path is shown unmasked in the message. */
+  ticket?: string;
 }
 
 /** `  Deployed: origin/main @ 1a2b3c4d5e6f · Dockerfile sha256 9f8e… · <script>`; nothing when unknown. */
@@ -65,6 +68,16 @@ export function summaryLines(runId: string, input: NotifyInput): string[] {
   ];
 }
 
+/** What a `.sent` marker recorded (an object), or nothing when it is not one: it is only a record. */
+function markerRecord(text: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
 /** Posts once per key: a marker file makes a retried activity not post the same message twice. */
 async function deliver(
   ctx: PhaseContext,
@@ -85,16 +98,19 @@ async function deliver(
   }
   const channel = target.kind === 'bot' ? 'slack-bot' : 'slack-webhook';
   const marker = path.join(path.dirname(ctx.logFile), `NOTIFY.${key}.sent`);
-  const sent = await fs.readFile(marker, 'utf8').catch(() => undefined);
+  // Markers live in the log dir, which anyone with the home directory can write: read them safely.
+  const sent = await readRegularFile(marker, { maxBytes: 64 * 1024, noFollow: true }).catch(() => undefined);
   if (sent !== undefined) {
     ctx.log(`NOTIFY: already sent (${marker}); not posting again`);
-    return { tier, channel, message: lines.join('\n'), ...JSON.parse(sent), duplicate_suppressed: true };
+    return { tier, channel, message: lines.join('\n'), ...markerRecord(sent), duplicate_suppressed: true };
   }
   const text = ctx.mask(message.text);
   // A post whose answer never came back (the worker died mid-request) may have been delivered. The
   // `.sending` marker says one was started; in bot mode the channel is asked before posting again.
   const sending = `${marker.slice(0, -'.sent'.length)}.sending`;
-  const started = await fs.readFile(sending, 'utf8').catch(() => undefined);
+  const started = await readRegularFile(sending, { maxBytes: 64 * 1024, noFollow: true }).catch(
+    () => undefined,
+  );
   if (started !== undefined) {
     const since = Math.floor(Date.parse(started) / 1000) - 60; // a minute of clock skew with Slack
     const found = await findDelivered(target, text, Number.isFinite(since) ? since : 0);
@@ -134,20 +150,26 @@ async function deliver(
 /** NOTIFY: Slack when the tier is FULL_ONEX, else the summary for stdout (the CLI prints it). */
 export function makeNotify(deps: ActivityDeps) {
   return async function notify(runId: string, input: NotifyInput): Promise<PhaseOutcome> {
-    return withPhase(deps, 'NOTIFY', runId, async (ctx) => {
-      const tier = await detectTier(ctx);
-      const lines = summaryLines(runId, input);
-      for (const line of lines) ctx.log(line);
-      const message: SlackMessage = {
-        title: `redeploy ${runId} ${input.outcome}`,
-        text: lines.join('\n'),
-        fields: {
-          Pins: lines[1]?.replace('  Pins: ', '') ?? '',
-          Phases: lines[2]?.replace('  Phases: ', '') ?? '',
-        },
-      };
-      return { details: {}, output: await deliver(ctx, tier, input.outcome, lines, message) };
-    });
+    return withPhase(
+      deps,
+      'NOTIFY',
+      runId,
+      async (ctx) => {
+        const tier = await detectTier(ctx);
+        const lines = summaryLines(runId, input);
+        for (const line of lines) ctx.log(line);
+        const message: SlackMessage = {
+          title: `redeploy ${runId} ${input.outcome}`,
+          text: lines.join('\n'),
+          fields: {
+            Pins: lines[1]?.replace('  Pins: ', '') ?? '',
+            Phases: lines[2]?.replace('  Phases: ', '') ?? '',
+          },
+        };
+        return { details: {}, output: await deliver(ctx, tier, input.outcome, lines, message) };
+      },
+      input.ticket ? { ticket: input.ticket } : {},
+    );
   };
 }
 
@@ -170,6 +192,7 @@ export interface FailureNotice {
   rolledBackTo?: Versions;
   /** What the run had fetched and deployed when it failed. */
   provenance?: Provenance;
+  ticket?: string;
 }
 
 function headline(n: FailureNotice): string {
@@ -236,7 +259,7 @@ export function makeNotifyFailure(deps: ActivityDeps) {
         const key = notice.key.replace(/[^A-Za-z0-9_-]/g, '_');
         return { details: {}, output: await deliver(ctx, tier, key, lines, message) };
       },
-      { logName: 'ALERTS' },
+      { logName: 'ALERTS', ...(notice.ticket ? { ticket: notice.ticket } : {}) },
     );
   };
 }

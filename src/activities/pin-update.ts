@@ -3,7 +3,14 @@ import { DOCKERFILE_REL, joinPath, pinScriptCommand } from '../core/commands.js'
 import { rewritePins, unifiedDiff, type PinReport } from '../core/pins.js';
 import type { Versions } from '../core/versions.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { readDockerfile, requireWorktree, sha256, worktreeScript } from './worktree-guard.js';
+import {
+  readDockerfile,
+  requireWorktree,
+  ticketOf,
+  sha256,
+  verifyAtOrigin,
+  worktreeScript,
+} from './worktree-guard.js';
 import {
   describeExit,
   PhaseError,
@@ -53,7 +60,14 @@ async function builtin(
 }
 
 /** Script mode: the seed's update-plugin-pins.py contract (--versions, last stdout line JSON). */
-async function script(ctx: PhaseContext, worktreePath: string, versions: Versions): Promise<PinReport> {
+async function script(
+  ctx: PhaseContext,
+  worktreePath: string,
+  versions: Versions,
+  origin: { ref: string; baseCommit: string | null | undefined },
+): Promise<PinReport> {
+  // The script runs from the worktree: the worktree must still be origin's.
+  await verifyAtOrigin(ctx, worktreePath, origin.ref, origin.baseCommit);
   if (!(await worktreeScript(worktreePath, 'scripts/update-plugin-pins.py')))
     throw new PhaseError(
       'PinScriptMissing',
@@ -103,6 +117,8 @@ export function makePinUpdate(deps: ActivityDeps) {
       ticket: string;
       versions: Versions;
       restore?: Versions;
+      ref?: string;
+      baseCommit?: string | null;
       /** Earlier versions of the workflow passed the path; ignored — the path is derived from the ticket. */
       worktreePath?: string;
     },
@@ -112,7 +128,7 @@ export function makePinUpdate(deps: ActivityDeps) {
       'PIN_UPDATE',
       runId,
       async (ctx) => {
-        const worktreePath = await requireWorktree(ctx, opts.ticket);
+        const worktreePath = await requireWorktree(ctx, ticketOf(ctx, opts));
         const written = async () => ({ dockerfile_sha256: sha256(await readDockerfile(worktreePath)) });
         if (opts.restore) {
           // Always built in: a range or an unpinned package cannot be passed to the script's --versions.
@@ -126,7 +142,10 @@ export function makePinUpdate(deps: ActivityDeps) {
         }
         const report =
           ctx.config.pinMode === 'script'
-            ? await script(ctx, worktreePath, opts.versions)
+            ? await script(ctx, worktreePath, opts.versions, {
+                ref: opts.ref ?? 'main',
+                baseCommit: opts.baseCommit,
+              })
             : await builtin(ctx, worktreePath, opts.versions);
         return { details: { pins_applied: report, mode: ctx.config.pinMode, ...(await written()) } };
       },

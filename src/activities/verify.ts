@@ -144,79 +144,85 @@ export function makeVerify(deps: ActivityDeps) {
       lane?: string;
     },
   ): Promise<PhaseOutcome> {
-    return withPhase(deps, 'VERIFY', runId, async (ctx) => {
-      const { endpoints, container, source } = await verifyTargets(
-        ctx,
-        opts.ticket,
-        chosenLane(ctx, opts.lane),
-      );
-      ctx.log(`VERIFY: endpoints from ${source}; versions from container ${container}`);
-      const started = Date.now();
-      const deadline = started + ctx.config.verifyTimeoutMs;
-      // The version check runs alongside the health polling: usually the containers are already up, and
-      // the two waits overlap. If it finds a problem it runs once more after health settles (a container
-      // that was still restarting answers then).
-      const earlyVersions = checkVersions(ctx, opts.versions, container);
-      earlyVersions.catch(() => undefined); // awaited below; if health throws first, its rejection must not go unhandled
-      const beat = setInterval(() => ctx.heartbeat('polling health endpoints'), 2000);
-      let health: Record<string, HealthResult>;
-      try {
-        const entries = await Promise.all(
-          Object.entries(endpoints).map(
-            async ([name, url]) => [name, await pollHealth(url, deadline, started, ctx.signal)] as const,
-          ),
+    return withPhase(
+      deps,
+      'VERIFY',
+      runId,
+      async (ctx) => {
+        const { endpoints, container, source } = await verifyTargets(
+          ctx,
+          opts.ticket,
+          chosenLane(ctx, opts.lane),
         );
-        health = Object.fromEntries(entries);
-      } finally {
-        clearInterval(beat);
-      }
-      for (const [name, h] of Object.entries(health)) {
-        ctx.log(
-          `VERIFY: ${name} ${h.url} -> ${h.status === 'healthy' ? `${h.code} OK` : `FAILED (${h.error})`}`,
-        );
-      }
-      // Versions are reported even when health failed: the operator gets every problem at once.
-      let versions = await earlyVersions;
-      if (Object.values(versions).some((v) => !v.ok))
-        versions = await checkVersions(ctx, opts.versions, container);
-      for (const [pkg, v] of Object.entries(versions)) {
-        ctx.log(
-          `VERIFY: ${pkg} Version: ${v.actual ?? 'not installed'} (expected ${v.expected}) -> ${v.ok ? 'OK' : 'MISMATCH'}`,
-        );
-      }
-      const failedHealth = Object.entries(health)
-        .filter(([, h]) => h.status !== 'healthy')
-        .map(([n]) => n);
-      const failedVersions = Object.entries(versions)
-        .filter(([, v]) => !v.ok)
-        .map(([pkg, v]) =>
-          v.error
-            ? `${pkg}: ${v.error}`
-            : v.actual === null
-              ? `${pkg}: not installed in ${container}`
-              : `${pkg}: expected ${v.expected}, got ${v.actual}`,
-        );
-      if (failedHealth.length || failedVersions.length) {
-        const parts = [
-          failedHealth.length
-            ? `Health checks failed for: ${failedHealth.map((n) => `${n} (${(health[n] as { error?: string }).error ?? ''})`).join(', ')}`
-            : '',
-          failedVersions.length ? `Version mismatches: ${failedVersions.join('; ')}` : '',
-        ].filter(Boolean);
-        throw new PhaseError('VerifyFailed', `VERIFY FAILED: ${parts.join('. ')}`, false, {
-          // Already polled until the deadline; an automatic retry would only double the wait.
-          verified_against: opts.against ?? null,
-          failed_health: failedHealth,
-          failed_versions: failedVersions,
-          health,
-          versions,
-        });
-      }
-      // Health and versions are what the stack answered: output, masked like any command output.
-      return {
-        details: { verified_against: opts.against ?? null, ...(opts.lane ? { lane: opts.lane } : {}) },
-        output: { health, versions },
-      };
-    });
+        ctx.log(`VERIFY: endpoints from ${source}; versions from container ${container}`);
+        const started = Date.now();
+        const deadline = started + ctx.config.verifyTimeoutMs;
+        // The version check runs alongside the health polling: usually the containers are already up, and
+        // the two waits overlap. If it finds a problem it runs once more after health settles (a container
+        // that was still restarting answers then).
+        const earlyVersions = checkVersions(ctx, opts.versions, container);
+        earlyVersions.catch(() => undefined); // awaited below; if health throws first, its rejection must not go unhandled
+        const beat = setInterval(() => ctx.heartbeat('polling health endpoints'), 2000);
+        let health: Record<string, HealthResult>;
+        try {
+          const entries = await Promise.all(
+            Object.entries(endpoints).map(
+              async ([name, url]) => [name, await pollHealth(url, deadline, started, ctx.signal)] as const,
+            ),
+          );
+          health = Object.fromEntries(entries);
+        } finally {
+          clearInterval(beat);
+        }
+        for (const [name, h] of Object.entries(health)) {
+          ctx.log(
+            `VERIFY: ${name} ${h.url} -> ${h.status === 'healthy' ? `${h.code} OK` : `FAILED (${h.error})`}`,
+          );
+        }
+        // Versions are reported even when health failed: the operator gets every problem at once.
+        let versions = await earlyVersions;
+        if (Object.values(versions).some((v) => !v.ok))
+          versions = await checkVersions(ctx, opts.versions, container);
+        for (const [pkg, v] of Object.entries(versions)) {
+          ctx.log(
+            `VERIFY: ${pkg} Version: ${v.actual ?? 'not installed'} (expected ${v.expected}) -> ${v.ok ? 'OK' : 'MISMATCH'}`,
+          );
+        }
+        const failedHealth = Object.entries(health)
+          .filter(([, h]) => h.status !== 'healthy')
+          .map(([n]) => n);
+        const failedVersions = Object.entries(versions)
+          .filter(([, v]) => !v.ok)
+          .map(([pkg, v]) =>
+            v.error
+              ? `${pkg}: ${v.error}`
+              : v.actual === null
+                ? `${pkg}: not installed in ${container}`
+                : `${pkg}: expected ${v.expected}, got ${v.actual}`,
+          );
+        if (failedHealth.length || failedVersions.length) {
+          const parts = [
+            failedHealth.length
+              ? `Health checks failed for: ${failedHealth.map((n) => `${n} (${(health[n] as { error?: string }).error ?? ''})`).join(', ')}`
+              : '',
+            failedVersions.length ? `Version mismatches: ${failedVersions.join('; ')}` : '',
+          ].filter(Boolean);
+          throw new PhaseError('VerifyFailed', `VERIFY FAILED: ${parts.join('. ')}`, false, {
+            // Already polled until the deadline; an automatic retry would only double the wait.
+            verified_against: opts.against ?? null,
+            failed_health: failedHealth,
+            failed_versions: failedVersions,
+            health,
+            versions,
+          });
+        }
+        // Health and versions are what the stack answered: output, masked like any command output.
+        return {
+          details: { verified_against: opts.against ?? null, ...(opts.lane ? { lane: opts.lane } : {}) },
+          output: { health, versions },
+        };
+      },
+      opts.ticket ? { ticket: opts.ticket } : {},
+    );
   };
 }

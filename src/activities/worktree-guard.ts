@@ -1,14 +1,22 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { DOCKERFILE_REL, infraClone, joinPath, originRef, worktreePathFor } from '../core/commands.js';
+import {
+  DOCKERFILE_REL,
+  fetchRefCommand,
+  infraClone,
+  joinPath,
+  originRef,
+  worktreePathFor,
+} from '../core/commands.js';
 import { currentPins } from '../core/pins.js';
 import { onlyPinsDiffer } from '../core/provenance.js';
 import { refProblems } from '../core/ref.js';
 import { ticketProblems } from '../core/ticket.js';
 import { execa } from 'execa';
 import { readRegularFile } from '../io/safe-read.js';
-import { PhaseError, type PhaseContext } from './context.js';
+import { describeExit, PhaseError, tailText, type PhaseContext } from './context.js';
 
 /**
  * The trust boundary around the worktree. Every phase that acts on it derives its path from the
@@ -48,10 +56,16 @@ export interface GitResult {
  * commands (a `git show` of the Dockerfile is no log content), argv only, bounded in time, cancellable.
  * `core.fsmonitor=false`: an fsmonitor configured in the repo would run a program on `status`.
  */
-export async function git(ctx: PhaseContext, args: string[], cwd: string): Promise<GitResult> {
+export async function git(
+  ctx: PhaseContext,
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<GitResult> {
   const r = await execa('git', ['-c', 'core.fsmonitor=false', ...args], {
     cwd,
-    env: ctx.env,
+    // Replace refs (`refs/replace/…`) would let a local object stand in for origin's: never honoured.
+    env: { ...ctx.env, GIT_NO_REPLACE_OBJECTS: '1', ...env },
     extendEnv: false,
     stdin: 'ignore',
     reject: false,
@@ -123,6 +137,24 @@ export async function locateWorktree(ctx: PhaseContext, ticket: string): Promise
     );
   }
   return wt;
+}
+
+/**
+ * The ticket of an activity input: given, or (an activity scheduled by an earlier version of the
+ * workflow, which passed only the path) the path's ticket segment — then checked like any ticket, and
+ * the path must be exactly the one derived from it.
+ */
+export function ticketOf(ctx: PhaseContext, opts: { ticket?: string; worktreePath?: string }): string {
+  if (typeof opts.ticket === 'string') return opts.ticket;
+  const wt = opts.worktreePath ?? '';
+  const ticket = path.basename(path.dirname(wt));
+  if (!wt || worktreePathFor(ctx.config.worktreeRoot, ticket) !== wt)
+    throw new PhaseError(
+      'NoWorktree',
+      'this attempt was scheduled without a worktree ticket (an earlier version of redeploy); abort and start the run again',
+      false,
+    );
+  return ticket;
 }
 
 /** For phases after WORKTREE: the worktree must exist and pass locateWorktree. */
@@ -212,23 +244,57 @@ export async function worktreeChanges(ctx: PhaseContext, wt: string, ref: string
   if (log.exitCode !== 0) fail('git log', log);
   const behind = await git(ctx, ['-C', wt, 'rev-list', '--count', `HEAD..${origin}`], wt);
   if (behind.exitCode !== 0) fail('git rev-list', behind);
-  const status = await git(ctx, ['-C', wt, 'status', '--porcelain=v1', '-z', '--untracked-files=all'], wt);
-  if (status.exitCode !== 0) fail('git status', status);
-  const entries = status.raw.split('\0').filter((e) => e.length > 3);
-  const dockerfile = await readDockerfile(wt);
-  let pinsEdited = false;
+  // Content, not the worktree's own index: its skip-worktree / assume-unchanged flags (or faked stat
+  // data) would hide an edited file from `git status`. A throwaway index is built from HEAD and the
+  // files on disk are hashed into it.
+  const tmpIndex = path.join(os.tmpdir(), `redeploy-index-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const withIndex = { GIT_INDEX_FILE: tmpIndex };
   const changedFiles: string[] = [];
-  for (const entry of entries) {
-    const code = entry.slice(0, 2);
-    const file = entry.slice(3);
-    if (file === DOCKERFILE_REL && code === ' M') {
-      const show = await git(ctx, ['-C', wt, 'show', `HEAD:${DOCKERFILE_REL}`], wt);
-      if (show.exitCode === 0 && onlyPinsDiffer(show.raw, dockerfile)) {
-        pinsEdited = true;
-        continue;
-      }
+  let pinsEdited = false;
+  const dockerfile = await readDockerfile(wt);
+  try {
+    const steps: [string, string[]][] = [
+      ['git read-tree', ['-C', wt, 'read-tree', 'HEAD']],
+      ['git add -u', ['-C', wt, 'add', '-u']],
+    ];
+    for (const [what, args] of steps) {
+      const r = await git(ctx, args, wt, withIndex);
+      if (r.exitCode !== 0) fail(what, r);
     }
-    changedFiles.push(`${code.trim() || '?'} ${file}`);
+    const tree = await git(ctx, ['-C', wt, 'write-tree'], wt, withIndex);
+    if (tree.exitCode !== 0) fail('git write-tree', tree);
+    const diff = await git(
+      ctx,
+      ['-C', wt, 'diff-tree', '-r', '-z', '--no-renames', '--name-status', 'HEAD', tree.stdout],
+      wt,
+    );
+    if (diff.exitCode !== 0) fail('git diff-tree', diff);
+    const fields = diff.raw.split('\0').filter((f) => f !== '');
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const code = fields[i] ?? '?';
+      const file = fields[i + 1] ?? '';
+      if (file === DOCKERFILE_REL && code === 'M') {
+        const show = await git(ctx, ['-C', wt, 'show', `HEAD:${DOCKERFILE_REL}`], wt);
+        if (show.exitCode === 0 && onlyPinsDiffer(show.raw, dockerfile)) {
+          pinsEdited = true;
+          continue;
+        }
+      }
+      changedFiles.push(`${code} ${file}`);
+    }
+    // Untracked files: only the repository's own (tracked, hence checked) .gitignore files excuse one —
+    // not `.git/info/exclude` or a global excludes file, which anyone with the home directory can write.
+    const others = await git(
+      ctx,
+      ['-C', wt, 'ls-files', '-z', '--others', '--exclude-per-directory=.gitignore'],
+      wt,
+      withIndex,
+    );
+    if (others.exitCode !== 0) fail('git ls-files', others);
+    for (const file of others.raw.split('\0').filter((f) => f !== '')) changedFiles.push(`?? ${file}`);
+  } finally {
+    await fs.rm(tmpIndex, { force: true });
+    await fs.rm(`${tmpIndex}.lock`, { force: true });
   }
   return {
     head,
@@ -262,4 +328,71 @@ export function pinsMismatch(dockerfile: string, expected: Record<string, string
   return Object.entries(expected)
     .filter(([pkg, want]) => found[pkg] !== want)
     .map(([pkg, want]) => `${pkg} is ${found[pkg] ?? 'missing'}, expected ${want}`);
+}
+
+/** Fetch failures no retry will fix (no such branch, no such repository). */
+const PERMANENT_FETCH =
+  /couldn't find remote ref|does not appear to be a git repository|not a git repository|invalid refspec/i;
+
+/**
+ * `git fetch origin <ref>`, then the fetched commit: what origin has now, not what any local ref says.
+ * Fails clearly when origin or the ref is unreachable.
+ */
+export async function fetchBase(ctx: PhaseContext, ref: string): Promise<string> {
+  const { omniHome } = ctx.config;
+  const clone = infraClone(omniHome);
+  const spec = fetchRefCommand(omniHome, ref);
+  const fetch = await ctx.run(
+    { ...spec, args: ['--no-replace-objects', ...spec.args] },
+    { timeoutMs: 5 * 60_000 },
+  );
+  if (fetch.exitCode !== 0) {
+    throw new PhaseError(
+      'OriginFetchFailed',
+      `could not fetch origin/${ref} into ${clone} (${describeExit(fetch)}): ${tailText(fetch)}. ` +
+        `Nothing was changed; check the network and that origin has a branch '${ref}' (--ref), then retry`,
+      !PERMANENT_FETCH.test(fetch.tail.join('\n')),
+    );
+  }
+  const base = await resolveCommit(ctx, clone, originRef(ref));
+  if (!base) throw new PhaseError('OriginFetchFailed', `origin/${ref} not found after fetching it`, false);
+  ctx.log(`[redeploy] ${ctx.phase}: origin/${ref} is ${base}`);
+  return base;
+}
+
+/** Removes files the repository ignores (caches, a planted `.venv`): nothing but origin's files stays. */
+export async function removeIgnored(ctx: PhaseContext, wt: string): Promise<void> {
+  const r = await git(ctx, ['-C', wt, 'clean', '-ffdX', '-q'], wt);
+  if (r.exitCode !== 0)
+    throw new PhaseError('WorktreeInvalid', `git clean -ffdX in ${wt} failed: ${r.tail.join(' ')}`, true);
+}
+
+/**
+ * Before any worktree script runs (DEPLOY, INFISICAL, script-mode PIN_UPDATE): origin is fetched again,
+ * the worktree holds no commit it lacks and no change but pin specifiers, HEAD is the commit WORKTREE
+ * fetched (`baseCommit`) — or, without one (a run resumed from a state file), origin's tip itself —
+ * and ignored files are removed.
+ */
+export async function verifyAtOrigin(
+  ctx: PhaseContext,
+  wt: string,
+  ref: string,
+  baseCommit: string | null | undefined,
+): Promise<WorktreeChanges> {
+  checkRef(ref);
+  const tip = await fetchBase(ctx, ref);
+  const changes = await worktreeChanges(ctx, wt, ref);
+  if (changes.extraCommits.length > 0 || changes.changedFiles.length > 0)
+    throw modifiedWorktreeError(ctx, wt, ref, changes);
+  const expected = baseCommit ?? tip;
+  if (changes.head !== expected) {
+    throw new PhaseError(
+      'WorktreeNotAtBase',
+      `${wt} is at ${changes.head.slice(0, 12)}, not at ${baseCommit ? `the origin/${ref} commit WORKTREE fetched` : `origin/${ref}`} (${expected.slice(0, 12)}); nothing was run. ` +
+        `Start a new run (another --worktree-ticket), or remove the worktree and resume`,
+      false,
+    );
+  }
+  await removeIgnored(ctx, wt);
+  return changes;
 }

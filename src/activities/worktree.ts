@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import {
   DOCKERFILE_REL,
-  fetchRefCommand,
   infraClone,
   joinPath,
   originRef,
@@ -23,10 +22,12 @@ import {
 import {
   checkRef,
   checkTicket,
+  fetchBase,
   git,
   locateWorktree,
   modifiedWorktreeError,
   readDockerfile,
+  removeIgnored,
   resolveCommit,
   worktreeChanges,
 } from './worktree-guard.js';
@@ -66,6 +67,7 @@ export function makeWorktree(deps: ActivityDeps) {
           ref,
           base_commit: base,
           origin_url: url.exitCode === 0 ? displayUrl(url.stdout.trim()) : null,
+          ...(await defaultBranchWarning(ctx, ref)),
         };
 
         const existing = await locateWorktree(ctx, opts.ticket);
@@ -95,6 +97,8 @@ export function makeWorktree(deps: ActivityDeps) {
                 true,
               );
           }
+          // Files the repository ignores (caches, a .venv) are not origin's: a reuse starts without them.
+          await removeIgnored(ctx, path);
           // Old but clean: fast-forward, so a reuse deploys what origin has now (documented in the README).
           if (changes.behind > 0) {
             const ff = await git(ctx, ['-C', path, 'merge', '--ff-only', '--no-edit', base], path);
@@ -160,24 +164,18 @@ export function makeWorktree(deps: ActivityDeps) {
   };
 }
 
-/** `git fetch origin <ref>`, then the fetched commit. Fails clearly when origin or the ref is unreachable. */
-async function fetchBase(ctx: PhaseContext, ref: string): Promise<string> {
-  const { omniHome } = ctx.config;
-  const clone = infraClone(omniHome);
-  const fetch = await ctx.run(fetchRefCommand(omniHome, ref), { timeoutMs: 5 * 60_000 });
-  if (fetch.exitCode !== 0) {
-    const text = fetch.tail.join('\n');
-    throw new PhaseError(
-      'OriginFetchFailed',
-      `could not fetch origin/${ref} into ${clone} (${describeExit(fetch)}): ${tailText(fetch)}. ` +
-        `Nothing was changed; check the network and that origin has a branch '${ref}' (--ref), then retry`,
-      !PERMANENT_GIT.test(text),
-    );
-  }
-  const base = await resolveCommit(ctx, clone, originRef(ref));
-  if (!base) throw new PhaseError('OriginFetchFailed', `origin/${ref} not found after fetching it`, false);
-  ctx.log(`WORKTREE: origin/${ref} is ${base}`);
-  return base;
+/**
+ * Origin's default branch, when it is not the ref deployed (today's omnibase_infra develops on `dev` while
+ * the default ref is `main`): said, never acted on. Best effort: no answer, no warning.
+ */
+async function defaultBranchWarning(ctx: PhaseContext, ref: string): Promise<{ warnings?: string[] }> {
+  const clone = infraClone(ctx.config.omniHome);
+  const r = await git(ctx, ['-C', clone, 'ls-remote', '--symref', 'origin', 'HEAD'], clone);
+  const head = /^ref: refs\/heads\/(\S+)\s+HEAD$/m.exec(r.stdout)?.[1];
+  if (r.exitCode !== 0 || !head || head === ref) return {};
+  const warning = `origin's default branch is '${head}', this run deploys '${ref}' (--ref ${head} deploys that branch)`;
+  ctx.log(`WORKTREE: WARNING ${warning}`);
+  return { warnings: [warning] };
 }
 
 async function expectHead(ctx: PhaseContext, wt: string, base: string): Promise<void> {

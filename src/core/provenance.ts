@@ -1,4 +1,5 @@
 import { findPins } from './pins.js';
+import { normalizeName } from './versions.js';
 
 /**
  * What a run deployed, recorded as it goes (additive state fields): the origin ref and commit the
@@ -59,4 +60,23 @@ export function describeProvenance(p: Provenance | undefined | null): string {
   if (!p) return '—';
   const commit = p.deployed_commit ?? p.base_commit;
   return `origin/${p.ref} @ ${commit ? commit.slice(0, 12) : '(not fetched yet)'}`;
+}
+
+/**
+ * Pins of packages nobody asked to change whose specifier differs from origin's (`base`): a hand edit
+ * that onlyPinsDiffer would accept (it blanks every specifier). `pkg: base → current` for each.
+ */
+export function unrequestedPinChanges(base: string, current: string, requested: string[]): string[] {
+  const asked = new Set(requested.map(normalizeName));
+  const specs = (text: string) => findPins(text).map((p) => `${normalizeName(p.name)}\u0000${p.specifier}`);
+  const a = specs(base);
+  const b = specs(current);
+  const out: string[] = [];
+  // onlyPinsDiffer holds, so both lists have the same pins in the same order.
+  a.forEach((entry, i) => {
+    const [name = '', from = ''] = entry.split('\u0000');
+    const to = (b[i] ?? '').split('\u0000')[1] ?? '';
+    if (!asked.has(name) && from !== to) out.push(`${name}: ${from || 'unpinned'} → ${to || 'unpinned'}`);
+  });
+  return out;
 }

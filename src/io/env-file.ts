@@ -20,7 +20,7 @@ export class EnvFileError extends Error {
     super(
       message ??
         `${file}: line${lines.length > 1 ? 's' : ''} ${lines.join(', ')} ${lines.length > 1 ? 'are' : 'is'} not KEY=value ` +
-          `(allowed: KEY=value, export KEY=value, quotes, # comments, $VAR and \${VAR}; not $(…), backticks, \${VAR:-…}, unquoted spaces or backslashes); fix the file and retry`,
+          `(allowed: KEY=value, export KEY=value, quotes, # comments, $VAR and \${VAR}; not $(…), backticks, \${VAR:-…}, or unquoted spaces, backslashes, quotes or ; & | < > ( )); fix the file and retry`,
     );
     this.name = 'EnvFileError';
   }
@@ -35,7 +35,7 @@ export const ENV_FILE_MAX_BYTES = 1024 * 1024;
  * env file configures the stack, not redeploy's own execution: such a line is refused.
  */
 const STEERING_RE =
-  /^(PATH|BASH_ENV|SHELLOPTS|BASHOPTS|PS4|IFS|PYTHONPATH|PYTHONHOME|PYTHONSTARTUP|NODE_OPTIONS|GIT_.*|LD_.*|DYLD_.*|BASH_FUNC_.*)$/;
+  /^(PATH|HOME|XDG_CONFIG_HOME|CDPATH|BASH_ENV|SHELLOPTS|BASHOPTS|PS4|IFS|PERL5OPT|PERL5LIB|UV_PYTHON|UV_PROJECT_ENVIRONMENT|PYTHONUSERBASE|PYTHONPATH|PYTHONHOME|PYTHONSTARTUP|NODE_OPTIONS|GIT_.*|LD_.*|DYLD_.*|BASH_FUNC_.*)$/;
 
 const ASSIGN_RE = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
 /** Shell features `source` would evaluate and we do not: refused rather than silently read differently. */
@@ -91,8 +91,9 @@ export function parseEnvFile(
       value = expand(out, lookup).replace(/\u0000/g, '$');
     } else {
       const raw = rest.replace(/\s+#.*$/, '').trim();
-      // Unquoted whitespace would make bash run a command; a backslash escapes differently: quote such values.
-      if (/[\s\\]/.test(raw) || UNSUPPORTED_RE.test(raw)) return void bad.push(index + 1);
+      // Unquoted whitespace or ; & | < > ( ) would make bash run a command when deploy-runtime.sh sources
+      // the file (as root); quotes inside, a backslash or a leading ~ are read differently by bash: quote such values.
+      if (/[\s\\;&|<>()'"]|^~/.test(raw) || UNSUPPORTED_RE.test(raw)) return void bad.push(index + 1);
       value = expand(raw, lookup);
     }
     vars[name] = value;

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { formatCommand, type CommandSpec } from '../core/commands.js';
 import { boundString } from './bound.js';
+import { readRegularFile } from './safe-read.js';
 import type { Masker } from './mask.js';
 
 /**
@@ -33,6 +34,7 @@ export interface RunResult {
   command: string;
   exitCode: number | undefined;
   signal: string | undefined;
+  /** Raw (unmasked) output, for parsing only: never log, return or send it without masking. */
   stdout: string;
   stderr: string;
   tail: string[];
@@ -88,16 +90,49 @@ async function stopOrphan(pidFile: string, log: (line: string) => void): Promise
   let pgid: number;
   let age: number;
   try {
-    pgid = Number.parseInt(await fs.promises.readFile(pidFile, 'utf8'), 10);
+    // The log dir is writable by whoever has the home directory: a FIFO or symlink here is not read.
+    pgid = Number.parseInt(
+      (await readRegularFile(pidFile, { maxBytes: 64, noFollow: true, timeoutMs: 2000 })) ?? '',
+      10,
+    );
     age = Date.now() - (await fs.promises.stat(pidFile)).mtimeMs;
   } catch {
     return;
   }
-  if (Number.isInteger(pgid) && pgid > 1 && age < ORPHAN_MAX_AGE_MS && groupAlive(pgid)) {
+  if (
+    Number.isInteger(pgid) &&
+    pgid > 1 &&
+    age < ORPHAN_MAX_AGE_MS &&
+    groupAlive(pgid) &&
+    // A planted pid (sshd's, the Temporal server's) must not be killed as root: only a group one of whose
+    // processes carries this very pid file's marker in its environment is ours.
+    (await groupIsOurs(pgid, pidFile))
+  ) {
     log(`[redeploy] stopping process group ${pgid} left by an earlier attempt`);
     await killProcessGroup(pgid);
   }
   await fs.promises.rm(pidFile, { force: true });
+}
+
+const PGID_MARKER = 'REDEPLOY_PGID_FILE';
+
+/**
+ * Whether a process of group `pgid` was started by runCommand for `pidFile` (its environment has the
+ * marker). Linux reads /proc; elsewhere (macOS) there is no /proc and the group is trusted as before.
+ */
+async function groupIsOurs(pgid: number, pidFile: string): Promise<boolean> {
+  const entries = await fs.promises.readdir('/proc').catch(() => undefined);
+  if (!entries) return true;
+  const marker = `${PGID_MARKER}=${pidFile}`;
+  for (const pid of entries.filter((e) => /^\d+$/.test(e))) {
+    const stat = await fs.promises.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    // Fields after the parenthesised command name: state ppid pgrp …
+    const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    if (pgrp !== pgid) continue;
+    const environ = await fs.promises.readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+    if (environ.split('\0').includes(marker)) return true;
+  }
+  return false;
 }
 
 export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<RunResult> {
@@ -142,20 +177,24 @@ export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<R
     write(`[redeploy] ${new Date().toISOString()} $ ${command}  (cwd ${spec.cwd})`);
     const subprocess = execa(spec.file, spec.args, {
       cwd: spec.cwd,
-      env: opts.env,
+      env: opts.pidFile ? { ...opts.env, [PGID_MARKER]: opts.pidFile } : opts.env,
       extendEnv: false,
       detached: true, // own process group: killing it reaches every descendant
       stdin: 'ignore',
       reject: false,
       maxBuffer: 64 * 1024 * 1024,
+      // The log, the tail and the heartbeats get the masked line; the result keeps the raw output,
+      // because callers parse it (`uv pip show`, a JSON report) and masking must never change data.
       stdout: [
         function* (line: unknown) {
-          yield record(String(line));
+          record(String(line));
+          yield String(line);
         },
       ],
       stderr: [
         function* (line: unknown) {
-          yield record(String(line));
+          record(String(line));
+          yield String(line);
         },
       ],
     });

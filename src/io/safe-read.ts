@@ -69,6 +69,11 @@ async function read(file: string, opts: SafeReadOptions): Promise<string | undef
     if (link.isSymbolicLink())
       throw new UnsafeFileError(file, 'symlink', 'is a symbolic link; only a regular file is read here');
   }
+  // Checked before opening too: opening some devices has effects of its own (a watchdog arms, a tape
+  // rewinds on close). The fstat below covers a swap between this check and the open.
+  const before = await fs.stat(file).catch(() => undefined);
+  if (before && !before.isFile())
+    throw new UnsafeFileError(file, 'not_regular', `is ${kindOf(before)}, not a regular file`);
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, holding a libuv thread.
   const flags = constants.O_RDONLY | constants.O_NONBLOCK | (opts.noFollow ? constants.O_NOFOLLOW : 0);
   let handle: fs.FileHandle;

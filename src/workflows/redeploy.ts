@@ -238,11 +238,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       case 'ENV_CHECK':
         return acts.quick.envCheck.executeWithOptions(summary('required variables'), [
           id,
-          {
-            skipInfisical: input.flags.skipInfisical,
-            ref: state.worktree_ref,
-            ...lane,
-          },
+          { skipInfisical: input.flags.skipInfisical, ticket, ref: state.worktree_ref, ...lane },
         ]);
       case 'WORKTREE':
         return acts.git.worktree.executeWithOptions(summary(`${ticket} from origin/${state.worktree_ref}`), [
@@ -250,14 +246,20 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
           { ticket, versions, ref: state.worktree_ref },
         ]);
       case 'PIN_UPDATE':
-        return acts.quick.pinUpdate.executeWithOptions(summary(pins), [id, { ticket, versions }]);
+        return acts.quick.pinUpdate.executeWithOptions(summary(pins), [
+          id,
+          { ticket, versions, ref: state.worktree_ref, baseCommit: state.provenance.base_commit },
+        ]);
       case 'DEPLOY':
         return acts.long.deploy.executeWithOptions(
           summary(`deploy-runtime.sh${reattempt ? ' --force' : ''}`),
           [id, { ...deployArgs(reattempt, expectedPins()), versions }],
         );
       case 'INFISICAL':
-        return acts.seed.infisical.executeWithOptions(summary('seed secrets'), [id, { ticket }]);
+        return acts.seed.infisical.executeWithOptions(summary('seed secrets'), [
+          id,
+          { ticket, ref: state.worktree_ref, baseCommit: state.provenance.base_commit },
+        ]);
       case 'VERIFY':
         return acts.verify.verify.executeWithOptions(
           summary(
@@ -270,7 +272,13 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       case 'NOTIFY':
         return acts.notify.notify.executeWithOptions(summary('run outcome'), [
           id,
-          { versions, phases: phaseStatuses(state), outcome: 'complete', provenance: state.provenance },
+          {
+            versions,
+            phases: phaseStatuses(state),
+            outcome: 'complete',
+            provenance: state.provenance,
+            ticket,
+          },
         ]);
     }
   };
@@ -326,6 +334,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       flags: input.flags,
       target: input.target ?? null,
       provenance: state.provenance,
+      ticket: input.worktreeTicket,
       ...(rolledBackTo ? { rolledBackTo } : {}),
     };
     try {

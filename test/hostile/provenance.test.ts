@@ -4,10 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_ENV } from '../support/sandbox.js';
 import { createHarness, VERSIONS, waitForState, waitingOn, type Harness } from '../support/harness.js';
 import {
   abortRun,
+  completed,
   assertDeployed,
+  assertNoSecretLeak,
   assertNoTempFiles,
   decide,
   exists,
@@ -40,7 +43,7 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
     assert.equal(await originMain(h), upstream);
 
     const handle = await h.start({ flags: FLAGS, worktreeTicket: 'PROV-1' });
-    const state = await handle.result();
+    const state = await completed(handle);
     assert.equal(state.status, 'completed');
     await assertDeployed(h, state, upstream, VERSIONS);
     assert.equal(await exists(path.join(state.worktree_path ?? '', 'local-only.txt')), false);
@@ -50,13 +53,19 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
     // The operator's clone is left as it was: still on the feature branch.
     assert.equal(await git(h, ['branch', '--show-current'], clone), 'feature/x');
     assert.match(JSON.stringify(state.phases.VERIFY['verified_against']), new RegExp(upstream));
+    // The success message says what was deployed.
+    assert.match(
+      String(state.phases.NOTIFY['message']),
+      new RegExp(`Deployed: origin/main @ ${upstream.slice(0, 12)} · Dockerfile sha256 [0-9a-f]{16}`),
+    );
     await assertNoTempFiles(h.sb.worktreeRoot);
+    await assertNoSecretLeak(h, handle, DEFAULT_ENV['POSTGRES_PASSWORD'] ?? '');
     await git(h, ['checkout', '-q', 'main'], clone);
   });
 
   it('a reused worktree with an extra local commit is refused, naming it; nothing is deployed', async () => {
     const ticket = 'PROV-2';
-    const first = await (await h.start({ flags: FLAGS, worktreeTicket: ticket })).result();
+    const first = await completed(await h.start({ flags: FLAGS, worktreeTicket: ticket }));
     assert.equal(first.status, 'completed');
     const wt = worktreeOf(h, ticket);
     await plantScript(path.join(wt, 'scripts', 'deploy-runtime.sh'), path.join(h.sb.root, 'commit-ran'));
@@ -82,7 +91,7 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
   it('uncommitted edits and untracked files in a reused worktree are refused, naming the files', async () => {
     const ticket = 'PROV-3';
     assert.equal(
-      (await (await h.start({ flags: FLAGS, worktreeTicket: ticket })).result()).status,
+      (await completed(await h.start({ flags: FLAGS, worktreeTicket: ticket }))).status,
       'completed',
     );
     const wt = worktreeOf(h, ticket);
@@ -105,12 +114,12 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
 
   it('an old but clean reused worktree (earlier pins only) is reset and fast-forwarded to origin/main', async () => {
     const ticket = 'PROV-4';
-    const first = await (await h.start({ flags: FLAGS, worktreeTicket: ticket })).result();
+    const first = await completed(await h.start({ flags: FLAGS, worktreeTicket: ticket }));
     assert.equal(first.status, 'completed');
     const upstream = await h.sb.pushUpstreamCommit('omnibase_infra');
     const versions = { 'omninode-claude': '0.4.1', omniintelligence: '0.8.0' };
     const handle = await h.start({ flags: FLAGS, worktreeTicket: ticket, versions });
-    const state = await handle.result();
+    const state = await completed(handle);
     assert.equal(state.status, 'completed');
     assert.equal(state.phases.WORKTREE['reused'], true);
     assert.equal(state.phases.WORKTREE['fast_forwarded'], 1);
@@ -151,6 +160,37 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
     await abortRun(handle, 'WORKTREE');
   });
 
+  it("--ref dev deploys origin/dev; the default ref says when origin's default branch is another", async () => {
+    const origin = path.join(h.sb.originsDir, 'omnibase_infra.git');
+    const clone = infraClone(h);
+    // origin gains a `dev` branch ahead of main, and makes it its default (as today's omnibase_infra).
+    await git(h, ['checkout', '-qb', 'dev-work', 'origin/main'], clone);
+    await fs.writeFile(path.join(clone, 'dev-only.txt'), 'on dev\n');
+    await git(h, ['add', 'dev-only.txt'], clone);
+    await git(h, ['commit', '-qm', 'dev commit'], clone);
+    await git(h, ['push', '-q', 'origin', 'dev-work:dev'], clone);
+    await git(h, ['checkout', '-q', 'main'], clone);
+    await git(h, ['symbolic-ref', 'HEAD', 'refs/heads/dev'], origin);
+    try {
+      const dev = await git(h, ['rev-parse', 'dev'], origin);
+      const onDev = await completed(await h.start({ flags: FLAGS, worktreeTicket: 'PROV-DEV', ref: 'dev' }));
+      assert.equal(onDev.status, 'completed');
+      assert.equal(onDev.worktree_ref, 'dev');
+      assert.equal(onDev.provenance.ref, 'dev');
+      await assertDeployed(h, onDev, dev, VERSIONS);
+      assert.equal(await exists(path.join(onDev.worktree_path ?? '', 'dev-only.txt')), true);
+      assert.equal(onDev.phases.WORKTREE['warnings'], undefined);
+
+      const onMain = await completed(await h.start({ flags: FLAGS, worktreeTicket: 'PROV-MAIN' }));
+      await assertDeployed(h, onMain, await originMain(h), VERSIONS);
+      assert.deepEqual(onMain.phases.WORKTREE['warnings'], [
+        "origin's default branch is 'dev', this run deploys 'main' (--ref dev deploys that branch)",
+      ]);
+    } finally {
+      await git(h, ['symbolic-ref', 'HEAD', 'refs/heads/main'], origin);
+    }
+  });
+
   it('a worktree edited while DEPLOY waits for a decision is refused on retry, before the script runs', async () => {
     const ticket = 'PROV-7';
     await h.sb.setFault('deploy', { exitCode: 1, message: 'build failed' });
@@ -171,7 +211,7 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
     // The operator puts it back: the retry deploys exactly what was asked.
     await git(h, ['checkout', '--', 'pyproject.toml'], wt);
     await decide(handle, 'DEPLOY', 'retry');
-    const done = await handle.result();
+    const done = await completed(handle);
     assert.equal(done.status, 'completed');
     await assertDeployed(h, done, await originMain(h), VERSIONS);
   });

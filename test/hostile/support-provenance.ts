@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { rewritePins } from '../../src/core/pins.js';
 import type { RedeployState } from '../../src/core/state.js';
 import type { Versions } from '../../src/core/versions.js';
-import type { Harness } from '../support/harness.js';
+import { waitForState, type Harness } from '../support/harness.js';
 
 export async function git(h: Harness, args: string[], cwd: string): Promise<string> {
   return (await execa('git', args, { cwd, env: h.sb.env })).stdout.trim();
@@ -54,6 +54,39 @@ export async function assertDeployed(
   assert.equal(deployed, expected, "the deployed Dockerfile is origin's plus the requested pins");
   assert.equal(state.provenance.deploy_script, path.join(wt, 'scripts', 'deploy-runtime.sh'));
   assert.match(state.provenance.dockerfile_sha256 ?? '', /^[0-9a-f]{64}$/);
+}
+
+/** The sandbox's secret appears nowhere a run writes: its history, its logs, the state dir. */
+export async function assertNoSecretLeak(h: Harness, handle: WorkflowHandle, secret: string): Promise<void> {
+  const history = JSON.stringify(await handle.fetchHistory());
+  assert.ok(!history.includes(secret), 'no secret in the history');
+  const walk = async (d: string): Promise<string[]> => {
+    const out: string[] = [];
+    for (const e of await fs.readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) out.push(...(await walk(p)));
+      else if (e.isFile()) out.push(p);
+    }
+    return out;
+  };
+  for (const file of [...(await walk(h.sb.stateDir)), ...(await walk(h.config.logDir))]) {
+    assert.ok(!(await fs.readFile(file, 'utf8')).includes(secret), `no secret in ${file}`);
+  }
+}
+
+/**
+ * The run's end, for a run expected to complete: fails at once (with the phase's error) when it waits
+ * for a decision instead, rather than waiting out the decision timeout.
+ */
+export async function completed(handle: WorkflowHandle): Promise<RedeployState> {
+  const s = await waitForState(
+    handle,
+    (x) => x.finished_at !== null || x.status === 'waiting_for_decision',
+    120_000,
+  );
+  if (s.status === 'waiting_for_decision')
+    assert.fail(`${s.pending_decision?.phase} failed: ${s.pending_decision?.error}`);
+  return (await handle.result()) as RedeployState;
 }
 
 /** A script that, if anything ever runs it, leaves a marker file. */

@@ -10,6 +10,7 @@ import { createHarness, VERSIONS, waitForState, waitingOn, type Harness } from '
 import { redeploy } from '../support/cli.js';
 import {
   abortRun,
+  completed,
   assertDeployed,
   decide,
   exists,
@@ -92,7 +93,7 @@ describe('hostile world: trust boundaries', { concurrency: 1 }, () => {
     await h.sb.setFault('deploy', { printEnv: ['POSTGRES_PASSWORD'] });
     try {
       const handle = await h.start({ flags: FLAGS, worktreeTicket: ticket });
-      const state = await handle.result();
+      const state = await completed(handle);
       assert.equal(state.status, 'completed');
       assert.equal(state.worktree_path, worktreeOf(h, ticket), 'the path is data: never masked');
       assert.equal(state.phases.WORKTREE['path'], worktreeOf(h, ticket));
@@ -125,7 +126,7 @@ describe('hostile world: trust boundaries', { concurrency: 1 }, () => {
       await fs.rm(file);
       await h.sb.writeEnvFile(DEFAULT_ENV);
       await decide(handle, 'ENV_CHECK', 'retry');
-      const done = await handle.result();
+      const done = await completed(handle);
       assert.equal(done.status, 'completed');
       await assertDeployed(h, done, await originMain(h), VERSIONS);
     } finally {
@@ -143,6 +144,7 @@ describe('hostile world: trust boundaries', { concurrency: 1 }, () => {
         async () => fs.writeFile(file, `A=${'x'.repeat(2 * 1024 * 1024)}\n`),
         /more than the 1048576 bytes allowed/,
       ],
+      ['device', async () => fs.symlink('/dev/zero', file), /is a device, not a regular file/],
       [
         'PATH',
         async () =>
@@ -190,7 +192,8 @@ describe('hostile world: legacy state files for --resume', { concurrency: 1 }, (
   let env: Record<string, string>;
   before(async () => {
     h = await createHarness('hostile-resume', { worker: true });
-    env = h.vars;
+    env = { ...h.vars, CLAUDE_CONTEXT_ID: 'ctx-hostile' };
+    await fs.mkdir(h.sb.stateDir, { recursive: true });
   });
   after(() => h.close());
 
@@ -221,6 +224,56 @@ describe('hostile world: legacy state files for --resume', { concurrency: 1 }, (
     assert.equal(r.exitCode, 2, r.stdout + r.stderr);
     assert.match(r.stderr, /recorded worktree_path is not .*LEG-1\/omnibase_infra/);
     assert.ok(!r.stderr.includes('elsewhere'), "the file's content is not echoed");
+    await notStarted(id);
+  });
+
+  it('status, report and the dry-run say which ref and commit are (or would be) deployed', async () => {
+    const clone = infraClone(h);
+    // The clone sits on a branch whose Dockerfile differs: the dry-run must show origin's, not the clone's.
+    await git(h, ['checkout', '-qb', 'feature/dry'], clone);
+    await fs.appendFile(path.join(clone, 'docker', 'Dockerfile.runtime'), 'RUN echo feature-only\n');
+    await git(h, ['commit', '-qam', 'feature Dockerfile'], clone);
+    try {
+      const upstream = await h.sb.pushUpstreamCommit('omnibase_infra');
+      await git(h, ['fetch', '-q', 'origin'], clone);
+      const dry = await redeploy(['--versions', 'omninode-claude=0.4.0', '--dry-run'], env);
+      assert.equal(dry.exitCode, 0, dry.stderr);
+      assert.match(
+        dry.stdout,
+        new RegExp(`^  Deploys origin/main \\(last fetched: ${upstream.slice(0, 12)}\\)$`, 'm'),
+      );
+      assert.match(dry.stdout, /^Pin change \(from origin\/main:docker\/Dockerfile\.runtime\):$/m);
+      assert.ok(!dry.stdout.includes('feature-only'), "the clone's branch is not what the dry-run shows");
+
+      const run = await redeploy(['--versions', 'omninode-claude=0.4.0', '--skip-sync'], env);
+      assert.equal(run.exitCode, 0, run.stdout + run.stderr);
+      const id = /\[redeploy\] (redeploy-\d{8}-[0-9a-f]{6}) — /.exec(run.stdout)?.[1] ?? '';
+      const status = await redeploy(['status', id], env);
+      assert.match(
+        status.stdout,
+        new RegExp(
+          `^  Deploys: +origin/main @ ${upstream.slice(0, 12)} · Dockerfile sha256 [0-9a-f]{16}$`,
+          'm',
+        ),
+      );
+      assert.match(status.stdout, /^ {2}Script: +\/.*\/omnibase_infra\/scripts\/deploy-runtime\.sh$/m);
+      const report = await redeploy(['report', id], env);
+      assert.match(report.stdout, new RegExp(`^- Deployed commit: ${upstream}$`, 'm'));
+      assert.match(report.stdout, /^- Dockerfile SHA-256: [0-9a-f]{64}$/m);
+    } finally {
+      await git(h, ['checkout', '-q', 'main'], clone);
+    }
+  });
+
+  it('--ref is validated before anything starts, and --resume keeps the recorded ref', async () => {
+    const bad = await redeploy(['--versions', 'omninode-claude=0.4.0', '--ref', '../x'], env);
+    assert.equal(bad.exitCode, 2);
+    assert.match(bad.stderr, /--ref "\.\.\/x" contains "\.\."/);
+    const id = 'redeploy-20260301-aaa006';
+    await fs.writeFile(stateFile(id), JSON.stringify(legacy(id, 'LEG-6', null)));
+    const other = await redeploy(['--resume', id, '--ref', 'dev'], env);
+    assert.equal(other.exitCode, 2, other.stdout + other.stderr);
+    assert.match(other.stderr, /--ref "dev" does not match redeploy-20260301-aaa006's ref "main"/);
     await notStarted(id);
   });
 
