@@ -14,8 +14,25 @@ import { workerStart } from './measures/worker-start.mjs';
 import { dryRun } from './measures/dry-run.mjs';
 import { resume } from './measures/resume.mjs';
 import { concurrent } from './measures/concurrent.mjs';
+import { cpuRatio, floorOverhead } from './measures/floor.mjs';
+import { handover } from './measures/handover.mjs';
+import { freshSetup } from './measures/fresh-setup.mjs';
 
-const MEASURES = [overhead, verify, workerStart, dryRun, resume, concurrent];
+const MEASURES = [
+  floorOverhead,
+  cpuRatio,
+  handover,
+  freshSetup,
+  overhead,
+  verify,
+  workerStart,
+  dryRun,
+  resume,
+  concurrent,
+];
+// Targets set against a baseline no Temporal program can reach (bare bash; a CPU-bound batch on 2 cores):
+// still measured and reported, but the floor measures above are the ones that say how we do.
+const INFORMATIONAL = new Set(['overhead_ratio', 'concurrent_p95_ratio']);
 
 function parseArgs(argv) {
   const quick = argv.includes('--quick') || ['1', 'true'].includes(process.env.BENCH_QUICK ?? '');
@@ -60,7 +77,7 @@ function printTable(results, runs) {
       r.key,
       r.ok ? String(r.value) : 'FAILED',
       target,
-      r.ok ? (r.met ? 'met' : 'not met') : '-',
+      (r.ok ? (r.met ? 'met' : 'not met') : '-') + (INFORMATIONAL.has(r.key) ? ' (informational)' : ''),
       String(runs[r.key]),
     ];
   });
@@ -97,7 +114,14 @@ async function main() {
       results = [];
       for (const m of selected) {
         results.push(
-          await runMeasure(m, { mods, address: server.address, runs: runs[m.key], warmup, dist: snap.dist }),
+          await runMeasure(m, {
+            mods,
+            address: server.address,
+            runs: runs[m.key],
+            warmup,
+            quick,
+            dist: snap.dist,
+          }),
         );
       }
     } finally {
@@ -123,7 +147,14 @@ async function main() {
     targets: Object.fromEntries(
       results.map((r) => {
         const m = MEASURES.find((x) => x.key === r.key);
-        return [r.key, { target: `${m.target.op} ${m.target.value}`, met: r.met }];
+        return [
+          r.key,
+          {
+            target: `${m.target.op} ${m.target.value}`,
+            met: r.met,
+            ...(INFORMATIONAL.has(r.key) ? { informational: true } : {}),
+          },
+        ];
       }),
     ),
     details: Object.fromEntries(

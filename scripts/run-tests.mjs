@@ -1,10 +1,24 @@
 // `npm test`: one real Temporal dev server for the whole run (free ports, search attributes registered),
 // then node's test runner over the compiled tests. Each test uses its own task queue on that server.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { findTemporalCli } from '../dist/src/io/temporal-cli.js';
 import { startDevServer } from '../dist/src/io/dev-server.js';
 
 const files = process.argv.slice(2);
+
+// Every compiled test but the cluster tests: those start their own Temporal cluster and PostgreSQL,
+// too heavy to share two cores with the rest; `npm run test:cluster` runs them on their own.
+function defaultFiles() {
+  return fs
+    .readdirSync('dist/test', { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.test.js') && !f.startsWith(`cluster${path.sep}`))
+    .sort()
+    .map((f) => path.join('dist/test', f));
+}
+
 const cli = await findTemporalCli();
 const server = await startDevServer({ cli, log: (l) => console.error(l) });
 let code = 1;
@@ -19,7 +33,7 @@ try {
         // A test that times out can leave handles (a worker, a connection) open; without this its file
         // would never exit and the whole run would hang until CI's limit.
         '--test-force-exit',
-        ...(files.length ? files : ['dist/test/']),
+        ...(files.length ? files : defaultFiles()),
       ],
       {
         stdio: 'inherit',

@@ -137,6 +137,7 @@ export async function main(argv: string[]): Promise<number> {
       out,
       signal: ac.signal,
       tty: !cmd.json && !!process.stdout.isTTY,
+      argv: process.argv.slice(2),
       ...(localWorker ? { localWorker: localWorker.start } : {}),
     };
     try {

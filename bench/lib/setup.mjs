@@ -74,6 +74,7 @@ export async function loadModules(dist) {
   ]);
   return {
     startDevServer: devServer.startDevServer,
+    freePort: devServer.freePort,
     findTemporalCli: temporalCli.findTemporalCli,
     createWorker: worker.createWorker,
     workflowBundle: worker.workflowBundle,
@@ -137,8 +138,12 @@ export function runInput(runId, versions, flags = {}) {
  * `redeploy worker` as its own process (as operators run it), configured by `vars`. Resolves once it
  * has created its worker; `stop()` shuts it down with SIGTERM (graceful).
  */
-export async function startWorkerProcess(mods, vars) {
-  const child = execa(process.execPath, [mods.workerEntry], {
+export async function startWorkerProcess(
+  mods,
+  vars,
+  { argv = [mods.workerEntry], ready = '[redeploy] worker on task queue' } = {},
+) {
+  const child = execa(process.execPath, argv, {
     env: vars,
     extendEnv: false,
     stdin: 'ignore',
@@ -154,7 +159,7 @@ export async function startWorkerProcess(mods, vars) {
     // Drained for as long as the worker lives: a full pipe would block its logging.
     child.stderr.on('data', (d) => {
       tail = (tail + d.toString()).slice(-4000);
-      if (tail.includes('[redeploy] worker on task queue')) {
+      if (tail.includes(ready)) {
         clearTimeout(timer);
         resolve();
       }

@@ -11,7 +11,7 @@ import { events, runBreakdown } from '../lib/history.mjs';
 import { medianFields, omit, pairedRuns, round } from '../lib/stats.mjs';
 
 const BASELINE = fileURLToPath(new URL('../scripts/baseline-redeploy.sh', import.meta.url));
-const VERSIONS = { 'omninode-claude': '0.4.0', omniintelligence: '0.8.0' };
+export const VERSIONS = { 'omninode-claude': '0.4.0', omniintelligence: '0.8.0' };
 const SLEEPING_STANDINS = ['pull-all', 'deploy', 'seed-infisical', 'docker'];
 
 /** INFISICAL runs (seed-infisical.py via uv) only with these set; the address itself is never contacted. */
@@ -26,11 +26,7 @@ export const overhead = {
   key: 'overhead_ratio',
   target: { op: '<=', value: 1.05 },
   async run({ mods, address, runs, warmup, log }) {
-    const sb = await mods.createSandbox();
-    const taskQueue = `bench-overhead-${process.pid}`;
-    const vars = mods.sandboxVars(sb, address, taskQueue);
-    await sb.writeEnvFile({ ...mods.DEFAULT_ENV, ...INFISICAL_VARS });
-    for (const name of SLEEPING_STANDINS) await sb.setFault(name, { sleepSeconds: 1 });
+    const { sb, vars } = await overheadSandbox(mods, address, `bench-overhead-${process.pid}`);
     const worker = await startWorkerProcess(mods, vars);
     try {
       const ours = () => oursOnce(mods, vars, address);
@@ -60,7 +56,16 @@ export const overhead = {
   },
 };
 
-async function oursOnce(mods, vars, address) {
+/** A sandbox where a full run does the work of the baseline: INFISICAL runs, four stand-ins sleep 1 s. */
+export async function overheadSandbox(mods, address, taskQueue) {
+  const sb = await mods.createSandbox();
+  const vars = mods.sandboxVars(sb, address, taskQueue);
+  await sb.writeEnvFile({ ...mods.DEFAULT_ENV, ...INFISICAL_VARS });
+  for (const name of SLEEPING_STANDINS) await sb.setFault(name, { sleepSeconds: 1 });
+  return { sb, vars };
+}
+
+export async function oursOnce(mods, vars, address) {
   const t0 = Date.now();
   const { r, ms } = await runCli(mods, ['--versions', formatVersions(VERSIONS)], vars);
   const t1 = Date.now();
@@ -70,7 +75,7 @@ async function oursOnce(mods, vars, address) {
 }
 
 /** Where our extra time goes: CLI start-up, activities, waiting for the worker, workflow tasks, CLI noticing the end. */
-async function profile(address, runId, t0, t1) {
+export async function profile(address, runId, t0, t1) {
   const { client, close } = await connectClient(address);
   try {
     const b = runBreakdown(await events(client.workflow.getHandle(runId)));
@@ -89,7 +94,7 @@ async function profile(address, runId, t0, t1) {
 }
 
 let baselineCounter = 0;
-async function baselineOnce(sb, vars) {
+export async function baselineOnce(sb, vars) {
   const ticket = `bench-baseline-${process.pid}-${++baselineCounter}`;
   const args = [
     BASELINE,

@@ -6,7 +6,7 @@ import { makeInfisical } from './infisical.js';
 import { makeNotify, makeNotifyFailure } from './notify.js';
 import { makePinUpdate } from './pin-update.js';
 import { makeSync } from './sync.js';
-import { makeTargetLockHolder } from './target-lock.js';
+import { makeAwaitTargetTurn, makeTargetLockHolder } from './target-lock.js';
 import { makeVerify } from './verify.js';
 import { makeWorktree } from './worktree.js';
 
@@ -27,9 +27,10 @@ export function createActivities(deps: ActivityDeps = {}) {
     infisical: makeInfisical(deps),
     verify: makeVerify(deps),
     notify: makeNotify(deps),
-    // Not phases: the failure/abort/rollback message, and who holds a target a run waits for.
+    // Not phases: the failure/abort/rollback message, who holds a target a run waits for, its turn.
     notifyFailure: makeNotifyFailure(deps),
     targetLockHolder: makeTargetLockHolder(deps),
+    awaitTargetTurn: makeAwaitTargetTurn(deps),
   };
 }
 

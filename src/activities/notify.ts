@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Phase, PhaseStatus } from '../core/phases.js';
 import { describeProvenance, type Provenance } from '../core/provenance.js';

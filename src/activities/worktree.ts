@@ -3,7 +3,6 @@ import {
   DOCKERFILE_REL,
   infraClone,
   joinPath,
-  originRef,
   worktreeAddCommand,
   worktreePathFor,
 } from '../core/commands.js';

@@ -69,7 +69,7 @@ export async function attach(
   handle: WorkflowHandle,
   config: Config,
   reporter: Reporter,
-  opts: { signal?: AbortSignal; live?: boolean } = {},
+  opts: { signal?: AbortSignal; live?: boolean; decided?: string } = {},
 ): Promise<AttachResult> {
   let last: RedeployState | undefined;
   let lastVersion = -1;
@@ -115,7 +115,10 @@ export async function attach(
       last = state;
       reporter.update(state, live);
     }
-    if (state && !isActive(state.status)) {
+    // Right after a decision the run may still show the wait it answered (it clears it once its failure
+    // alert is sent, which can take a while when the server is slow): that wait is not a new one.
+    const answered = !!opts.decided && state?.pending_decision?.since === opts.decided;
+    if (state && !isActive(state.status) && !answered) {
       await writeSkillResult(config.skillResultsDir, resultFromState(state));
       return { state, detached: false, exitCode: exitCodeFor(state) };
     }

@@ -41,6 +41,8 @@ export interface Context {
   tty: boolean;
   /** Embedded mode: runs a worker in this process for the given task queue while the command lasts. */
   localWorker?: (taskQueue: string) => Promise<void>;
+  /** The command line (after `redeploy`), shown in a started run's static details. */
+  argv?: string[];
 }
 
 /** One task queue per runtime host: `--target host-a` routes to the worker started with the same target. */
@@ -56,9 +58,18 @@ function reporterFor(ctx: Context, json: boolean, settled: Phase[] = []): Report
   return new LineReporter(ctx.out, settled);
 }
 
-async function follow(ctx: Context, handle: WorkflowHandle, reporter: Reporter): Promise<number> {
+async function follow(
+  ctx: Context,
+  handle: WorkflowHandle,
+  reporter: Reporter,
+  decided?: string, // the `since` of the wait a decision just answered
+): Promise<number> {
   if (ctx.localWorker) await ctx.localWorker((await handle.describe()).taskQueue);
-  const r = await attach(handle, ctx.config, reporter, { signal: ctx.signal, live: ctx.tty });
+  const r = await attach(handle, ctx.config, reporter, {
+    signal: ctx.signal,
+    live: ctx.tty,
+    ...(decided ? { decided } : {}),
+  });
   if (r.detached) {
     reporter.note(
       `Detached from ${handle.workflowId}; the run goes on. Re-attach: redeploy watch ${handle.workflowId} · cancel: redeploy cancel ${handle.workflowId}`,
@@ -69,13 +80,61 @@ async function follow(ctx: Context, handle: WorkflowHandle, reporter: Reporter):
   return r.exitCode;
 }
 
+/** Temporal's limit for a workflow's static summary, in bytes. */
+const SUMMARY_MAX_BYTES = 200;
+
+/** `s` cut to at most `max` UTF-8 bytes, on a character boundary, with `…` when cut. */
+function clipBytes(s: string, max: number): string {
+  if (Buffer.byteLength(s) <= max) return s;
+  let out = '';
+  for (const ch of s) {
+    if (Buffer.byteLength(out + ch + '…') > max) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
+
+/** An argv element as a person would type it in a POSIX shell. */
+const shellWord = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * The run's static summary and details, so the Web UI's runs list and run header say what a run
+ * deploys, where, and who started it how. Public: the Web UI test checks what the CLI sets.
+ */
+export function runMetadata(
+  input: RedeployInput,
+  taskQueue: string,
+  argv: string[] | undefined,
+): { staticSummary: string; staticDetails: string } {
+  const target = input.target ?? 'default target';
+  const f = input.flags;
+  const flags = [
+    f.skipSync && '--skip-sync',
+    f.skipDockerfileUpdate && '--skip-dockerfile-update',
+    f.skipInfisical && '--skip-infisical',
+    f.verifyOnly && '--verify-only',
+    f.noWait && '--no-wait',
+    f.rollbackOnFailure && '--rollback-on-failure',
+  ].filter((x): x is string => typeof x === 'string');
+  const summary = `${f.verifyOnly ? 'verify' : 'redeploy'} ${formatVersions(input.versions)} on ${target} · by ${input.startedBy}`;
+  const details = [
+    ...(argv ? [`**Command:** \`redeploy ${argv.map(shellWord).join(' ')}\`  `] : []),
+    `**Versions:** ${formatVersions(input.versions)}  `,
+    `**Target:** ${target} (task queue \`${taskQueue}\`)  `,
+    `**Started by:** ${input.startedBy}  `,
+    `**Flags:** ${flags.length ? flags.map((x) => `\`${x}\``).join(' ') : 'none'}  `,
+    `**Worktree ticket:** ${input.worktreeTicket}`,
+  ];
+  return { staticSummary: clipBytes(summary, SUMMARY_MAX_BYTES), staticDetails: details.join('\n') };
+}
+
 function startOptions(ctx: Context, input: RedeployInput) {
+  const taskQueue = taskQueueFor(ctx.config, input.target);
   return {
     workflowId: input.runId,
-    taskQueue: taskQueueFor(ctx.config, input.target),
+    taskQueue,
     args: [input] as [RedeployInput],
-    staticSummary: `redeploy ${formatVersions(input.versions)}`,
-    staticDetails: `started by ${input.startedBy}; worktree ticket ${input.worktreeTicket}`,
+    ...runMetadata(input, taskQueue, ctx.argv),
   };
 }
 
@@ -235,7 +294,7 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
     } else {
       reporter.note(`Resuming ${cmd.runId}: still running, attaching`);
     }
-    return cmd.detach ? 0 : follow(ctx, handle, reporter);
+    return cmd.detach ? 0 : follow(ctx, handle, reporter, state?.pending_decision?.since);
   }
   if (status === 'COMPLETED') {
     const state = await lastState(ctx, handle);
@@ -401,7 +460,7 @@ export async function decide(
   const reporter = reporterFor(ctx, cmd.json);
   reporter.note(`[redeploy] ${cmd.runId}: ${cmd.kind} ${phase} (by ${operator()})`);
   if (cmd.detach) return 0;
-  return follow(ctx, handle, reporter);
+  return follow(ctx, handle, reporter, pending.since);
 }
 
 export async function cancel(ctx: Context, runId: string): Promise<number> {

@@ -3,6 +3,7 @@ import { specifierOf } from './pins.js';
 import { describeProvenance, emptyProvenance, type Provenance } from './provenance.js';
 import { DEFAULT_WORKTREE_REF } from './ref.js';
 import { formatVersions, type Versions } from './versions.js';
+import { decideCommand, decidePayload } from './decide-help.js';
 
 /**
  * The progress state. Its legacy part is exactly the seed's state file (init_state / mark_phase);
@@ -248,6 +249,42 @@ export function formatPins(pins: Versions): string {
     .join(', ');
 }
 
+/** How many of the failed phase's (masked) log lines the Web UI's details show. */
+const DETAILS_TAIL_LINES = 8;
+
+/**
+ * A waiting run's first lines in the Web UI: which phase failed, why, and what to send from the UI's
+ * Update dialog or a shell to go on.
+ */
+function decisionNotes(state: RedeployState, d: PendingDecision): string[] {
+  const record = state.phases[d.phase];
+  const errorLines = d.error.split('\n').filter((l) => l.trim());
+  const why = [errorLines[0], errorLines.length > 1 ? errorLines.at(-1) : undefined]
+    .filter((l): l is string => l !== undefined)
+    .map((l) => l.slice(0, 200))
+    .join(' … ');
+  const tail = (Array.isArray(record['log_tail']) ? (record['log_tail'] as unknown[]) : [])
+    .filter((l): l is string => typeof l === 'string')
+    .slice(-DETAILS_TAIL_LINES)
+    // A fence inside the tail would end the code block early and let the log render as markdown.
+    .map((l) => l.replace(/`{3,}/g, "'''").slice(0, 200));
+  // WORKTREE cannot be skipped (the validator refuses it): it is not offered.
+  const actions: DecisionAction[] = d.phase === 'WORKTREE' ? ['retry', 'abort'] : ['retry', 'skip', 'abort'];
+  const code = (s: string) => `\`${s}\``;
+  return [
+    `**${d.phase} failed — the run waits for your decision** (until ${d.deadline})`,
+    '',
+    `Why: ${why.replace(/</g, '&lt;')}`, // shown as markdown: no HTML from a log
+    ...(tail.length ? ['', `Last lines of ${d.phase}.log:`, '```text', ...tail, '```'] : []),
+    '',
+    `**Decide here:** More Actions → Send an Update → Name ${code('decide')} → Data ` +
+      `${code(decidePayload(d.phase))} (action ${actions.map(code).join(', ')}; click outside the ` +
+      'Data box before Submit).  ',
+    `**Or from a shell:** ${actions.map((a) => code(decideCommand(state.run_id, d.phase, a))).join(' · ')}`,
+    '',
+  ];
+}
+
 /** The markdown phase table shown as the workflow's current details in the Web UI. */
 export function renderDetails(state: RedeployState): string {
   const rows = PHASES.map((p) => {
@@ -263,14 +300,6 @@ export function renderDetails(state: RedeployState): string {
     .join(', ');
   // What the run is waiting for, or what its rollback did, comes first: the Web UI clips a long table.
   const notes: string[] = [];
-  if (state.pending_decision) {
-    const d = state.pending_decision;
-    notes.push(
-      `**Waiting for an operator decision on ${d.phase}** until ${d.deadline}.`,
-      `Signal \`decide\` with \`{"action":"retry"|"skip"|"abort","phase":"${d.phase}"}\`.`,
-      '',
-    );
-  }
   if (state.waiting_for) notes.push(`**${waitingLine(state.waiting_for)}**`, '');
   if (state.rollback) {
     const r = state.rollback;
@@ -278,6 +307,7 @@ export function renderDetails(state: RedeployState): string {
     notes.push(`**Rollback to ${formatPins(r.to) || '—'}: ${r.status}**${error}`, '');
   }
   const lines = [
+    ...(state.pending_decision ? decisionNotes(state, state.pending_decision) : []),
     `**${state.run_id}** — ${state.status}${state.current_phase ? ` (${state.current_phase})` : ''}`,
     '',
     ...notes,
@@ -289,6 +319,10 @@ export function renderDetails(state: RedeployState): string {
     '| Phase | Status | Since | Note |',
     '|---|---|---|---|',
     ...rows,
+    // The UI sizes its iframe from body.scrollHeight, which leaves out the last ~24 px (the body's
+    // margins): without a blank last paragraph that clip cuts the table's last row.
+    '',
+    '&nbsp;',
   ];
   return lines.join('\n');
 }

@@ -19,3 +19,29 @@ export function busyMessage(target: string | undefined, holder: LockHolder): str
     `Run again without --no-wait to wait for it, or stop it: redeploy cancel ${holder.run_id}`
   );
 }
+
+/**
+ * A run queued for a target: served in `queued_at` order (its first refusal, in workflow time). The
+ * queue lives in the lock workflows' histories: each lock's input carries the queue it inherited, and
+ * waiting runs add themselves with the `queued` signal (public API, like every message name).
+ */
+export interface QueueEntry {
+  run_id: string;
+  queued_at: string;
+}
+export const QUEUED_SIGNAL = 'queued';
+
+/** What the waiting activity found: the target is this run's (with the queue behind it), or not yet. */
+export type TargetTurn = { go: true; queue: QueueEntry[] } | { go: false };
+
+/** Arrival order; the run id breaks a tie. One entry per run (the earliest). */
+export function orderQueue(entries: QueueEntry[]): QueueEntry[] {
+  const first = new Map<string, QueueEntry>();
+  for (const e of entries) {
+    const seen = first.get(e.run_id);
+    if (!seen || Date.parse(e.queued_at) < Date.parse(seen.queued_at)) first.set(e.run_id, e);
+  }
+  return [...first.values()].sort(
+    (a, b) => Date.parse(a.queued_at) - Date.parse(b.queued_at) || a.run_id.localeCompare(b.run_id),
+  );
+}

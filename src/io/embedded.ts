@@ -5,7 +5,7 @@ import { Connection } from '@temporalio/client';
 import { execa } from 'execa';
 import type { Config } from './config.js';
 import { SEARCH_ATTRIBUTES } from './dev-server.js';
-import { findTemporalCli } from './temporal-cli.js';
+import { findTemporalCli, timed } from './temporal-cli.js';
 import { writeFileAtomic } from './atomic.js';
 
 /**
@@ -101,13 +101,23 @@ export async function ensureEmbeddedServer(
   fs.closeSync(fd);
   const pid = child.pid ?? 0;
   const deadline = Date.now() + 60_000;
-  while (!(await answers(address, 1000))) {
-    if (!alive(pid) || Date.now() > deadline) {
-      const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-10).join('\n');
-      throw new Error(`the local Temporal dev server did not start on ${address} (log ${logFile}):\n${tail}`);
-    }
-    await sleep(250);
-  }
+  // The first start creates the SQLite schema: seconds on a loaded machine, so it is announced.
+  await timed(
+    log,
+    `[redeploy] starting a local Temporal dev server on ${address}`,
+    async () => {
+      while (!(await answers(address, 1000))) {
+        if (!alive(pid) || Date.now() > deadline) {
+          const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-10).join('\n');
+          throw new Error(
+            `the local Temporal dev server did not start on ${address} (log ${logFile}):\n${tail}`,
+          );
+        }
+        await sleep(250);
+      }
+    },
+    (_v, s) => `[redeploy] the local Temporal dev server answers after ${s} s`,
+  );
   const info: EmbeddedInfo = {
     pid,
     address,

@@ -23,7 +23,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { FailureNotice, PhaseOutcome, RedeployActivities } from '../activities/index.js';
 import { previousPin, specifierOf } from '../core/pins.js';
-import { TARGET_LOCK_WORKFLOW, busyMessage, targetLockId } from '../core/target-lock.js';
+import { TARGET_LOCK_WORKFLOW, busyMessage, targetLockId, type QueueEntry } from '../core/target-lock.js';
 import type { Versions } from '../core/versions.js';
 import { PHASES, isSettled, type Phase, type PhaseStatus } from '../core/phases.js';
 import {
@@ -45,6 +45,12 @@ import {
   progressQuery,
   type DecisionPayload,
 } from './messages.js';
+import {
+  PROGRESS_QUERY_DESCRIPTION,
+  decidePayload,
+  decideSignalDescription,
+  decideUpdateDescription,
+} from '../core/decide-help.js';
 
 // ── Activity options, grouped by behaviour ────────────────────────────────────────────────────────
 // Every command-running activity heartbeats every 2 s, so a heartbeat timeout finds a dead worker fast.
@@ -94,9 +100,16 @@ const LOCK_QUERY: ActivityOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumAttempts: 3 },
 };
+/** Waiting for a turn on the target: at most TARGET_TURN_MAX_MS per call, heartbeating (a dead worker shows). */
+const TARGET_WAIT: ActivityOptions = {
+  startToCloseTimeout: '3m',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '1s', maximumAttempts: 3 },
+};
 
 const acts = {
   lock: proxyActivities<RedeployActivities>(LOCK_QUERY),
+  wait: proxyActivities<RedeployActivities>(TARGET_WAIT),
   quick: proxyActivities<RedeployActivities>(QUICK),
   git: proxyActivities<RedeployActivities>(GIT),
   long: proxyActivities<RedeployActivities>(LONG),
@@ -115,6 +128,8 @@ const DEFAULT_TARGET_WAIT_TIMEOUT_MS = 2 * 3_600_000;
 const TARGET_RETRY_MIN_MS = 2_000;
 const TARGET_RETRY_MAX_MS = 15_000;
 const TARGET_LOOKUP_EVERY = 4;
+/** One waiting activity covers up to a minute: a bounded history (3 events a minute) while queued. */
+const TARGET_TURN_MAX_MS = 60_000;
 
 /** Workflow time (deterministic in the sandbox), as the seed's ISO timestamps. */
 const now = (): string => new Date().toISOString();
@@ -173,39 +188,64 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     published = label;
     upsertSearchAttributes([{ key: REDEPLOY_PHASE, value: label }]);
   };
+  /** A refused decision: its message is all the Web UI's result panel and the CLI show. */
+  const refuse: (message: string) => never = (message) => {
+    const err = ApplicationFailure.create({ type: 'InvalidDecision', message, nonRetryable: true });
+    err.stack = ''; // the UI prints a failure's stack trace under its message; here it only hides it
+    throw err;
+  };
   const validate = (d: DecisionPayload): void => {
     const pending = state.pending_decision;
-    if (!pending) throw new Error(`${state.run_id} is not waiting for a decision (status: ${state.status})`);
-    if (!d || !['retry', 'skip', 'abort'].includes(d.action))
-      throw new Error('action must be retry, skip or abort');
-    if (d.phase !== pending.phase) throw new Error(`${pending.phase} is waiting, not ${String(d.phase)}`);
+    if (!pending) refuse(`${state.run_id} is not waiting for a decision (status: ${state.status})`);
+    const phase = pending.phase;
+    const example = decidePayload(phase);
+    if (!d || typeof d !== 'object' || Array.isArray(d))
+      refuse(`the data must be one JSON object, e.g. ${example}`);
+    if (!['retry', 'skip', 'abort'].includes(d.action))
+      refuse(
+        `action must be retry, skip or abort (got ${JSON.stringify(d.action) ?? 'none'}), e.g. ${example}`,
+      );
+    if (d.phase !== phase)
+      refuse(
+        `${phase} is waiting, not ${typeof d.phase === 'string' ? d.phase : 'no phase'}: send e.g. ${example}`,
+      );
     // Two decisions in one activation (a signal and an update): the first wins, the second is refused.
     if (decision !== undefined)
-      throw new Error(`a decision (${decision.action}) for ${pending.phase} is already being applied`);
+      refuse(`a decision (${decision.action}) for ${phase} is already being applied`);
     // Every later phase needs the worktree: there is nothing to go on with without it.
     if (d.action === 'skip' && d.phase === 'WORKTREE')
-      throw new Error(
-        'WORKTREE cannot be skipped: later phases need the worktree; fix it and retry, or abort',
-      );
+      refuse('WORKTREE cannot be skipped: later phases need the worktree; fix it and retry, or abort');
   };
 
-  setHandler(progressQuery, () => state);
-  setHandler(
-    decideUpdate,
-    (d) => {
-      decision = d;
-      return { accepted: true, phase: d.phase, action: d.action };
-    },
-    { validator: validate },
-  );
-  setHandler(decideSignal, (d) => {
-    try {
-      validate(d);
-      decision = d;
-    } catch (err) {
-      log.warn('ignored decide signal', { error: String(err), payload: d });
-    }
-  });
+  setHandler(progressQuery, () => state, { description: PROGRESS_QUERY_DESCRIPTION });
+  /**
+   * Registers the decision handlers with descriptions naming the waiting phase (the Web UI shows them in
+   * its Update and Signal dialogs). Re-registering only changes what the metadata query answers: it
+   * adds no command to the history, so replay is unaffected.
+   */
+  const describeHandlers = (waiting: Phase | null): void => {
+    setHandler(
+      decideUpdate,
+      (d) => {
+        decision = d;
+        return { accepted: true, phase: d.phase, action: d.action };
+      },
+      { validator: validate, description: decideUpdateDescription(waiting) },
+    );
+    setHandler(
+      decideSignal,
+      (d) => {
+        try {
+          validate(d);
+          decision = d;
+        } catch (err) {
+          log.warn('ignored decide signal', { error: String(err), payload: d });
+        }
+      },
+      { description: decideSignalDescription(waiting) },
+    );
+  };
+  describeHandlers(null);
 
   /** What DEPLOY must find in the Dockerfile: the requested pins, or origin's when no pin was written. */
   const expectedPins = (): Record<string, string> | 'unchanged' =>
@@ -368,11 +408,18 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     const deadline = Date.now() + waitMs;
     let delay = TARGET_RETRY_MIN_MS;
     let holder: LockHolder | null = null;
+    // Patched: runs recorded before polled with a growing sleep, in no order. Now a waiting run queues
+    // (its first refusal is its place) and an activity waits for the lock to close: served in arrival
+    // order, within a round trip or two of the holder's close.
+    const queued = patched('target-queue');
+    let place: QueueEntry | undefined;
+    let behindMe: QueueEntry[] = [];
     for (let refusals = 0; ; refusals++) {
       try {
         await startChild(TARGET_LOCK_WORKFLOW, {
           workflowId: lockId,
-          args: [me],
+          // The queue behind this run rides in the lock's input, for the runs that wait on it to read.
+          args: queued ? [me, behindMe] : [me],
           memo: { ...me },
           // The server terminates the lock when this run closes, however it closes (even `terminate`).
           parentClosePolicy: ParentClosePolicy.TERMINATE,
@@ -390,7 +437,8 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
-      if (holder === null || refusals % TARGET_LOOKUP_EVERY === 0) {
+      // Queued, every refusal follows a handover: the holder is new, so it is looked up each time.
+      if (holder === null || queued || refusals % TARGET_LOOKUP_EVERY === 0) {
         try {
           holder = await acts.lock.targetLockHolder.executeWithOptions(
             { summary: `who holds ${targetName}` },
@@ -425,6 +473,20 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
         state.status = 'waiting_for_target';
         state.waiting_for = holder;
         publish();
+      }
+      if (queued) {
+        place ??= { run_id: input.runId, queued_at: now() };
+        try {
+          const turn = await acts.wait.awaitTargetTurn.executeWithOptions(
+            { summary: `wait for ${targetName}` },
+            [lockId, place, Math.max(1, Math.min(TARGET_TURN_MAX_MS, deadline - Date.now()))],
+          );
+          if (turn.go) behindMe = turn.queue;
+          continue;
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          // Cannot watch the lock (the server is unreachable, say): poll as before, order aside.
+        }
       }
       await sleep(Math.max(1, Math.min(delay, deadline - Date.now())));
       delay = Math.min(delay * 2, TARGET_RETRY_MAX_MS);
@@ -538,11 +600,13 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
         state.status = 'waiting_for_decision';
         state.pending_decision = { phase, error: message, since: now(), deadline };
         publish();
+        describeHandlers(phase);
         decision = undefined;
         // Sent while the run already accepts decisions: one arriving meanwhile is kept, not lost.
         await alert('failed', phase, message);
         const decided = await condition(() => decision !== undefined, decisionTimeoutMs);
         state.pending_decision = null;
+        describeHandlers(null);
         if (!decided || !decision) {
           finish('failed', `${phase} failed and no decision came before ${deadline}: ${message}`);
           await alert('decision_timeout', phase, message);

@@ -6,6 +6,8 @@ import Ajv2019Module from 'ajv/dist/2019.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import { SEARCH_ATTRIBUTES } from '../../src/io/dev-server.js';
+import { TEMPORAL_SERVER_VERSION } from '../../src/io/temporal-server.js';
+import { SERVER_ARGS, SERVER_CONFIG_ENV, SETUP_SCRIPTS, TEMPORAL_DEPLOY_DIR } from '../support/cluster.js';
 
 // Compiled to dist/test/compose/: three levels up is the repository root.
 const ROOT = new URL('../../../', import.meta.url);
@@ -160,6 +162,15 @@ function environment(s: Service): Record<string, string> {
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]));
 }
 
+const DEPLOY = new URL('deploy/temporal/', ROOT);
+const MOUNT = ['./deploy/temporal', '/etc/redeploy/temporal', 'ro'];
+function mountOf(name: string): string[] | undefined {
+  return (service(name).volumes ?? [])
+    .filter((v): v is string => typeof v === 'string')
+    .map((v) => v.split(':'))
+    .find(([source]) => source === MOUNT[0]);
+}
+
 const SERVICES = {
   postgresql: 'postgres',
   'temporal-schema': 'temporalio/admin-tools',
@@ -270,11 +281,31 @@ describe('docker-compose.temporal.yml', () => {
     assert.ok(DOC.volumes && source in DOC.volumes, `${source} is a named volume declared under volumes:`);
   });
 
+  it('runs the server from the repo config the cluster tests run, at the version they build', () => {
+    // The image's version is the source build's (test/support/cluster.ts builds TEMPORAL_SERVER_VERSION).
+    assert.equal(`v${imageOf(service('temporal')).tag}`, TEMPORAL_SERVER_VERSION);
+    // The same directory: compose mounts ./deploy/temporal, the harness reads TEMPORAL_DEPLOY_DIR.
+    assert.equal(new URL('deploy/temporal/', ROOT).pathname, TEMPORAL_DEPLOY_DIR);
+    for (const name of ['temporal', 'temporal-schema', 'temporal-setup'])
+      assert.deepEqual(mountOf(name), MOUNT, `${name} mounts deploy/temporal`);
+    const env = environment(service('temporal'));
+    assert.equal(env['TEMPORAL_ROOT'], MOUNT[1]);
+    for (const [k, v] of Object.entries(SERVER_CONFIG_ENV)) assert.equal(env[k], v, k);
+    assert.ok(fs.existsSync(new URL(`config/${SERVER_CONFIG_ENV.TEMPORAL_ENVIRONMENT}.yaml`, DEPLOY)));
+    assert.match(
+      script(service('temporal')),
+      new RegExp(`^exec temporal-server ${SERVER_ARGS.join(' ')}$`, 'm'),
+    );
+    // …and the one-shot jobs run the set-up scripts the harness runs, from the mount.
+    assert.deepEqual(service('temporal-schema').entrypoint, ['sh', `${MOUNT[1]}/${SETUP_SCRIPTS.schema}`]);
+    assert.deepEqual(service('temporal-setup').entrypoint, ['sh', `${MOUNT[1]}/${SETUP_SCRIPTS.namespace}`]);
+  });
+
   it('registers every search attribute the workflow upserts (SEARCH_ATTRIBUTES), tolerating "already exists"', () => {
-    const text = script(service('temporal-setup'));
+    const text = fs.readFileSync(new URL(SETUP_SCRIPTS.namespace, DEPLOY), 'utf8');
     const creates = text
       .split('\n')
-      .filter((l) => /temporal operator search-attribute create\b/.test(l))
+      .filter((l) => /operator search-attribute create\b/.test(l))
       .map((l) => l.trim().split(/\s+/));
     assert.ok(Object.keys(SEARCH_ATTRIBUTES).length > 0);
     for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) {
@@ -296,9 +327,9 @@ describe('docker-compose.temporal.yml', () => {
     const password = '${TEMPORAL_DB_PASSWORD:-temporal}';
     assert.equal(raw('postgresql')['POSTGRES_USER'], user);
     assert.equal(raw('postgresql')['POSTGRES_PASSWORD'], password);
-    assert.equal(raw('temporal')['POSTGRES_USER'], user);
-    assert.equal(raw('temporal')['POSTGRES_PWD'], password);
-    assert.equal(raw('temporal-schema')['SQL_USER'], user);
+    assert.equal(raw('temporal')['TEMPORAL_DB_USER'], user);
+    assert.equal(raw('temporal')['TEMPORAL_DB_PASSWORD'], password);
+    assert.equal(raw('temporal-schema')['TEMPORAL_DB_USER'], user);
     assert.equal(raw('temporal-schema')['SQL_PASSWORD'], password);
   });
 

@@ -211,7 +211,7 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
     // The operator puts it back: the retry deploys exactly what was asked.
     await git(h, ['checkout', '--', 'pyproject.toml'], wt);
     await decide(handle, 'DEPLOY', 'retry');
-    const done = await completed(handle);
+    const done = await completed(handle, { decisions: 2 });
     assert.equal(done.status, 'completed');
     await assertDeployed(h, done, await originMain(h), VERSIONS);
   });

@@ -78,10 +78,17 @@ export async function assertNoSecretLeak(h: Harness, handle: WorkflowHandle, sec
  * The run's end, for a run expected to complete: fails at once (with the phase's error) when it waits
  * for a decision instead, rather than waiting out the decision timeout.
  */
-export async function completed(handle: WorkflowHandle): Promise<RedeployState> {
+export async function completed(
+  handle: WorkflowHandle,
+  opts: { decisions?: number } = {},
+): Promise<RedeployState> {
+  // After a decision, the state may still show the wait it answered until the run moves on: a wait
+  // counts only once it comes after every decision already made.
   const s = await waitForState(
     handle,
-    (x) => x.finished_at !== null || x.status === 'waiting_for_decision',
+    (x) =>
+      x.finished_at !== null ||
+      (x.status === 'waiting_for_decision' && x.decisions.length >= (opts.decisions ?? 0)),
     120_000,
   );
   if (s.status === 'waiting_for_decision')

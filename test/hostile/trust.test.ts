@@ -126,7 +126,7 @@ describe('hostile world: trust boundaries', { concurrency: 1 }, () => {
       await fs.rm(file);
       await h.sb.writeEnvFile(DEFAULT_ENV);
       await decide(handle, 'ENV_CHECK', 'retry');
-      const done = await completed(handle);
+      const done = await completed(handle, { decisions: 1 });
       assert.equal(done.status, 'completed');
       await assertDeployed(h, done, await originMain(h), VERSIONS);
     } finally {

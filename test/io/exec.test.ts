@@ -14,14 +14,15 @@ describe('running commands', { concurrency: 1 }, () => {
   });
   after(() => fs.rm(dir, { recursive: true, force: true }));
 
-  it('masks output line by line into the log and the result, keeping the tail', async () => {
+  it('masks output line by line into the log and the tail; the result keeps the raw output for parsing', async () => {
     const logFile = path.join(dir, 'a.log');
     const r = await runCommand(
       { file: 'bash', args: ['-c', 'echo "pw=hunter22"; echo err hunter22 >&2; exit 3'], cwd: dir },
       { env, mask: createMasker(['hunter22']), logFile },
     );
     assert.equal(r.exitCode, 3);
-    assert.equal(r.stdout, 'pw=***');
+    // Raw: callers parse it (masking must not change data) and never return it unmasked.
+    assert.equal(r.stdout, 'pw=hunter22');
     assert.deepEqual(r.tail, ['pw=***', 'err ***']);
     const log = await fs.readFile(logFile, 'utf8');
     assert.ok(!log.includes('hunter22'));

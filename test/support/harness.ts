@@ -194,8 +194,13 @@ export const waitingOn = (phase: Phase) => (s: RedeployState) =>
   s.status === 'waiting_for_decision' && s.pending_decision?.phase === phase;
 
 /** Real invocations of a phase's activity, counted from the attempt lines it writes to its log. */
-export async function activityRuns(h: Harness, runId: string, phase: Phase): Promise<number> {
-  const text = await fs.readFile(path.join(h.config.logDir, runId, `${phase}.log`), 'utf8').catch(() => '');
+export function activityRuns(h: Harness, runId: string, phase: Phase): Promise<number> {
+  return phaseRuns(h.config.logDir, runId, phase);
+}
+
+/** The same count from a worker's REDEPLOY_LOG_DIR (for workers in other processes). */
+export async function phaseRuns(logDir: string, runId: string, phase: Phase): Promise<number> {
+  const text = await fs.readFile(path.join(logDir, runId, `${phase}.log`), 'utf8').catch(() => '');
   return text.split('\n').filter((l) => new RegExp(`^\\[redeploy\\] ${phase} attempt \\d+ started`).test(l))
     .length;
 }

@@ -6,11 +6,15 @@ import { PHASES, type Phase } from '../../src/core/phases.js';
 import type { RedeployState } from '../../src/core/state.js';
 import { DEFAULT_ENV } from '../support/sandbox.js';
 import { createHarness, waitForState, waitingOn, type Harness } from '../support/harness.js';
-import { teardownTestEnv } from '../support/temporal.js';
-import { chromiumMissing, launchChromium, screenshot, temporalUi } from '../support/browser.js';
-
-// The Temporal Web UI is a single-page app; the first load on a busy 2-core machine can be slow.
-const UI_TIMEOUT = 30_000;
+import { launchChromium, screenshot } from '../support/browser.js';
+import {
+  UI_TIMEOUT,
+  openUserMetadata,
+  skipWithoutChromium,
+  squash,
+  uiContext,
+  uiServer,
+} from '../support/webui-pages.js';
 
 /** What the Web UI shows for each phase activity of the completed run (`${PHASE} ${what it does}`). */
 function expectedSummaries(runId: string): Record<Phase, string> {
@@ -25,8 +29,6 @@ function expectedSummaries(runId: string): Record<Phase, string> {
     NOTIFY: 'NOTIFY run outcome',
   };
 }
-
-const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 /** The rendered current-details phase table (an iframe titled "output"), as "PHASE" → [cell 1, cell 2]. */
 async function phaseTable(details: FrameLocator): Promise<Record<string, [string, string]>> {
@@ -49,16 +51,6 @@ function metadataRow(page: Page, summary: string) {
     .filter({ has: page.getByText(/^\s*(Completed|Failed|Running|Scheduled)\s*$/) })
     .filter({ hasNot: page.getByRole('heading') })
     .last();
-}
-
-/** Opens a run's page and, as a person would, its User Metadata tab. */
-async function openUserMetadata(page: Page, ui: string, workflowId: string) {
-  await page.goto(`${ui}/namespaces/default/workflows/${workflowId}`, { waitUntil: 'domcontentloaded' });
-  await page.getByTestId('workflow-id-heading').getByText(workflowId).waitFor();
-  await page.getByRole('tab', { name: 'User Metadata' }).click();
-  await page.getByRole('heading', { name: 'Events with Metadata' }).waitFor();
-  await page.getByRole('heading', { name: 'Current Details' }).waitFor();
-  return page.frameLocator('iframe[title="output"]');
 }
 
 /**
@@ -91,13 +83,7 @@ async function listRuns(page: Page, ui: string, query: string, present: string, 
 }
 
 describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 }, () => {
-  const missing = chromiumMissing();
-  if (missing && !process.env['CI']) {
-    it('needs chromium', (t) => {
-      t.skip(`${missing}; skipping the Web UI test`);
-    });
-    return;
-  }
+  if (skipWithoutChromium()) return;
 
   let ui: string;
   let stopServer: (() => Promise<void>) | undefined;
@@ -108,8 +94,7 @@ describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 },
   let context: BrowserContext;
 
   before(async () => {
-    if (missing) throw new Error(`CI is set but ${missing}`);
-    ({ ui, stop: stopServer } = await temporalUi());
+    ({ ui, stop: stopServer } = await uiServer());
     h = await createHarness('webui');
     await h.sb.writeEnvFile({
       ...DEFAULT_ENV,
@@ -131,8 +116,7 @@ describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 },
     await h.sb.setFault('deploy', { exitCode: 1, message: 'boom' });
     waiting = await h.start();
     await waitForState(waiting, waitingOn('DEPLOY'));
-    context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, timezoneId: 'UTC' });
-    context.setDefaultTimeout(UI_TIMEOUT);
+    context = await uiContext(browser);
   });
 
   after(async () => {
@@ -140,10 +124,7 @@ describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 },
     await waiting?.terminate('webui test done').catch(() => undefined);
     await h?.sb.clearFault('deploy');
     await h?.close();
-    if (stopServer) {
-      await teardownTestEnv();
-      await stopServer();
-    }
+    await stopServer?.();
   });
 
   it("shows the eight phase activities with their summaries in the completed run's history", async () => {
@@ -207,7 +188,7 @@ describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 },
     assert.deepEqual(table['PIN_UPDATE'], ['✔ PIN_UPDATE', 'completed']);
     assert.deepEqual(table['DEPLOY'], ['✖ DEPLOY', 'failed']);
     assert.deepEqual(table['VERIFY'], ['· VERIFY', 'pending']);
-    await details.getByText('Waiting for an operator decision on DEPLOY').waitFor();
+    await details.getByText('DEPLOY failed — the run waits for your decision').waitFor();
     await screenshot(page, 'webui-waiting.png', true);
     await page.close();
   });

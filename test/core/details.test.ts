@@ -1,0 +1,72 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { initState, markPhase, renderDetails, type RedeployInput } from '../../src/core/state.js';
+import { runMetadata } from '../../src/cli/commands.js';
+
+const input: RedeployInput = {
+  runId: 'redeploy-20261202-abc123',
+  worktreeTicket: 'OMN-1',
+  versions: { 'omninode-claude': '0.4.0' },
+  flags: { skipSync: true, skipDockerfileUpdate: false, skipInfisical: false, verifyOnly: false },
+  startedBy: 'alice@host',
+};
+
+function waitingOn(phase: 'DEPLOY' | 'WORKTREE', logTail: string[]) {
+  const state = initState(input, { workflowId: input.runId, runId: 'r' }, '2026-12-02T00:00:00Z');
+  markPhase(state, phase, 'failed', '2026-12-02T00:01:00Z', {
+    error: 'it broke\nfor this reason',
+    log_tail: logTail,
+  });
+  state.status = 'waiting_for_decision';
+  state.current_phase = phase;
+  state.pending_decision = { phase, error: 'it broke\nfor this reason', since: 'x', deadline: 'D' };
+  return state;
+}
+
+describe('the current details of a run waiting for a decision', () => {
+  it('start with the failed phase, why, its log tail, and what to send from the UI or a shell', () => {
+    const lines = renderDetails(waitingOn('DEPLOY', ['a', 'b', '[deploy] ERROR: no space'])).split('\n');
+    assert.equal(lines[0], '**DEPLOY failed — the run waits for your decision** (until D)');
+    assert.equal(lines[2], 'Why: it broke … for this reason');
+    assert.deepEqual(lines.slice(4, 9), [
+      'Last lines of DEPLOY.log:',
+      '```text',
+      'a',
+      'b',
+      '[deploy] ERROR: no space',
+    ]);
+    const text = lines.join('\n');
+    assert.ok(text.includes('`{"action":"retry","phase":"DEPLOY","by":"your name"}`'));
+    assert.ok(text.includes('`redeploy skip --phase DEPLOY redeploy-20261202-abc123`'));
+    // The UI's frame leaves out the last ~24 px: the last line is a blank paragraph, not a table row.
+    assert.equal(lines.at(-1), '&nbsp;');
+  });
+
+  it('keep a fence in the log from ending the code block, and offer no skip for WORKTREE', () => {
+    const text = renderDetails(waitingOn('WORKTREE', ['```', '<b>x</b>']));
+    assert.equal(text.split('```').length - 1, 2, 'only the block’s own fences');
+    assert.ok(!text.includes('redeploy skip'));
+    assert.ok(text.includes('`redeploy abort redeploy-20261202-abc123`'));
+  });
+});
+
+describe('the static summary and details of a run the CLI starts', () => {
+  it('say what it deploys, where and who started it how', () => {
+    const m = runMetadata(input, 'redeploy', ['--versions', 'omninode-claude=0.4.0', '--skip-sync', "it's"]);
+    assert.equal(m.staticSummary, 'redeploy omninode-claude=0.4.0 on default target · by alice@host');
+    assert.ok(
+      m.staticDetails.startsWith(
+        "**Command:** `redeploy --versions omninode-claude=0.4.0 --skip-sync 'it'\\''s'`",
+      ),
+    );
+    assert.ok(m.staticDetails.includes('**Flags:** `--skip-sync`'));
+  });
+
+  it('keep the summary within Temporal’s 200 bytes, cut on a character boundary', () => {
+    const versions = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`paquet-é${i}`, `${i}.0.0`]));
+    const { staticSummary } = runMetadata({ ...input, versions }, 'redeploy', undefined);
+    assert.ok(Buffer.byteLength(staticSummary) <= 200, `${Buffer.byteLength(staticSummary)} bytes`);
+    assert.ok(Buffer.byteLength(staticSummary) >= 190, 'not cut shorter than needed');
+    assert.ok(staticSummary.endsWith('…') && !staticSummary.includes('\uFFFD'));
+  });
+});
