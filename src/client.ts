@@ -22,6 +22,7 @@ Run options (the /redeploy skill's):
   --skip-dockerfile-update   skip PIN_UPDATE
   --skip-infisical           skip INFISICAL
   --worktree-ticket NAME     worktree and branch name (default: the run id)
+  --lane NAME                omnibase_infra lane to deploy and verify (default: ONEX_DEPLOY_LANE, else dev)
   --verify-only              run VERIFY only
   --dry-run                  print the commands each phase would run and the pin diff; start nothing
   --resume RUN_ID            continue a run: retry its failed phase, or start it again after its completed phases

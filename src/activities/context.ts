@@ -9,6 +9,7 @@ import { boundString, boundValue } from '../io/bound.js';
 import { worktreePathFor } from '../core/commands.js';
 import { createMasker, maskDeep, secretValues, type Masker } from '../io/mask.js';
 import { runCommand, type RunResult } from '../io/exec.js';
+import { explainingLines } from '../core/failure-lines.js';
 
 /** What a phase activity reports back: merged into its state record like the seed's mark_phase kwargs. */
 export interface PhaseOutcome {
@@ -69,7 +70,7 @@ export interface PhaseContext {
   log(line: string): void;
   /** Runs a command with heartbeats, cancellation and the phase log. */
   /** Runs a command; its process group is recorded in `<PHASE>.pgid` while it runs (orphan clean-up). */
-  run(spec: CommandSpec, opts?: { timeoutMs?: number }): Promise<RunResult>;
+  run(spec: CommandSpec, opts?: { timeoutMs?: number; env?: Record<string, string> }): Promise<RunResult>;
   heartbeat(detail?: string): void;
   signal: AbortSignal;
 }
@@ -140,7 +141,7 @@ export async function withPhase(
       signal: activity.cancellationSignal,
       run: async (spec, opts = {}) => {
         const result = await runCommand(spec, {
-          env,
+          env: opts.env ? { ...env, ...opts.env } : env,
           mask,
           logFile,
           heartbeat,
@@ -228,6 +229,12 @@ export function describeExit(r: RunResult): string {
   return `killed by ${r.signal ?? 'a signal'}`;
 }
 
+/**
+ * What to quote from a failed command: the lines that explain it (`ERROR:`, compose's `required variable
+ * … is missing`, git's `fatal:`) from its whole output, else its last lines. The full log stays on disk.
+ */
 export function tailText(r: RunResult, lines = 3): string {
-  return r.tail.slice(-lines).join('\n');
+  const all = [...r.stderr.split('\n'), ...r.stdout.split('\n')];
+  const explained = explainingLines(all, 0);
+  return (explained.length > 0 ? explained : r.tail.slice(-lines)).join('\n');
 }

@@ -1,4 +1,9 @@
 import { deployCommand } from '../core/commands.js';
+import type { Versions } from '../core/versions.js';
+import { deployScriptEnv, dirTree } from '../io/infra-tree.js';
+import type { RunResult } from '../io/exec.js';
+import { checkDeployNeeds, chosenLane } from './deploy-env.js';
+import { probeHealth } from './verify.js';
 import { needsForce } from '../io/deploy-force.js';
 import {
   describeExit,
@@ -39,7 +44,14 @@ export interface DeployInput {
   expectPins?: Record<string, string> | 'unchanged';
   /** Earlier versions of the workflow passed the path; ignored — the path is derived from the ticket. */
   worktreePath?: string;
+  /** The requested pins, for today's script's own read-back (READBACK_EXPECTED_VERSIONS). */
+  versions?: Versions;
+  /** `--lane` (else ONEX_DEPLOY_LANE from the env, else dev). */
+  lane?: string;
 }
+
+/** Exit 64: today's deploy-runtime.sh refused a named precondition (OPERATOR_ENV_MISSING, BUILD_SOURCE …). */
+const PRECONDITION_EXIT = 64;
 
 /**
  * What is about to be deployed must be `origin/<ref>` plus the requested pins, nothing else: checked
@@ -88,6 +100,42 @@ async function preflight(ctx: PhaseContext, wt: string, opts: DeployInput) {
   return { commit: changes.head, sha, script };
 }
 
+/**
+ * Today's script checks health itself and fails the deploy (restoring its --force backup): reported as
+ * VERIFY would report it — which endpoint, what it answers — and what the script restored.
+ */
+async function inScriptHealthFailure(
+  ctx: PhaseContext,
+  r: RunResult,
+  passedUrl: string | undefined,
+): Promise<{ message: string; details: Record<string, unknown> } | undefined> {
+  const output = [...r.stderr.split('\n'), ...r.stdout.split('\n')];
+  const failed = output.find((l) => /Health check FAILED/i.test(l));
+  if (!failed) return undefined;
+  const url = /not responding at (\S+)/.exec(output.join('\n'))?.[1] ?? passedUrl;
+  const restored = output.some((l) => /restor\w* previous deployment/i.test(l));
+  const probe = url ? await probeHealth(url, ctx.signal) : undefined;
+  const answers = probe
+    ? probe.status === 'healthy'
+      ? `answers ${probe.code} now`
+      : `${probe.error} now`
+    : '';
+  return {
+    message:
+      `deploy-runtime.sh's own health check failed: ${url ?? 'the runtime'}${answers ? ` (${answers})` : ''} — ` +
+      `${failed.replace(/^.*ERROR:\s*/, '')} ` +
+      (restored
+        ? 'The script restored the previous deployment from its backup (the containers run the new build until a redeploy). '
+        : 'The script did not report restoring a previous deployment. ') +
+      'Retry deploys again; skip goes on to VERIFY with what runs now; abort ends the run.',
+    details: {
+      failed_health: url ? ['runtime'] : [],
+      health: probe ? { runtime: probe } : {},
+      restored_previous: restored,
+    },
+  };
+}
+
 /** DEPLOY: `./scripts/deploy-runtime.sh --execute --restart [--force]` from the worktree. Builds take minutes. */
 export function makeDeploy(deps: ActivityDeps) {
   return async function deploy(runId: string, opts: DeployInput): Promise<PhaseOutcome> {
@@ -106,16 +154,47 @@ export function makeDeploy(deps: ActivityDeps) {
           dockerfile_sha256: checked.sha,
           deploy_script: checked.script,
         };
+        const lane = chosenLane(ctx, opts.lane);
+        // ENV_CHECK read origin/<ref>; this is the worktree itself, before anything is built.
+        const needs = await checkDeployNeeds(ctx, dirTree(wt), lane);
         const { force, why } = await needsForce(ctx.config.deployRoot, wt, opts.reattempt || ctx.attempt > 1);
         ctx.log(`[redeploy] --force ${force ? 'on' : 'off'}: ${why}`);
+        const extra = deployScriptEnv(
+          ctx.env,
+          ctx.envFile.path,
+          ctx.config.omniHome,
+          needs,
+          lane,
+          opts.versions ?? {},
+        );
+        ctx.log(`[redeploy] deploy-runtime.sh environment adds: ${Object.keys(extra).sort().join(', ')}`);
         ctx.heartbeat(`starting deploy-runtime.sh${force ? ' --force' : ''}`);
-        const r = await ctx.run(deployCommand(wt, force));
+        const r = await ctx.run(deployCommand(wt, force), { env: extra });
+        const laneDetails = needs.lane ? { lane: needs.lane.lane, compose_project: needs.lane.project } : {};
         if (r.exitCode === 0) {
           const warnings = r.tail.filter((l) => /warn|unhealthy/i.test(l));
           return {
-            details: { force, ...provenance },
+            details: { force, ...provenance, ...laneDetails },
             output: warnings.length ? { warnings } : {},
           };
+        }
+        if (r.exitCode === PRECONDITION_EXIT) {
+          throw new PhaseError(
+            'DeployPrecondition',
+            `deploy-runtime.sh refused to start (exit 64, a precondition): ${tailText(r)}`,
+            false, // the script names what the operator must fix; the same attempt would fail the same way
+            { force, exit_code: 64, ...provenance, ...laneDetails },
+          );
+        }
+        const health = await inScriptHealthFailure(ctx, r, extra['HEALTH_CHECK_URL']);
+        if (health) {
+          throw new PhaseError('DeployHealthFailed', health.message, false, {
+            force,
+            exit_code: r.exitCode ?? null,
+            ...provenance,
+            ...laneDetails,
+            ...health.details,
+          });
         }
         // Exit 2 is the lock of another deployment (or bad flags): waiting and retrying is right for the lock.
         const locked = r.exitCode === 2 && r.tail.some((l) => /another deploy|lock/i.test(l));
@@ -124,7 +203,7 @@ export function makeDeploy(deps: ActivityDeps) {
           `deploy-runtime.sh failed (${describeExit(r)}): ${tailText(r)}`,
           // A failed build is rarely transient and costs minutes: the operator decides, not a retry loop.
           locked,
-          { force, exit_code: r.exitCode ?? null, ...provenance },
+          { force, exit_code: r.exitCode ?? null, ...provenance, ...laneDetails },
         );
       },
       { ticket: opts.ticket },

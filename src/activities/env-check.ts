@@ -1,6 +1,19 @@
 import { INFISICAL_ENV, REQUIRED_ENV } from '../core/env-vars.js';
+import { infraClone } from '../core/commands.js';
+import { dirTree, refTree, type Tree } from '../io/infra-tree.js';
 import { weakSecrets } from '../io/mask.js';
-import { PhaseError, withPhase, type ActivityDeps, type PhaseOutcome } from './context.js';
+import { withPhase, type ActivityDeps, type PhaseContext, type PhaseOutcome } from './context.js';
+import { checkDeployNeeds, chosenLane, logNeeds, missingEnvError, missingText } from './deploy-env.js';
+
+/**
+ * The tree DEPLOY will run from. ENV_CHECK comes before WORKTREE, so it is the commit the worktree is
+ * based on — `origin/<ref>` in the clone (WORKTREE fetches again; DEPLOY checks the worktree once more)
+ * — read with `git show`: checking there, before anything is built, is the point.
+ */
+async function deployTree(ctx: PhaseContext, ref: string): Promise<Tree> {
+  const clone = infraClone(ctx.config.omniHome);
+  return (await refTree(clone, [`origin/${ref}`, ref])) ?? dirTree(clone);
+}
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -11,7 +24,7 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export function makeEnvCheck(deps: ActivityDeps) {
   return async function envCheck(
     runId: string,
-    opts: { skipInfisical: boolean; ticket?: string },
+    opts: { skipInfisical: boolean; ticket?: string; lane?: string; ref?: string },
   ): Promise<PhaseOutcome> {
     return withPhase(deps, 'ENV_CHECK', runId, async (ctx) => {
       const checked: string[] = [...REQUIRED_ENV];
@@ -25,20 +38,26 @@ export function makeEnvCheck(deps: ActivityDeps) {
       for (const name of checked) {
         if (!missing.includes(name)) ctx.log(`ENV_CHECK: ${name} OK`);
       }
-      if (missing.length > 0 || invalid.length > 0) {
-        for (const name of missing) ctx.log(`ERROR: ${name} not set`);
-        const where = ctx.envFile.exists ? ctx.envFile.path : `${ctx.envFile.path} (which does not exist)`;
+      for (const name of missing) ctx.log(`ERROR: ${name} not set`);
+      // Then what DEPLOY will need, from the tree it will deploy (nothing more for the 2025 scripts);
+      // every problem is reported in one message, the seed's first.
+      const tree = await deployTree(ctx, opts.ref ?? 'main');
+      const needs = await checkDeployNeeds(ctx, tree, chosenLane(ctx, opts.lane), { lenient: true });
+      const derived = needs.missing.filter((m) => !missing.includes(m.name));
+      logNeeds(ctx, { ...needs, missing: derived }, tree);
+      const allChecked = [...checked, ...needs.checked.filter((n) => !checked.includes(n))];
+      if (missing.length > 0 || invalid.length > 0 || derived.length > 0) {
+        const because =
+          infisical && missing.some((m) => m.startsWith('INFISICAL_')) ? ' (INFISICAL_ADDR is set)' : '';
         const what = [...missing.map((m) => `${m} not set`), ...invalid.map((i) => `${i} invalid`)].join(
           '; ',
         );
-        const because =
-          infisical && missing.some((m) => m.startsWith('INFISICAL_')) ? ' (INFISICAL_ADDR is set)' : '';
-        throw new PhaseError(
-          'MissingEnv',
-          `${what}${because}. Add to ${where}, then retry — or set REDEPLOY_ENV_FILE to the right file.`,
-          false, // retrying cannot help until the operator edits the file
-          { missing: missing.join(', '), invalid: invalid.join(', '), checked },
-        );
+        const text = [what ? `${what}${because}` : '', ...derived.map(missingText)].filter(Boolean);
+        const err = missingEnvError(ctx, text, needs, needs.checked.length ? tree : undefined);
+        err.details['missing'] = [...missing, ...derived.map((m) => m.name)].join(', ');
+        err.details['invalid'] = invalid.join(', ');
+        err.details['checked'] = allChecked;
+        throw err;
       }
       // Masked all the same, but a reader could guess them from ordinary text: say so, by name only.
       const c = ctx.config;
@@ -52,7 +71,15 @@ export function makeEnvCheck(deps: ActivityDeps) {
       ]).map((w) => `${w.name}: ${w.why}; it cannot be masked reliably — use a longer, random value`);
       for (const w of weak) ctx.log(`ENV_CHECK: WARNING ${w}`);
       ctx.log('ENV_CHECK: completed');
-      return { details: { checked, env_file: ctx.envFile.path, ...(weak.length ? { warnings: weak } : {}) } };
+      return {
+        details: {
+          checked: allChecked,
+          env_file: ctx.envFile.path,
+          ...(needs.checked.length ? { derived_from: tree.label } : {}),
+          ...(needs.lane ? { lane: needs.lane.lane } : {}),
+          ...(weak.length ? { warnings: weak } : {}),
+        },
+      };
     });
   };
 }

@@ -1,4 +1,10 @@
-import { infisicalCommand, SYNC_ENV_SCRIPT } from '../core/commands.js';
+import {
+  infisicalCommand,
+  SEED_INFISICAL,
+  SYNC_ENV_PY,
+  SYNC_ENV_SCRIPT,
+  type InfisicalScript,
+} from '../core/commands.js';
 import { requireWorktree, ticketOf, verifyAtOrigin, worktreeScript } from './worktree-guard.js';
 import {
   describeExit,
@@ -11,7 +17,8 @@ import {
 
 /**
  * INFISICAL: skipped when INFISICAL_ADDR is unset (known only from the env file, hence decided here, not
- * in the workflow). Prefers scripts/sync-omnibase-env.sh, else seed-infisical.py, as the seed orders them.
+ * in the workflow). Prefers scripts/sync-omnibase-env.sh, else seed-infisical.py, as the seed orders them —
+ * with today's scripts/sync-omnibase-env.py between the two (told redeploy's env file).
  */
 export function makeInfisical(deps: ActivityDeps) {
   return async function infisical(
@@ -32,24 +39,30 @@ export function makeInfisical(deps: ActivityDeps) {
         // The seeding script runs as root from the worktree: the worktree must still be origin's.
         await verifyAtOrigin(ctx, wt, opts.ref ?? 'main', opts.baseCommit);
         // Only the worktree's own scripts run: a wrapper that resolves elsewhere is refused, not skipped.
-        const hasWrapper = (await worktreeScript(wt, SYNC_ENV_SCRIPT)) !== undefined;
-        if (!hasWrapper && !(await worktreeScript(wt, 'scripts/seed-infisical.py')))
+        let script: InfisicalScript | undefined;
+        for (const candidate of [SYNC_ENV_SCRIPT, SYNC_ENV_PY, SEED_INFISICAL] as const) {
+          if (await worktreeScript(wt, candidate)) {
+            script = candidate;
+            break;
+          }
+        }
+        if (!script)
           throw new PhaseError(
             'InfisicalScriptMissing',
-            `neither ${SYNC_ENV_SCRIPT} nor scripts/seed-infisical.py exists in ${wt}`,
+            `none of ${SYNC_ENV_SCRIPT}, ${SYNC_ENV_PY}, ${SEED_INFISICAL} exists in ${wt}`,
             false,
           );
-        const r = await ctx.run(infisicalCommand(wt, hasWrapper), { timeoutMs: 10 * 60_000 });
+        const r = await ctx.run(infisicalCommand(wt, script, ctx.envFile.path), { timeoutMs: 10 * 60_000 });
         if (r.exitCode !== 0) {
           throw new PhaseError(
             'InfisicalFailed',
-            `${hasWrapper ? 'sync-omnibase-env.sh' : 'seed-infisical.py'} failed (${describeExit(r)}): ${tailText(r)}`,
+            `${script.slice('scripts/'.length)} failed (${describeExit(r)}): ${tailText(r)}`,
             r.spawnError === undefined, // seeding is idempotent; an Infisical hiccup is worth a retry
           );
         }
         const diff = /--- Seed Diff Summary ---\n([\s\S]*?)\n--- End Diff Summary ---/.exec(r.stdout)?.[1];
         return {
-          details: { script: hasWrapper ? SYNC_ENV_SCRIPT : 'scripts/seed-infisical.py' },
+          details: { script },
           output: diff ? { diff } : {},
         };
       },

@@ -1,5 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { versionCheckCommand } from '../core/commands.js';
+import { infraClone, versionCheckCommand } from '../core/commands.js';
+import { POLICY_REL } from '../core/lanes.js';
+import { dirTree } from '../io/infra-tree.js';
+import { checkDeployNeeds, chosenLane } from './deploy-env.js';
+import { locateWorktree } from './worktree-guard.js';
 import { normalizeName, sameVersion, type Versions } from '../core/versions.js';
 import {
   describeExit,
@@ -53,6 +57,41 @@ async function pollHealth(
   }
 }
 
+/** One request (what the endpoint answers now), for reports outside VERIFY's polling. */
+export function probeHealth(url: string, signal: AbortSignal): Promise<HealthResult> {
+  const now = Date.now();
+  return pollHealth(url, now, now, signal);
+}
+
+/**
+ * VERIFY's endpoints and version container: REDEPLOY_HEALTH_ENDPOINTS / REDEPLOY_VERSION_CONTAINER when
+ * set; else the lane's, from the tree's runtime-policy.env (today's omnibase_infra); else the seed's.
+ */
+export async function verifyTargets(
+  ctx: PhaseContext,
+  ticket: string | undefined,
+  lane: string | undefined,
+): Promise<{ endpoints: Record<string, string>; container: string; source: string }> {
+  const { config } = ctx;
+  let endpoints = config.healthEndpoints;
+  let container = config.versionContainer;
+  let source = config.healthEndpointsSet ? 'REDEPLOY_HEALTH_ENDPOINTS' : 'the seed defaults';
+  if (!config.healthEndpointsSet || !config.versionContainerSet) {
+    // --verify-only has no worktree: the clone's checkout describes the running stack best.
+    const wt = ticket ? await locateWorktree(ctx, ticket) : undefined;
+    const dir = wt ?? infraClone(config.omniHome);
+    const facts = (await checkDeployNeeds(ctx, dirTree(dir), lane, { lenient: true })).lane;
+    if (facts) {
+      if (!config.healthEndpointsSet) {
+        endpoints = facts.endpoints;
+        source = `lane ${facts.lane} (${dir}/${POLICY_REL})`;
+      }
+      if (!config.versionContainerSet) container = facts.runtimeContainer;
+    }
+  }
+  return { endpoints, container, source };
+}
+
 /** Parses `uv pip show a b c`: `Name:`/`Version:` blocks separated by `---`. Keys are PEP 503-normalised. */
 export function parsePipShow(stdout: string): Map<string, string> {
   const found = new Map<string, string>();
@@ -64,11 +103,15 @@ export function parsePipShow(stdout: string): Map<string, string> {
   return found;
 }
 
-async function checkVersions(ctx: PhaseContext, versions: Versions): Promise<Record<string, VersionResult>> {
+async function checkVersions(
+  ctx: PhaseContext,
+  versions: Versions,
+  container: string,
+): Promise<Record<string, VersionResult>> {
   const packages = Object.keys(versions);
   if (packages.length === 0) return {}; // a rollback to ranges only: health alone can be checked
   // One `docker exec` for all packages: each exec costs a container round trip.
-  const r = await ctx.run(versionCheckCommand(ctx.config.versionContainer, packages, ctx.config.omniHome), {
+  const r = await ctx.run(versionCheckCommand(container, packages, ctx.config.omniHome), {
     timeoutMs: 60_000,
   });
   const found = parsePipShow(r.stdout);
@@ -94,25 +137,36 @@ export function makeVerify(deps: ActivityDeps) {
   return async function verify(
     runId: string,
     /** `against`: what DEPLOY deployed (provenance), recorded next to the result of the checks. */
-    opts: { versions: Versions; against?: Record<string, string | null>; ticket?: string },
+    opts: {
+      versions: Versions;
+      against?: Record<string, string | null>;
+      ticket?: string;
+      lane?: string;
+    },
   ): Promise<PhaseOutcome> {
     return withPhase(
       deps,
       'VERIFY',
       runId,
       async (ctx) => {
+        const { endpoints, container, source } = await verifyTargets(
+          ctx,
+          opts.ticket,
+          chosenLane(ctx, opts.lane),
+        );
+        ctx.log(`VERIFY: endpoints from ${source}; versions from container ${container}`);
         const started = Date.now();
         const deadline = started + ctx.config.verifyTimeoutMs;
         // The version check runs alongside the health polling: usually the containers are already up, and
         // the two waits overlap. If it finds a problem it runs once more after health settles (a container
         // that was still restarting answers then).
-        const earlyVersions = checkVersions(ctx, opts.versions);
+        const earlyVersions = checkVersions(ctx, opts.versions, container);
         earlyVersions.catch(() => undefined); // awaited below; if health throws first, its rejection must not go unhandled
         const beat = setInterval(() => ctx.heartbeat('polling health endpoints'), 2000);
         let health: Record<string, HealthResult>;
         try {
           const entries = await Promise.all(
-            Object.entries(ctx.config.healthEndpoints).map(
+            Object.entries(endpoints).map(
               async ([name, url]) => [name, await pollHealth(url, deadline, started, ctx.signal)] as const,
             ),
           );
@@ -127,7 +181,8 @@ export function makeVerify(deps: ActivityDeps) {
         }
         // Versions are reported even when health failed: the operator gets every problem at once.
         let versions = await earlyVersions;
-        if (Object.values(versions).some((v) => !v.ok)) versions = await checkVersions(ctx, opts.versions);
+        if (Object.values(versions).some((v) => !v.ok))
+          versions = await checkVersions(ctx, opts.versions, container);
         for (const [pkg, v] of Object.entries(versions)) {
           ctx.log(
             `VERIFY: ${pkg} Version: ${v.actual ?? 'not installed'} (expected ${v.expected}) -> ${v.ok ? 'OK' : 'MISMATCH'}`,
@@ -142,7 +197,7 @@ export function makeVerify(deps: ActivityDeps) {
             v.error
               ? `${pkg}: ${v.error}`
               : v.actual === null
-                ? `${pkg}: not installed in ${ctx.config.versionContainer}`
+                ? `${pkg}: not installed in ${container}`
                 : `${pkg}: expected ${v.expected}, got ${v.actual}`,
           );
         if (failedHealth.length || failedVersions.length) {
@@ -162,7 +217,10 @@ export function makeVerify(deps: ActivityDeps) {
           });
         }
         // Health and versions are what the stack answered: output, masked like any command output.
-        return { details: { verified_against: opts.against ?? null }, output: { health, versions } };
+        return {
+          details: { verified_against: opts.against ?? null, ...(opts.lane ? { lane: opts.lane } : {}) },
+          output: { health, versions },
+        };
       },
       opts.ticket ? { ticket: opts.ticket } : {},
     );

@@ -1,3 +1,4 @@
+import { LANE_RE } from '../core/lanes.js';
 import { parseArgs } from 'node:util';
 import { parseVersions, type Versions } from '../core/versions.js';
 import { refProblems } from '../core/ref.js';
@@ -70,6 +71,7 @@ const RUN_OPTIONS = {
   'skip-infisical': { type: 'boolean', default: false },
   'worktree-ticket': { type: 'string' },
   ref: { type: 'string' },
+  lane: { type: 'string' },
   'verify-only': { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   'no-wait': { type: 'boolean', default: false },
@@ -216,6 +218,11 @@ export function parseCommand(argv: string[]): Command {
   if (values['dry-run'] && values.detach)
     problems.push('--dry-run cannot be combined with --detach (a dry run starts nothing)');
   problems.push(...targetProblems(values.target));
+  // The lane's existence is checked against the worktree's runtime-policy.env (ENV_CHECK); the name here.
+  if (values.lane !== undefined && !LANE_RE.test(values.lane))
+    problems.push(
+      `--lane "${values.lane}" is not a lane name (lowercase letters, digits, "-"; e.g. stability-test)`,
+    );
   if (values['verify-only'] && values['rollback-on-failure'])
     problems.push(
       '--rollback-on-failure cannot be combined with --verify-only (a verify-only run deploys nothing)',
@@ -233,6 +240,7 @@ export function parseCommand(argv: string[]): Command {
     // Only set when given: flags recorded by earlier versions (and the legacy state file) lack them.
     ...(values['no-wait'] ? { noWait: true } : {}),
     ...(values['rollback-on-failure'] ? { rollbackOnFailure: true } : {}),
+    ...(values.lane ? { lane: values.lane } : {}),
   };
   const out = { json: values.json, detach: values.detach, target: values.target };
   if (values.resume !== undefined) {

@@ -351,13 +351,18 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
   // The host a closed run was routed to stays its host unless --target says otherwise.
   const recordedTarget = (prev as { target?: string | null }).target ?? undefined;
   const target = cmd.target ?? recordedTarget;
+  const recordedLane = (prev as { flags?: { lane?: unknown } }).flags?.lane;
   const carried = carriedPhases(prev);
   const completed = PHASES.filter((p) => carried[p]?.status === 'completed');
   const input: RedeployInput = {
     runId: cmd.runId,
     worktreeTicket: prev.worktree_ticket,
     versions: prev.versions_requested,
-    flags: cmd.flags,
+    // The lane of the run resumed stays unless --lane says otherwise (like its target).
+    flags: {
+      ...cmd.flags,
+      ...(cmd.flags.lane || typeof recordedLane !== 'string' ? {} : { lane: recordedLane }),
+    },
     startedBy: operator(),
     ...(target ? { target } : {}),
     decisionTimeoutMs: ctx.config.decisionTimeoutMs,

@@ -3,7 +3,6 @@ import { execa } from 'execa';
 import { readRegularFile } from '../io/safe-read.js';
 import {
   DOCKERFILE_REL,
-  SYNC_ENV_SCRIPT,
   deployCommand,
   formatCommand,
   infisicalCommand,
@@ -26,6 +25,24 @@ import { needsForce } from '../io/deploy-force.js';
 import { readEnvFile } from '../io/env-file.js';
 import { INFISICAL_ENV, REQUIRED_ENV } from '../core/env-vars.js';
 import type { RunRequest } from './args.js';
+import {
+  deployNeeds,
+  deployScriptEnv,
+  dirTree,
+  infisicalScript,
+  refTree,
+  providedVars,
+  type Needs,
+} from '../io/infra-tree.js';
+import { LaneError } from '../core/lanes.js';
+
+const emptyNeeds: Needs = {
+  checked: [],
+  missing: [],
+  lane: null,
+  readsOperatorEnvFile: false,
+  readback: false,
+};
 
 const exists = (p: string) =>
   fs.stat(p).then(
@@ -72,6 +89,31 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
     vars: {} as Record<string, string>,
   }));
   const infisicalAddr = !!(env.vars['INFISICAL_ADDR'] || process.env['INFISICAL_ADDR']);
+  // Today's omnibase_infra: what DEPLOY will need and the lane's endpoints, from the same tree.
+  const processEnv = Object.fromEntries(
+    Object.entries(process.env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
+  const lane = req.flags.lane || env.vars['ONEX_DEPLOY_LANE'] || processEnv['ONEX_DEPLOY_LANE'] || undefined;
+  let needs: Needs | undefined;
+  let laneProblem: string | undefined;
+  try {
+    // As ENV_CHECK reads it: the existing worktree, else origin/<ref> in the clone (not its checkout).
+    const tree = worktreeExists
+      ? dirTree(worktree)
+      : ((await refTree(infraClone(config.omniHome), [`origin/${ref}`, ref])) ?? dirTree(source));
+    needs = await deployNeeds(
+      tree,
+      { base: processEnv, fileVars: env.vars, fileExists: env.exists, filePath: env.path },
+      lane,
+      providedVars({ ...processEnv, ...env.vars }, config.omniHome),
+    );
+  } catch (err) {
+    if (!(err instanceof LaneError)) throw err;
+    laneProblem = err.message;
+  }
+  const endpoints = config.healthEndpointsSet || !needs?.lane ? config.healthEndpoints : needs.lane.endpoints;
+  const container =
+    config.versionContainerSet || !needs?.lane ? config.versionContainer : needs.lane.runtimeContainer;
   const pkgs = Object.keys(req.versions);
   // What would be deployed is origin/<ref> as last fetched (a dry run fetches nothing).
   const clone = infraClone(config.omniHome);
@@ -101,6 +143,13 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
       case 'ENV_CHECK': {
         const vars = [...REQUIRED_ENV, ...(infisicalAddr && !req.flags.skipInfisical ? INFISICAL_ENV : [])];
         row(phase, `verify ${vars.join(', ')} (worker environment + ${config.envFile})`);
+        if (needs?.checked.length)
+          more(
+            `and what DEPLOY needs (${worktreeExists ? worktree : `origin/${ref}`}): ${needs.checked.filter((v) => !vars.includes(v as never)).join(', ')}`,
+          );
+        if (needs?.missing.length)
+          more(`WARNING: missing now: ${needs.missing.map((m) => m.name).join(', ')}`);
+        if (laneProblem) more(`WARNING: ${laneProblem}: ENV_CHECK would fail`);
         break;
       }
       case 'WORKTREE':
@@ -125,19 +174,36 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
       case 'DEPLOY': {
         const { force, why } = await needsForce(config.deployRoot, source, false);
         row(phase, `${show(deployCommand(worktree, force), true)}${force ? `   # --force: ${why}` : ''}`);
+        if (needs?.readsOperatorEnvFile || lane) {
+          const extra = deployScriptEnv(
+            { ...processEnv, ...env.vars },
+            env.path,
+            config.omniHome,
+            needs ?? emptyNeeds,
+            lane,
+            req.versions,
+          );
+          more(
+            `with ${Object.entries(extra)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ')}`,
+          );
+        }
         break;
       }
       case 'INFISICAL':
         if (!infisicalAddr) row(phase, `[skipped_no_infisical: INFISICAL_ADDR not set]`);
         else
-          row(phase, show(infisicalCommand(worktree, await exists(joinPath(source, SYNC_ENV_SCRIPT))), true));
+          row(phase, show(infisicalCommand(worktree, await infisicalScript(source), config.envFile), true));
         break;
       case 'VERIFY':
         row(
           phase,
-          `GET ${Object.values(config.healthEndpoints).join(', ')} (in parallel, until ${config.verifyTimeoutMs / 1000}s)`,
+          `GET ${Object.values(endpoints).join(', ')} (in parallel, until ${config.verifyTimeoutMs / 1000}s)`,
         );
-        more(show(versionCheckCommand(config.versionContainer, pkgs, config.omniHome)));
+        if (needs?.lane && !config.healthEndpointsSet)
+          more(`(lane ${needs.lane.lane}: ${Object.keys(endpoints).join(', ')})`);
+        more(show(versionCheckCommand(container, pkgs, config.omniHome)));
         break;
       case 'NOTIFY':
         row(

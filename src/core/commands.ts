@@ -95,19 +95,28 @@ export function deployCommand(worktreePath: string, force: boolean): CommandSpec
 }
 
 export const SYNC_ENV_SCRIPT = 'scripts/sync-omnibase-env.sh';
+/** Today's wrapper (Python): forwards the env file's non-bootstrap keys to seed-infisical.py. */
+export const SYNC_ENV_PY = 'scripts/sync-omnibase-env.py';
+export const SEED_INFISICAL = 'scripts/seed-infisical.py';
 
-export function infisicalCommand(worktreePath: string, syncScriptExists: boolean): CommandSpec {
-  if (syncScriptExists) return { file: 'bash', args: [SYNC_ENV_SCRIPT], cwd: worktreePath };
+/** Which INFISICAL script a tree offers, in the seed's preference order with today's `.py` second. */
+export type InfisicalScript = typeof SYNC_ENV_SCRIPT | typeof SYNC_ENV_PY | typeof SEED_INFISICAL;
+
+/**
+ * `envFile`: the file redeploy read — the `.py` wrapper reads ~/.omnibase/.env unless told, and one env
+ * file is the rule (the deploy script gets the same one).
+ */
+export function infisicalCommand(
+  worktreePath: string,
+  script: InfisicalScript,
+  envFile: string,
+): CommandSpec {
+  if (script === SYNC_ENV_SCRIPT) return { file: 'bash', args: [SYNC_ENV_SCRIPT], cwd: worktreePath };
+  if (script === SYNC_ENV_PY)
+    return { file: 'uv', args: ['run', 'python', SYNC_ENV_PY, '--env-file', envFile], cwd: worktreePath };
   return {
     file: 'uv',
-    args: [
-      'run',
-      'python',
-      'scripts/seed-infisical.py',
-      '--contracts-dir',
-      'src/omnibase_infra/nodes',
-      '--execute',
-    ],
+    args: ['run', 'python', SEED_INFISICAL, '--contracts-dir', 'src/omnibase_infra/nodes', '--execute'],
     cwd: worktreePath,
   };
 }

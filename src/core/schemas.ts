@@ -1,3 +1,4 @@
+import { LANE_RE } from './lanes.js';
 import { z } from 'zod';
 import { PHASES, PHASE_STATUSES } from './phases.js';
 import { isValidPackageName, isValidVersion } from './versions.js';
@@ -27,6 +28,7 @@ export const flagsSchema = z.object({
   verifyOnly: z.boolean(),
   noWait: z.boolean().optional(),
   rollbackOnFailure: z.boolean().optional(),
+  lane: z.string().regex(LANE_RE).optional(),
 });
 
 const sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full commit SHA');

@@ -75,6 +75,11 @@ export interface RedeployFlags {
   noWait?: boolean;
   /** When VERIFY fails after DEPLOY: restore the previous pins, redeploy, verify (saga compensation). */
   rollbackOnFailure?: boolean;
+  /**
+   * `--lane`: the omnibase_infra lane DEPLOY and VERIFY act on (unset: ONEX_DEPLOY_LANE, else dev). A flag,
+   * so the state records it and `--resume` keeps it.
+   */
+  lane?: string;
 }
 
 export interface RedeployState {

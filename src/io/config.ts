@@ -126,7 +126,11 @@ export interface Config {
   logDir: string;
   deployRoot: string;
   healthEndpoints: Record<string, string>;
+  /** REDEPLOY_HEALTH_ENDPOINTS was given: it wins over the endpoints a lane implies. */
+  healthEndpointsSet: boolean;
   versionContainer: string;
+  /** REDEPLOY_VERSION_CONTAINER was given: it wins over the lane's runtime container. */
+  versionContainerSet: boolean;
   taskQueue: string;
   pinMode: 'builtin' | 'script';
   verifyTimeoutMs: number;
@@ -192,7 +196,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logDir: e.REDEPLOY_LOG_DIR ?? path.join(stateDir, 'logs'),
     deployRoot: e.REDEPLOY_DEPLOY_ROOT ?? path.join(home, '.omnibase/infra/deployed'),
     healthEndpoints: e.REDEPLOY_HEALTH_ENDPOINTS ?? SEED_HEALTH_ENDPOINTS,
+    healthEndpointsSet: e.REDEPLOY_HEALTH_ENDPOINTS !== undefined,
     versionContainer: e.REDEPLOY_VERSION_CONTAINER ?? 'omninode-runtime',
+    versionContainerSet: e.REDEPLOY_VERSION_CONTAINER !== undefined,
     taskQueue: e.REDEPLOY_TASK_QUEUE ?? 'redeploy',
     pinMode: e.REDEPLOY_PIN_MODE ?? 'builtin',
     verifyTimeoutMs: e.REDEPLOY_VERIFY_TIMEOUT ?? 120_000,

@@ -167,6 +167,8 @@ function failureInfo(label: string, err: unknown): { message: string; details: R
 
 export async function redeploy(input: RedeployInput): Promise<RedeployState> {
   const info = workflowInfo();
+  // Only when given: activity inputs of runs without a lane stay as they were recorded.
+  const lane = input.flags.lane ? { lane: input.flags.lane } : {};
   const state = initState(input, { workflowId: info.workflowId, runId: info.runId }, now());
   const decisionTimeoutMs = input.decisionTimeoutMs ?? DEFAULT_DECISION_TIMEOUT_MS;
   let decision: DecisionPayload | undefined;
@@ -255,6 +257,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     baseCommit: state.provenance.base_commit,
     dockerfileSha256: expectPins === 'unchanged' ? null : state.provenance.dockerfile_sha256,
     expectPins,
+    ...lane,
   });
 
   /** One activity call per phase, with a Web UI summary naming what it does. */
@@ -275,7 +278,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       case 'ENV_CHECK':
         return acts.quick.envCheck.executeWithOptions(summary('required variables'), [
           id,
-          { skipInfisical: input.flags.skipInfisical, ticket },
+          { skipInfisical: input.flags.skipInfisical, ticket, ref: state.worktree_ref, ...lane },
         ]);
       case 'WORKTREE':
         return acts.git.worktree.executeWithOptions(summary(`${ticket} from origin/${state.worktree_ref}`), [
@@ -290,7 +293,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       case 'DEPLOY':
         return acts.long.deploy.executeWithOptions(
           summary(`deploy-runtime.sh${reattempt ? ' --force' : ''}`),
-          [id, deployArgs(reattempt, expectedPins())],
+          [id, { ...deployArgs(reattempt, expectedPins()), versions }],
         );
       case 'INFISICAL':
         return acts.seed.infisical.executeWithOptions(summary('seed secrets'), [
@@ -304,7 +307,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
               .map(([k, v]) => `${k}==${v}`)
               .join(', '),
           ),
-          [id, { versions, against: verifiedAgainst(), ticket }],
+          [id, { versions, against: verifiedAgainst(), ticket, ...lane }],
         );
       case 'NOTIFY':
         return acts.notify.notify.executeWithOptions(summary('run outcome'), [
@@ -552,7 +555,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       step = 'VERIFY';
       await acts.verify.verify.executeWithOptions({ summary: `ROLLBACK VERIFY ${formatPins(exact)}` }, [
         id,
-        { versions: exact, against: verifiedAgainst() },
+        { versions: exact, against: verifiedAgainst(), ticket: input.worktreeTicket, ...lane },
       ]);
     } catch (err) {
       if (isCancellation(err)) throw err;

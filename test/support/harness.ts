@@ -27,7 +27,8 @@ export function sandboxVars(
     REDEPLOY_STATE_DIR: sb.stateDir,
     REDEPLOY_SKILL_RESULTS_DIR: sb.skillResultsDir,
     REDEPLOY_DEPLOY_ROOT: sb.deployRoot,
-    REDEPLOY_HEALTH_ENDPOINTS: JSON.stringify(sb.health.endpoints),
+    // Today's worktree names its ports (runtime-policy.env, the env file): VERIFY derives its endpoints.
+    ...(sb.profile === '2025' ? { REDEPLOY_HEALTH_ENDPOINTS: JSON.stringify(sb.health.endpoints) } : {}),
     REDEPLOY_VERIFY_TIMEOUT: '8s',
     REDEPLOY_SLACK_API_URL: sb.slack.apiUrl,
     REDEPLOY_TASK_QUEUE: taskQueue,

@@ -27,6 +27,19 @@ export const REPOS = [
   'onex_change_control',
 ] as const;
 
+/**
+ * Which omnibase_infra the sandbox imitates: `2025` (the revisions the seed was written against) or
+ * `today` (CONTRACTS.md, "Today's omnibase_infra": a `dev` branch ahead of `main`, pull-all.sh leaving
+ * clones on dev, the operator env file, compose-required variables, lanes, the script's own health check).
+ */
+export type Profile = '2025' | 'today';
+
+/** Today's pull-all.sh default repos (the 2025 ten plus four). */
+export const TODAY_REPOS = [...REPOS, 'omnibase_compat', 'omnidash-v2', 'omnigemini', 'omnimarket'] as const;
+
+/** The lane the today profile can deploy besides dev (docker-compose.stability-test.yml). */
+export const TODAY_LANE = 'stability-test';
+
 export type FaultTarget =
   'pull-all' | 'deploy' | 'docker' | 'seed-infisical' | 'update-plugin-pins' | 'sync-omnibase-env';
 
@@ -47,6 +60,8 @@ export interface Fault {
 }
 
 export interface SandboxOptions {
+  /** Default '2025'. */
+  profile?: Profile;
   /** Replaces the pin lines after `RUN uv pip install --system \` in Dockerfile.runtime. */
   pins?: string;
   /** omnibase_infra `[project] version`, default '0.9.0'. */
@@ -58,6 +73,11 @@ export interface SandboxOptions {
 }
 
 export interface Sandbox {
+  profile: Profile;
+  /** What the env file holds at creation: DEFAULT_ENV (2025) or todayEnv(…) (today). */
+  envVars: Record<string, string>;
+  /** today: the commit `dev` is at on the omnibase_infra origin (one commit ahead of main); 2025: undefined. */
+  devHead: string | undefined;
   root: string;
   omniHome: string;
   originsDir: string;
@@ -80,7 +100,7 @@ export interface Sandbox {
   setFault(name: FaultTarget, fault: Fault): Promise<void>;
   clearFault(name: string): Promise<void>;
   writeEnvFile(vars: Record<string, string>): Promise<void>;
-  pushUpstreamCommit(repo: string, file?: string): Promise<string>;
+  pushUpstreamCommit(repo: string, file?: string, branch?: string): Promise<string>;
   /** Commit scripts/sync-omnibase-env.sh to omnibase_infra (origin, and the clone if it is on main). */
   addSyncEnvScript(): Promise<void>;
   deployedPins(): Promise<Record<string, string>>;
@@ -112,7 +132,17 @@ export const DEFAULT_PINS = [
   '    omnibase_spi>=0.4.0',
 ].join('\n');
 
-export function buildDockerfile(pins: string = DEFAULT_PINS): string {
+/** Today's plugin block: the renamed omninode-intelligence, all three ranges, in one uv-with-retry install. */
+export const TODAY_PINS = [
+  '    "omninode-claude>=0.3.0,<0.5.0" \\',
+  '    "omninode-memory>=0.9.0,<2.0.0" \\',
+  '    "omninode-intelligence>=0.6.0,<1.0.0"',
+].join('\n');
+
+export function buildDockerfile(
+  pins: string = DEFAULT_PINS,
+  install = 'RUN uv pip install --system \\',
+): string {
   return `# syntax=docker/dockerfile:1
 # Runtime image for omninode-runtime and its plugin packages.
 FROM python:3.12-slim AS runtime
@@ -129,7 +159,7 @@ COPY src/ ./src/
 RUN uv sync --frozen --no-dev
 
 # Plugin packages (pinned per release; see scripts/update-plugin-pins.py)
-RUN uv pip install --system \\
+${install}
 ${pins.replace(/\n+$/, '')}
 
 COPY docker/entrypoint-runtime.sh /usr/local/bin/entrypoint-runtime.sh
@@ -157,9 +187,107 @@ services:
     ports: ["8091:8091"]
 `;
 
+/** Today's compose file: `${VAR:?}` references as the real one has them (a handful of its ~40). */
+const TODAY_COMPOSE_FILE = `# Stand-in for today's docker/docker-compose.infra.yml (never run here).
+name: omnibase-infra
+services:
+  omninode-runtime:
+    build: { context: .., dockerfile: docker/Dockerfile.runtime }
+    container_name: omninode-runtime
+    profiles: ["runtime"]
+    ports:
+      - "\${DEV_RUNTIME_MAIN_PORT:?runtime policy contract must set DEV_RUNTIME_MAIN_PORT}:8085"
+    environment:
+      POSTGRES_PASSWORD: \${POSTGRES_PASSWORD:?POSTGRES_PASSWORD required}
+      KAFKA_BOOTSTRAP_SERVERS: \${KAFKA_BOOTSTRAP_SERVERS:-omnibase-infra-redpanda:9092}
+      LINEAR_API_KEY: \${LINEAR_API_KEY:?LINEAR_API_KEY must be set}
+      GITHUB_TOKEN: \${GITHUB_TOKEN:?GITHUB_TOKEN must be set}
+      LLM_CODER_URL: \${LLM_CODER_URL:?LLM_CODER_URL required for PluginLlm activation}
+      ONEX_ACTIVE_RUNTIME_PACKAGES: \${ONEX_ACTIVE_RUNTIME_PACKAGES:?runtime policy contract must set ONEX_ACTIVE_RUNTIME_PACKAGES}
+  runtime-effects:
+    container_name: omninode-runtime-effects
+    profiles: ["runtime"]
+    ports:
+      - "\${DEV_RUNTIME_EFFECTS_PORT:?runtime policy contract must set DEV_RUNTIME_EFFECTS_PORT}:8085"
+  infisical:
+    container_name: omnibase-infra-infisical
+    environment:
+      DB_CONNECTION_URI: \${INFISICAL_DB_CONNECTION_URI:?INFISICAL_DB_CONNECTION_URI must be set in ~/.omnibase/.env}
+  intelligence-api:
+    container_name: omnibase-intelligence-api
+    profiles: ["runtime"]
+    ports: ["\${INTELLIGENCE_API_EXTERNAL_PORT:-8053}:8053"]
+  omninode-contract-resolver:
+    container_name: omninode-contract-resolver
+    profiles: ["runtime"]
+    ports: ["\${CONTRACT_RESOLVER_PORT:-8091}:8091"]
+`;
+
+const TODAY_STABILITY_OVERLAY = `# Stand-in for docker/docker-compose.stability-test.yml: lane-named containers and ports.
+name: omnibase-infra-stability-test
+services:
+  omninode-runtime:
+    container_name: omninode-stability-test-runtime
+    ports: !override
+      - "\${STABILITY_TEST_RUNTIME_MAIN_PORT:?runtime policy contract must set STABILITY_TEST_RUNTIME_MAIN_PORT}:8085"
+    volumes:
+      - "\${OMNI_HOME:?OMNI_HOME required for stability session health probes}:/omni_home:ro"
+  runtime-effects:
+    container_name: omninode-stability-test-runtime-effects
+    ports: !override
+      - "\${STABILITY_TEST_RUNTIME_EFFECTS_PORT:?runtime policy contract must set STABILITY_TEST_RUNTIME_EFFECTS_PORT}:8085"
+  intelligence-api:
+    container_name: omnibase-stability-test-intelligence-api
+    profiles: !override ["stability-test-disabled"]
+  omninode-contract-resolver:
+    container_name: omninode-stability-test-contract-resolver
+    profiles: !override ["stability-test-disabled"]
+`;
+
+/** Today's health services: the dev lane's three (seed names) and the stability-test lane's two. */
+export const TODAY_HEALTH_SERVICES = [
+  ...DEFAULT_HEALTH_SERVICES,
+  'omninode-runtime-effects',
+  'omninode-stability-test-runtime',
+  'omninode-stability-test-runtime-effects',
+];
+
+const port = (url: string | undefined): string => (url ? new URL(url).port : '1');
+
+/** docker/runtime-policy.env: the lanes' compose projects and runtime ports (the sandbox's health servers). */
+function todayRuntimePolicy(endpoints: Record<string, string>): string {
+  return [
+    '# Generated from contracts/services/runtime_policy.contract.yaml (sandbox stand-in).',
+    'DEV_COMPOSE_PROJECT=omnibase-infra',
+    `DEV_RUNTIME_MAIN_PORT=${port(endpoints['omninode-runtime'])}`,
+    `DEV_RUNTIME_EFFECTS_PORT=${port(endpoints['omninode-runtime-effects'])}`,
+    'ONEX_ACTIVE_RUNTIME_PACKAGES=omnibase_infra,omnimarket',
+    'STABILITY_TEST_COMPOSE_PROJECT=omnibase-infra-stability-test',
+    `STABILITY_TEST_RUNTIME_MAIN_PORT=${port(endpoints['omninode-stability-test-runtime'])}`,
+    `STABILITY_TEST_RUNTIME_EFFECTS_PORT=${port(endpoints['omninode-stability-test-runtime-effects'])}`,
+    '',
+  ].join('\n');
+}
+
+/** The operator env file of the today profile: everything its compose file needs that the policy does not set. */
+export function todayEnv(endpoints: Record<string, string>): Record<string, string> {
+  return {
+    ...DEFAULT_ENV,
+    LINEAR_API_KEY: 'lin-api-secret-456',
+    GITHUB_TOKEN: 'ghp-secret-789',
+    LLM_CODER_URL: 'http://127.0.0.1:9/coder',
+    INFISICAL_DB_CONNECTION_URI: 'postgres://infisical:db-secret-321@127.0.0.1:5436/infisical',
+    INFRA_HOST: '127.0.0.1',
+    // The script's default is http://$INFRA_HOST:8085/health: here the runtime stand-in has its own port.
+    HEALTH_CHECK_URL: endpoints['omninode-runtime'] ?? '',
+    INTELLIGENCE_API_EXTERNAL_PORT: port(endpoints['intelligence-api']),
+    CONTRACT_RESOLVER_PORT: port(endpoints['omninode-contract-resolver']),
+  };
+}
+
 // Variables the product reads: a developer's shell must not leak them into tests.
 const STRIPPED_ENV =
-  /^(INFISICAL_|SLACK_|ONEX_|CLAUDE_|REDEPLOY_|POSTGRES_|KAFKA_|GIT_|DOCKER_STANDIN_)|^(OMNI_HOME|HEALTH_CHECK_URL)$/;
+  /^(INFISICAL_|SLACK_|ONEX_|CLAUDE_|REDEPLOY_|POSTGRES_|KAFKA_|GIT_|DOCKER_STANDIN_|DEPLOY_STANDIN_|OMNIBASE_)|^(OMNI_HOME|HEALTH_CHECK_URL|INFRA_HOST|READBACK_EXPECTED_VERSIONS)$/;
 
 function findScriptsDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -180,6 +308,8 @@ function shellQuoteDouble(value: string): string {
 }
 
 export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const profile: Profile = opts.profile ?? '2025';
+  const today = profile === 'today';
   const scriptsDir = findScriptsDir();
   const root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'redeploy-sandbox-')));
   const omniHome = path.join(root, 'omni_home');
@@ -214,6 +344,8 @@ export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox>
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: path.join(homeDir, '.gitconfig'),
     GIT_TERMINAL_PROMPT: '0',
+    // The today deploy stand-in's own health check: 3 tries 0.3 s apart instead of 15 x 4 s.
+    ...(today ? { DEPLOY_STANDIN_HEALTH_RETRIES: '3', DEPLOY_STANDIN_HEALTH_INTERVAL: '0.3' } : {}),
   });
 
   const template = async (name: string): Promise<string> =>
@@ -234,6 +366,8 @@ export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox>
 
   let health: HealthServers | undefined;
   let slack: SlackStandIn | undefined;
+  let envVars: Record<string, string> = DEFAULT_ENV;
+  let devHead: string | undefined;
   let closed = false;
 
   const close = async (): Promise<void> => {
@@ -277,8 +411,17 @@ export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox>
       install('standin_lib.py', path.join(libDir, 'standin_lib.py'), 0o644),
       install('docker', path.join(binDir, 'docker')),
       install('uv', path.join(binDir, 'uv')),
-      install('pull-all.sh', path.join(omniHome, 'docs', 'tools', 'pull-all.sh')),
+      install(
+        today ? 'pull-all-today.sh' : 'pull-all.sh',
+        path.join(omniHome, 'docs', 'tools', 'pull-all.sh'),
+      ),
     ]);
+    // Before the repos: today's runtime-policy.env names the health servers' ports.
+    health = await startHealthServers(
+      today ? TODAY_HEALTH_SERVICES : [...DEFAULT_HEALTH_SERVICES],
+      deployedFile,
+    );
+    if (today) envVars = todayEnv(health.endpoints);
     if (opts.initialDeployed) {
       await fs.writeFile(deployedFile, JSON.stringify(opts.initialDeployed, null, 2) + '\n');
     }
@@ -304,10 +447,23 @@ export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox>
       );
       await write(
         'docker/Dockerfile.runtime',
-        opts.pins === undefined ? DEFAULT_DOCKERFILE : buildDockerfile(opts.pins),
+        today
+          ? buildDockerfile(opts.pins ?? TODAY_PINS, 'RUN uv-with-retry pip install --no-deps \\')
+          : opts.pins === undefined
+            ? DEFAULT_DOCKERFILE
+            : buildDockerfile(opts.pins),
       );
-      await write('docker/docker-compose.infra.yml', COMPOSE_FILE);
-      await write('scripts/deploy-runtime.sh', await template('deploy-runtime.sh'), 0o755);
+      await write('docker/docker-compose.infra.yml', today ? TODAY_COMPOSE_FILE : COMPOSE_FILE);
+      if (today) {
+        await write(`docker/docker-compose.${TODAY_LANE}.yml`, TODAY_STABILITY_OVERLAY);
+        await write('docker/runtime-policy.env', todayRuntimePolicy(health?.endpoints ?? {}));
+        await write('scripts/sync-omnibase-env.py', await template('sync-omnibase-env.py'), 0o755);
+      }
+      await write(
+        'scripts/deploy-runtime.sh',
+        await template(today ? 'deploy-runtime-today.sh' : 'deploy-runtime.sh'),
+        0o755,
+      );
       await write('scripts/update-plugin-pins.py', await template('update-plugin-pins.py'), 0o755);
       await write('scripts/seed-infisical.py', await template('seed-infisical.py'), 0o755);
       await write('src/omnibase_infra/__init__.py', `__version__ = "${infraVersion}"\n`);
@@ -315,7 +471,7 @@ export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox>
     };
 
     await Promise.all(
-      REPOS.map(async (repo) => {
+      (today ? TODAY_REPOS : REPOS).map(async (repo) => {
         const origin = path.join(originsDir, `${repo}.git`);
         const clone = path.join(omniHome, repo);
         await git(['init', '-q', '--bare', '-b', 'main', origin]);
@@ -326,11 +482,18 @@ export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox>
         for (const tag of opts.tags?.[repo] ?? []) await git(['tag', '-a', tag, '-m', tag], clone);
         await git(['remote', 'add', 'origin', origin], clone);
         await git(['push', '-q', '--follow-tags', '-u', 'origin', 'main'], clone);
+        if (!today) return;
+        // Today development lands on dev, ahead of main; pull-all.sh leaves every clone on dev.
+        await git(['switch', '-q', '-c', 'dev'], clone);
+        await fs.writeFile(path.join(clone, 'DEV_ONLY.md'), `${repo}: on dev, not yet on main\n`);
+        await git(['add', 'DEV_ONLY.md'], clone);
+        await git(['commit', '-q', '-m', `Dev-only change to ${repo}`], clone);
+        await git(['push', '-q', '-u', 'origin', 'dev'], clone);
+        if (repo === 'omnibase_infra') devHead = await git(['rev-parse', 'HEAD'], clone);
       }),
     );
 
-    await writeEnv(envFile, DEFAULT_ENV);
-    health = await startHealthServers([...DEFAULT_HEALTH_SERVICES], deployedFile);
+    await writeEnv(envFile, envVars);
     slack = await startSlackStandIn();
   } catch (err) {
     await close();
@@ -343,16 +506,17 @@ export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox>
     repo: string,
     change: (dir: string) => Promise<string[]>,
     message: string,
+    branch = 'main',
   ): Promise<string> => {
     const origin = path.join(originsDir, `${repo}.git`);
     if (!existsSync(origin)) throw new Error(`no origin for repo ${repo}`);
     const dir = await fs.mkdtemp(path.join(tmpDir, `${repo}-`));
     try {
-      await git(['clone', '-q', origin, dir]);
+      await git(['clone', '-q', '-b', branch, origin, dir]);
       const files = await change(dir);
       await git(['add', '--', ...files], dir);
       await git(['commit', '-q', '-m', message], dir);
-      await git(['push', '-q', 'origin', 'HEAD:main'], dir);
+      await git(['push', '-q', 'origin', `HEAD:${branch}`], dir);
       return await git(['rev-parse', 'HEAD'], dir);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
@@ -370,6 +534,9 @@ export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox>
   };
 
   const sandbox: Sandbox = {
+    profile,
+    envVars,
+    devHead,
     root,
     omniHome,
     originsDir,
@@ -400,7 +567,7 @@ export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox>
       await fs.rm(path.join(faultsDir, `${name}.json`), { force: true });
     },
     writeEnvFile: (vars) => writeEnv(envFile, vars),
-    async pushUpstreamCommit(repo, file) {
+    async pushUpstreamCommit(repo, file, branch) {
       const n = ++upstreamCounter;
       const rel = file ?? `upstream-${n}.txt`;
       return commitUpstream(
@@ -412,6 +579,7 @@ export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox>
           return [rel];
         },
         `Upstream change ${n} to ${rel}`,
+        branch,
       );
     },
     async addSyncEnvScript() {

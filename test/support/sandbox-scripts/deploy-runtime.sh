@@ -14,10 +14,6 @@ DEPLOY_ROOT="$HOME/.omnibase/infra"
 LOCK_DIR="$DEPLOY_ROOT/deploy.lock"
 RUNTIME_SERVICES="omninode-runtime intelligence-api omninode-contract-resolver"
 
-log() { printf '[deploy] %s\n' "$*"; }
-warn() { printf '[deploy] WARNING: %s\n' "$*" >&2; }
-err() { printf '[deploy] ERROR: %s\n' "$*" >&2; }
-
 EXECUTE=false
 RESTART=false
 FORCE=false

@@ -33,3 +33,8 @@ standin_fault() {
     fi
     return 0
 }
+
+# deploy-runtime.sh's output lines (both stand-ins): `[deploy] …`, warnings and errors on stderr.
+log() { printf '[deploy] %s\n' "$*"; }
+warn() { printf '[deploy] WARNING: %s\n' "$*" >&2; }
+err() { printf '[deploy] ERROR: %s\n' "$*" >&2; }

@@ -137,13 +137,60 @@ def write_json_atomic(path, data):
     os.replace(tmp, path)
 
 
+CONTAINER_FILE = os.path.join(ROOT, 'deployed-container')
+# `${VAR:?message}` (set and non-empty) and `${VAR?message}` (set), as compose interpolates them.
+REQUIRED_RE = re.compile(r'\$\{([A-Za-z_][A-Za-z0-9_]*)(:?)\?([^}]*)\}')
+
+
+def compose_check(files):
+    """`docker compose config`'s interpolation check: the first required variable without a value fails."""
+    for path in files:
+        with open(path) as f:
+            for line in f:
+                if line.lstrip().startswith('#'):
+                    continue
+                for m in REQUIRED_RE.finditer(line):
+                    name, colon, msg = m.group(1), m.group(2), m.group(3)
+                    value = os.environ.get(name)
+                    if value is None or (colon and value == ''):
+                        print('error while interpolating %s: required variable %s is missing a value: %s'
+                              % (os.path.basename(path), name, msg), file=sys.stderr)
+                        return 1
+    return 0
+
+
+def readback(expected):
+    """verify_deployed_versions.py's package check: every `pkg=ver` must be what the container runs."""
+    try:
+        with open(DEPLOYED_FILE) as f:
+            deployed = {normalize(k): v for k, v in json.load(f).items()}
+    except FileNotFoundError:
+        deployed = {}
+    bad = 0
+    for item in [i for i in expected.split(',') if i.strip()]:
+        pkg, _, ver = item.partition('=')
+        actual = deployed.get(normalize(pkg.strip()))
+        if actual != ver.strip():
+            print('readback: %s expected %s, running %s' % (pkg.strip(), ver.strip(), actual), file=sys.stderr)
+            bad += 1
+        else:
+            print('readback: %s==%s OK' % (pkg.strip(), actual))
+    return 1 if bad else 0
+
+
 if __name__ == '__main__':
-    if len(sys.argv) == 3 and sys.argv[1] == 'record-deployed':
+    if len(sys.argv) in (3, 4) and sys.argv[1] == 'record-deployed':
         with open(sys.argv[2]) as f:
             write_json_atomic(DEPLOYED_FILE, parse_pins(f.read()))
+        with open(CONTAINER_FILE, 'w') as f:
+            f.write((sys.argv[3] if len(sys.argv) == 4 else 'omninode-runtime') + '\n')
         sys.exit(0)
+    if len(sys.argv) >= 3 and sys.argv[1] == 'compose-check':
+        sys.exit(compose_check(sys.argv[2:]))
+    if len(sys.argv) == 3 and sys.argv[1] == 'readback':
+        sys.exit(readback(sys.argv[2]))
     if len(sys.argv) == 3 and sys.argv[1] == 'fault-vars':
         print(fault_vars(sys.argv[2]))
         sys.exit(0)
-    print('usage: standin_lib.py record-deployed <Dockerfile> | fault-vars <fault.json>', file=sys.stderr)
+    print('usage: standin_lib.py record-deployed <Dockerfile> [container] | compose-check <file>... | readback <pkg=ver,...> | fault-vars <fault.json>', file=sys.stderr)
     sys.exit(2)
