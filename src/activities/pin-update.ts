@@ -1,9 +1,9 @@
-import fs from 'node:fs/promises';
 import { z } from 'zod';
 import { DOCKERFILE_REL, joinPath, pinScriptCommand } from '../core/commands.js';
 import { rewritePins, unifiedDiff, type PinReport } from '../core/pins.js';
 import type { Versions } from '../core/versions.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { formatPins } from '../core/state.js';
+import { readTextExact, writeFileAtomic } from '../io/atomic.js';
 import {
   requireWorktree,
   describeExit,
@@ -38,9 +38,9 @@ async function builtin(
   restore = false,
 ): Promise<PinReport> {
   const dockerfile = joinPath(worktreePath, DOCKERFILE_REL);
-  let before: string;
+  let file: Awaited<ReturnType<typeof readTextExact>>;
   try {
-    before = await fs.readFile(dockerfile, 'utf8');
+    file = await readTextExact(dockerfile);
   } catch {
     throw new PhaseError(
       'DockerfileMissing',
@@ -48,13 +48,14 @@ async function builtin(
       false,
     );
   }
+  const before = file.text;
   const result = rewritePins(before, versions, { restore });
   // Nothing is written unless every requested package matched: no half-applied pin set.
   if (result.unmatched.length > 0) throw unmatchedError(result.unmatched, dockerfile, result.report);
   for (const [pkg, change] of Object.entries(result.report))
     ctx.log(`  ${pkg}: ${change.from} -> ${change.to}`);
   if (result.changed) {
-    await writeFileAtomic(dockerfile, result.text);
+    await writeFileAtomic(dockerfile, file.encode(result.text));
     ctx.log(unifiedDiff(before, result.text, DOCKERFILE_REL));
   } else {
     ctx.log('PIN_UPDATE: pins already at the requested versions; nothing to change');
@@ -102,18 +103,14 @@ async function script(ctx: PhaseContext, worktreePath: string, versions: Version
 export function makePinUpdate(deps: ActivityDeps) {
   return async function pinUpdate(
     runId: string,
-    /** `restore` (--rollback-on-failure): earlier specifiers to write back instead of `versions`. */
+    /** `restore` (--rollback-on-failure): the original specifiers' bytes, written back instead of `versions`. */
     opts: { worktreePath: string; versions: Versions; restore?: Versions },
   ): Promise<PhaseOutcome> {
     return withPhase(deps, 'PIN_UPDATE', runId, async (ctx) => {
       requireWorktree(opts.worktreePath);
       if (opts.restore) {
         // Always built in: a range or an unpinned package cannot be passed to the script's --versions.
-        ctx.log(
-          `PIN_UPDATE: rollback to ${Object.entries(opts.restore)
-            .map(([k, v]) => `${k} ${v}`)
-            .join(', ')}`,
-        );
+        ctx.log(`PIN_UPDATE: rollback to ${formatPins(opts.restore)}`);
         const report = await builtin(ctx, opts.worktreePath, opts.restore, true);
         return { details: { pins_applied: report, mode: 'builtin', rollback: true } };
       }

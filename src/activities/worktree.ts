@@ -7,7 +7,7 @@ import {
   worktreeAddCommand,
   worktreePathFor,
 } from '../core/commands.js';
-import { currentPins } from '../core/pins.js';
+import { currentPins, currentSpecifiers } from '../core/pins.js';
 import { ticketProblems } from '../core/ticket.js';
 import type { Versions } from '../core/versions.js';
 import {
@@ -55,11 +55,12 @@ export function makeWorktree(deps: ActivityDeps) {
       }
       const { omniHome, worktreeRoot } = ctx.config;
       const path = worktreePathFor(worktreeRoot, opts.ticket);
-      const pinsFound = async () =>
-        currentPins(
-          await fs.readFile(joinPath(path, DOCKERFILE_REL), 'utf8').catch(() => ''),
-          Object.keys(opts.versions),
-        );
+      // Display form and the specifiers' bytes (what a rollback writes back).
+      const pinsFound = async () => {
+        const text = await fs.readFile(joinPath(path, DOCKERFILE_REL), 'utf8').catch(() => '');
+        const pkgs = Object.keys(opts.versions);
+        return { pins_found: currentPins(text, pkgs), pins_found_raw: currentSpecifiers(text, pkgs) };
+      };
 
       if (await exists(path)) {
         const r = await git(ctx, ['-C', path, 'branch', '--show-current'], path);
@@ -81,7 +82,7 @@ export function makeWorktree(deps: ActivityDeps) {
           );
         }
         ctx.log(`Reusing existing worktree at ${path}`);
-        return { details: { path, reused: true, pins_found: await pinsFound() } };
+        return { details: { path, reused: true, ...(await pinsFound()) } };
       }
 
       if (!(await exists(infraClone(omniHome)))) {
@@ -134,7 +135,7 @@ export function makeWorktree(deps: ActivityDeps) {
           !PERMANENT_GIT.test(add.tail.join('\n')),
         );
       }
-      return { details: { path, reused: false, pins_found: await pinsFound() } };
+      return { details: { path, reused: false, ...(await pinsFound()) } };
     });
   };
 }

@@ -21,6 +21,7 @@ import type { RedeployFlags } from '../core/state.js';
 import type { Config } from '../io/config.js';
 import { needsForce } from '../io/deploy-force.js';
 import { readEnvFile } from '../io/env-file.js';
+import { readTextExact } from '../io/atomic.js';
 import { INFISICAL_ENV, REQUIRED_ENV } from '../core/env-vars.js';
 import type { RunRequest } from './args.js';
 
@@ -121,7 +122,8 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
 
   if (!req.flags.verifyOnly && !req.flags.skipDockerfileUpdate) {
     const dockerfile = joinPath(source, DOCKERFILE_REL);
-    const text = await fs.readFile(dockerfile, 'utf8').catch(() => undefined);
+    // Read and rewritten exactly as PIN_UPDATE does: the diff shown is the diff written.
+    const text = (await readTextExact(dockerfile).catch(() => undefined))?.text;
     lines.push('');
     if (text === undefined) {
       lines.push(`(no ${DOCKERFILE_REL} reachable at ${dockerfile}: pin diff not shown)`);

@@ -4,9 +4,10 @@ import { randomBytes } from 'node:crypto';
 
 /**
  * Write-then-rename in the same directory, with fsync: a reader (or a crash) sees the old file or the
- * new one, never half of it. Keeps the mode of an existing file unless one is given.
+ * new one, never half of it. Keeps the mode of an existing file unless one is given. A failed write
+ * (disk full, file size limit) removes its temporary file before the error goes on.
  */
-export async function writeFileAtomic(file: string, data: string, mode?: number): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array, mode?: number): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const existingMode = await fs.stat(file).then(
@@ -15,16 +16,27 @@ export async function writeFileAtomic(file: string, data: string, mode?: number)
   );
   const handle = await fs.open(tmp, 'wx', mode ?? existingMode ?? 0o644);
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     if (mode !== undefined) await fs.chmod(tmp, mode);
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * A text file read so that writing the text back gives the same bytes: UTF-8 when it round-trips,
+ * else Latin-1 (one character per byte). `encode` turns an edited text back into bytes the same way.
+ */
+export async function readTextExact(file: string): Promise<{ text: string; encode: (t: string) => Buffer }> {
+  const bytes = await fs.readFile(file);
+  const utf8 = bytes.toString('utf8');
+  const encoding: BufferEncoding = Buffer.from(utf8, 'utf8').equals(bytes) ? 'utf8' : 'latin1';
+  return { text: bytes.toString(encoding), encode: (t) => Buffer.from(t, encoding) };
 }
