@@ -201,7 +201,8 @@ export function parseCommand(argv: string[]): Command {
   }
   const ticket = values['worktree-ticket'];
   if (ticket !== undefined)
-    for (const p of ticketProblems(ticket)) problems.push(`--worktree-ticket "${ticket}" ${p}`);
+    // JSON quoting: a ticket with control characters is shown escaped, never sent raw to the terminal.
+    for (const p of ticketProblems(ticket)) problems.push(`--worktree-ticket ${JSON.stringify(ticket)} ${p}`);
   if (values.resume !== undefined) {
     problems.push(...runIdProblems(values.resume, '--resume'));
     if (values['dry-run']) problems.push('--dry-run cannot be combined with --resume');
