@@ -132,11 +132,7 @@ sleep 4
       });
       assert.equal(r.exitCode, 1, r.stdout);
       const out = r.stdout.replace(/\r\n/g, '\n'); // the pty's own newline translation
-      assert.match(
-        out,
-        /SYNC {7}running 0:0\d {2}\x1b\[2mhb-marker/,
-        'the latest output line is shown',
-      );
+      assert.match(out, /SYNC {7}running 0:0\d {2}\x1b\[2mhb-marker/, 'the latest output line is shown');
       assert.match(out, /tail-marker/);
       const ours = /\x1b\[(?:\d+m|\d+A|2K)/g;
       assert.match(out, ours, 'our own codes are there');
