@@ -99,8 +99,10 @@ sleep 4
       await h.sb.clearFault('deploy');
     });
 
-    it('plain output: the failure tail is printed without control characters', async () => {
+    it('plain output: the failure tail is printed without control characters', async (t) => {
       const r = await redeploy(['--versions', 'omninode-claude=0.4.0', '--skip-infisical'], h.vars);
+      // Aborted whatever the assertions say: a run left waiting would hold the target for the next test.
+      t.after(() => redeploy(['abort', runIdOf(r.stdout)], h.vars));
       assert.equal(r.exitCode, 1, r.stdout + r.stderr);
       const out = r.stdout + r.stderr;
       assert.match(out, /^ERROR in DEPLOY: deploy-runtime\.sh failed \(exit 1\): [\s\S]*tail-marker/m);
@@ -110,10 +112,9 @@ sleep 4
         'the text stays, the controls go',
       );
       assert.doesNotMatch(out, /[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f\u202a-\u202e]/);
-      await redeploy(['abort', runIdOf(r.stdout)], h.vars);
     });
 
-    it('terminal: the live line and the failure show the text, only our own colour and cursor codes', async () => {
+    it('terminal: the live line and the failure show the text, only our own colour and cursor codes', async (t) => {
       const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
       const command = [process.execPath, CLIENT, '--versions', 'omninode-claude=0.4.0', '--skip-infisical']
         .map(quote)
@@ -124,15 +125,15 @@ sleep 4
         reject: false,
         stdin: 'ignore',
       });
-      assert.equal(r.exitCode, 1, r.stdout);
       const out = r.stdout.replace(/\r\n/g, '\n'); // the pty's own newline translation
+      t.after(() => redeploy(['abort', runIdOf(out)], h.vars));
+      assert.equal(r.exitCode, 1, r.stdout);
       assert.match(out, /SYNC {7}running 0:0\d {2}\x1b\[2mhb-marker/, 'the latest output line is shown');
       assert.match(out, /tail-marker/);
       const ours = /\x1b\[(?:\d+m|\d+A|2K)/g;
       assert.match(out, ours, 'our own codes are there');
       assert.doesNotMatch(out.replace(ours, ''), /[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]/, 'nothing else');
       assert.doesNotMatch(out, /pwned/, 'no title was set');
-      await redeploy(['abort', runIdOf(out)], h.vars);
     });
   });
 });
