@@ -15,7 +15,7 @@ try {
       [
         '--test',
         '--test-concurrency=2',
-        '--test-timeout=180000',
+        '--test-timeout=300000',
         // A test that times out can leave handles (a worker, a connection) open; without this its file
         // would never exit and the whole run would hang until CI's limit.
         '--test-force-exit',

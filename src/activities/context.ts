@@ -5,6 +5,8 @@ import type { CommandSpec } from '../core/commands.js';
 import type { Phase, PhaseStatus } from '../core/phases.js';
 import { loadConfig, type Config } from '../io/config.js';
 import { readEnvFile, EnvFileError } from '../io/env-file.js';
+import { boundString, boundValue } from '../io/bound.js';
+import { worktreePathFor } from '../core/commands.js';
 import { createMasker, maskDeep, secretValues, type Masker } from '../io/mask.js';
 import { runCommand, type RunResult } from '../io/exec.js';
 
@@ -12,7 +14,21 @@ import { runCommand, type RunResult } from '../io/exec.js';
 export interface PhaseOutcome {
   /** Defaults to `completed`; INFISICAL reports `skipped_no_infisical`. */
   status?: PhaseStatus;
+  /**
+   * Data the workflow and the CLI act on (paths, versions, SHAs): returned as is, never masked — masking
+   * would change it (a secret "2026" would turn a path into `…/***`). Holds no secret by construction:
+   * never put command output here.
+   */
   details: Record<string, unknown>;
+  /** Text that came from commands (summaries, warnings, diffs): masked, then merged into `details`. */
+  output?: Record<string, unknown>;
+}
+
+export interface PhaseOptions {
+  /** Log under another name than the phase's (failure messages: ALERTS.log, so NOTIFY.log stays NOTIFY's). */
+  logName?: string;
+  /** The run's ticket: its worktree path is shown unmasked wherever it occurs (see io/mask.ts). */
+  ticket?: string;
 }
 
 export interface ActivityDeps {
@@ -74,9 +90,9 @@ export async function withPhase(
   phase: Phase,
   runId: string,
   body: (ctx: PhaseContext) => Promise<PhaseOutcome>,
-  /** Log under another name than the phase's (failure messages: ALERTS.log, so NOTIFY.log stays NOTIFY's). */
-  logName?: string,
+  opts: PhaseOptions = {},
 ): Promise<PhaseOutcome> {
+  const logName = opts.logName;
   let mask: Masker = (s) => s;
   let tail: string[] = [];
   let logFileUsed: string | undefined;
@@ -86,7 +102,19 @@ export async function withPhase(
     const base = stringEnv(deps.baseEnv ?? process.env);
     const envFile = await readEnvFile(config.envFile, base);
     const env = { ...base, ...envFile.vars };
-    mask = createMasker(secretValues(envFile.vars, base));
+    // Configuration-derived strings are shown as they are: see createMasker.
+    const protect = [
+      config.omniHome,
+      config.worktreeRoot,
+      config.envFile,
+      config.stateDir,
+      config.logDir,
+      config.deployRoot,
+      config.skillResultsDir,
+      runId,
+      ...(opts.ticket ? [opts.ticket, worktreePathFor(config.worktreeRoot, opts.ticket)] : []),
+    ];
+    mask = createMasker(secretValues(envFile.vars, base), protect);
     const activity = Context.current();
     const logFile = logName
       ? path.join(config.logDir, runId, `${logName}.log`)
@@ -129,7 +157,11 @@ export async function withPhase(
     log(`[redeploy] ${phase} attempt ${ctx.attempt} started ${new Date().toISOString()}`);
     const outcome = await body(ctx);
     log(`[redeploy] ${phase} ${outcome.status ?? 'completed'}`);
-    return { ...outcome, details: maskDeep(outcome.details, mask) };
+    const details = { ...outcome.details, ...maskDeep(outcome.output ?? {}, mask) };
+    return {
+      ...(outcome.status ? { status: outcome.status } : {}),
+      details: boundValue(details, logFile),
+    };
   } catch (err) {
     // Cancellation surfaces in many shapes (an AbortError from a sleep, a killed command): report it as one.
     if (Context.current().cancellationSignal.aborted && !(err instanceof PhaseError)) {
@@ -137,18 +169,6 @@ export async function withPhase(
     }
     throw toFailure(err, phase, mask, tail, logFileUsed);
   }
-}
-
-/** Phases after WORKTREE work inside it; without an absolute path they would run in the worker's cwd. */
-export function requireWorktree(worktreePath: string): string {
-  if (!worktreePath.startsWith('/')) {
-    throw new PhaseError(
-      'NoWorktree',
-      'no worktree path recorded (WORKTREE did not complete); retry WORKTREE first',
-      false,
-    );
-  }
-  return worktreePath;
 }
 
 /** Everything leaving an activity is an ApplicationFailure with a masked message and the log tail. */
@@ -161,12 +181,16 @@ function toFailure(
 ): Error {
   if (err instanceof CancelledFailure) return err;
   if (err instanceof PhaseError) {
+    const where = logFile ?? 'the phase log';
     return ApplicationFailure.create({
       type: err.type,
-      message: mask(err.message),
+      message: boundString(mask(err.message), 16 * 1024, where),
       nonRetryable: !err.retryable,
       details: [
-        maskDeep({ ...err.details, log_tail: tail, ...(logFile ? { log_file: logFile } : {}) }, mask),
+        boundValue(
+          maskDeep({ ...err.details, log_tail: tail, ...(logFile ? { log_file: logFile } : {}) }, mask),
+          where,
+        ),
       ],
       ...(err.nextRetryDelayMs !== undefined ? { nextRetryDelay: err.nextRetryDelayMs } : {}),
     });
@@ -174,7 +198,7 @@ function toFailure(
   if (err instanceof EnvFileError) {
     return ApplicationFailure.create({
       type: 'EnvFileInvalid',
-      message: err.message,
+      message: boundString(err.message),
       nonRetryable: true,
       details: [{}],
     });
@@ -191,8 +215,8 @@ function toFailure(
   // Unexpected errors keep no cause: a stack or a wrapped error could carry an unmasked value.
   return ApplicationFailure.create({
     type: 'Unexpected',
-    message: mask(`${phase}: ${message}`),
-    details: [{ log_tail: tail.map(mask) }],
+    message: boundString(mask(`${phase}: ${message}`)),
+    details: [boundValue({ log_tail: tail.map(mask) })],
   });
 }
 

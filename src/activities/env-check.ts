@@ -1,4 +1,5 @@
 import { INFISICAL_ENV, REQUIRED_ENV } from '../core/env-vars.js';
+import { weakSecrets } from '../io/mask.js';
 import { PhaseError, withPhase, type ActivityDeps, type PhaseOutcome } from './context.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -36,8 +37,19 @@ export function makeEnvCheck(deps: ActivityDeps) {
           { missing: missing.join(', '), invalid: invalid.join(', '), checked },
         );
       }
+      // Masked all the same, but a reader could guess them from ordinary text: say so, by name only.
+      const c = ctx.config;
+      const weak = weakSecrets(ctx.envFile.vars, [
+        c.omniHome,
+        c.worktreeRoot,
+        c.stateDir,
+        c.logDir,
+        c.deployRoot,
+        runId,
+      ]).map((w) => `${w.name}: ${w.why}; it cannot be masked reliably — use a longer, random value`);
+      for (const w of weak) ctx.log(`ENV_CHECK: WARNING ${w}`);
       ctx.log('ENV_CHECK: completed');
-      return { details: { checked, env_file: ctx.envFile.path } };
+      return { details: { checked, env_file: ctx.envFile.path, ...(weak.length ? { warnings: weak } : {}) } };
     });
   };
 }

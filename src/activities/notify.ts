@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Phase, PhaseStatus } from '../core/phases.js';
+import { describeProvenance, type Provenance } from '../core/provenance.js';
 import type { Versions } from '../core/versions.js';
 import { formatPins, resumeCommand, type RedeployFlags } from '../core/state.js';
 import { workflowUrl } from '../io/temporal.js';
@@ -15,6 +16,19 @@ export interface NotifyInput {
   phases: Record<Phase, PhaseStatus>;
   /** What the message reports; one message per run outcome. */
   outcome: 'complete';
+  /** What was deployed (origin ref and commit, Dockerfile SHA-256, script); absent in older histories. */
+  provenance?: Provenance;
+}
+
+/** `  Deployed: origin/main @ 1a2b3c4d5e6f · Dockerfile sha256 9f8e… · <script>`; nothing when unknown. */
+export function provenanceLines(p: Provenance | undefined): string[] {
+  if (!p || (!p.base_commit && !p.deployed_commit)) return [];
+  const sha = p.dockerfile_sha256 ? ` · Dockerfile sha256 ${p.dockerfile_sha256.slice(0, 16)}` : '';
+  return [
+    `  Deployed: ${describeProvenance(p)}${sha}`,
+    ...(p.origin_url ? [`  Origin: ${p.origin_url}`] : []),
+    ...(p.deploy_script ? [`  Script: ${p.deploy_script}`] : []),
+  ];
 }
 
 /** Tier detection per contract: ONEX_TIER, else the omniclaude import probe, else Kafka, else standalone. */
@@ -47,6 +61,7 @@ export function summaryLines(runId: string, input: NotifyInput): string[] {
     `[redeploy] ${runId} ${input.outcome}`,
     `  Pins: ${pins}`,
     `  Phases: all completed${notable.length ? ` except ${notable.map(([p, s]) => `${p} (${s})`).join(', ')}` : ''}`,
+    ...provenanceLines(input.provenance),
   ];
 }
 
@@ -131,7 +146,7 @@ export function makeNotify(deps: ActivityDeps) {
           Phases: lines[2]?.replace('  Phases: ', '') ?? '',
         },
       };
-      return { details: await deliver(ctx, tier, input.outcome, lines, message) };
+      return { details: {}, output: await deliver(ctx, tier, input.outcome, lines, message) };
     });
   };
 }
@@ -153,6 +168,8 @@ export interface FailureNotice {
   target: string | null;
   /** For rolled_back: the pins restored. */
   rolledBackTo?: Versions;
+  /** What the run had fetched and deployed when it failed. */
+  provenance?: Provenance;
 }
 
 function headline(n: FailureNotice): string {
@@ -189,6 +206,7 @@ export function failureLines(runId: string, n: FailureNotice, url: string): stri
       ? [`  Or: redeploy skip --phase ${n.phase ?? ''} ${runId} · redeploy abort ${runId}`]
       : []),
     `  Pins: ${formatPins(n.versions)}`,
+    ...provenanceLines(n.provenance),
   ];
 }
 
@@ -216,9 +234,9 @@ export function makeNotifyFailure(deps: ActivityDeps) {
         };
         // Keys become file names: the workflow builds them from fixed words, phases and counters.
         const key = notice.key.replace(/[^A-Za-z0-9_-]/g, '_');
-        return { details: await deliver(ctx, tier, key, lines, message) };
+        return { details: {}, output: await deliver(ctx, tier, key, lines, message) };
       },
-      'ALERTS',
+      { logName: 'ALERTS' },
     );
   };
 }

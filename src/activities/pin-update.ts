@@ -3,9 +3,9 @@ import { DOCKERFILE_REL, joinPath, pinScriptCommand } from '../core/commands.js'
 import { rewritePins, unifiedDiff, type PinReport } from '../core/pins.js';
 import type { Versions } from '../core/versions.js';
 import { formatPins } from '../core/state.js';
-import { readTextExact, writeFileAtomic } from '../io/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { readDockerfile, requireWorktree, sha256, worktreeScript } from './worktree-guard.js';
 import {
-  requireWorktree,
   describeExit,
   PhaseError,
   tailText,
@@ -38,24 +38,14 @@ async function builtin(
   restore = false,
 ): Promise<PinReport> {
   const dockerfile = joinPath(worktreePath, DOCKERFILE_REL);
-  let file: Awaited<ReturnType<typeof readTextExact>>;
-  try {
-    file = await readTextExact(dockerfile);
-  } catch {
-    throw new PhaseError(
-      'DockerfileMissing',
-      `${dockerfile} not found; is ${worktreePath} an omnibase_infra worktree?`,
-      false,
-    );
-  }
-  const before = file.text;
+  const before = await readDockerfile(worktreePath);
   const result = rewritePins(before, versions, { restore });
   // Nothing is written unless every requested package matched: no half-applied pin set.
   if (result.unmatched.length > 0) throw unmatchedError(result.unmatched, dockerfile, result.report);
   for (const [pkg, change] of Object.entries(result.report))
     ctx.log(`  ${pkg}: ${change.from} -> ${change.to}`);
   if (result.changed) {
-    await writeFileAtomic(dockerfile, file.encode(result.text));
+    await writeFileAtomic(dockerfile, result.text);
     ctx.log(unifiedDiff(before, result.text, DOCKERFILE_REL));
   } else {
     ctx.log('PIN_UPDATE: pins already at the requested versions; nothing to change');
@@ -65,6 +55,12 @@ async function builtin(
 
 /** Script mode: the seed's update-plugin-pins.py contract (--versions, last stdout line JSON). */
 async function script(ctx: PhaseContext, worktreePath: string, versions: Versions): Promise<PinReport> {
+  if (!(await worktreeScript(worktreePath, 'scripts/update-plugin-pins.py')))
+    throw new PhaseError(
+      'PinScriptMissing',
+      `${worktreePath}/scripts/update-plugin-pins.py does not exist`,
+      false,
+    );
   const r = await ctx.run(pinScriptCommand(worktreePath, versions), { timeoutMs: 5 * 60_000 });
   if (r.exitCode !== 0) {
     // Real script: 1 = PyPI fetch failure (transient), 2 = Dockerfile missing or bad arguments.
@@ -104,21 +100,34 @@ export function makePinUpdate(deps: ActivityDeps) {
   return async function pinUpdate(
     runId: string,
     /** `restore` (--rollback-on-failure): the original specifiers' bytes, written back instead of `versions`. */
-    opts: { worktreePath: string; versions: Versions; restore?: Versions },
+    opts: {
+      ticket: string;
+      versions: Versions;
+      restore?: Versions;
+      /** Earlier versions of the workflow passed the path; ignored — the path is derived from the ticket. */
+      worktreePath?: string;
+    },
   ): Promise<PhaseOutcome> {
-    return withPhase(deps, 'PIN_UPDATE', runId, async (ctx) => {
-      requireWorktree(opts.worktreePath);
-      if (opts.restore) {
-        // Always built in: a range or an unpinned package cannot be passed to the script's --versions.
-        ctx.log(`PIN_UPDATE: rollback to ${formatPins(opts.restore)}`);
-        const report = await builtin(ctx, opts.worktreePath, opts.restore, true);
-        return { details: { pins_applied: report, mode: 'builtin', rollback: true } };
-      }
-      const report =
-        ctx.config.pinMode === 'script'
-          ? await script(ctx, opts.worktreePath, opts.versions)
-          : await builtin(ctx, opts.worktreePath, opts.versions);
-      return { details: { pins_applied: report, mode: ctx.config.pinMode } };
-    });
+    return withPhase(
+      deps,
+      'PIN_UPDATE',
+      runId,
+      async (ctx) => {
+        const worktreePath = await requireWorktree(ctx, opts.ticket);
+        const written = async () => ({ dockerfile_sha256: sha256(await readDockerfile(worktreePath)) });
+        if (opts.restore) {
+          // Always built in: a range or an unpinned package cannot be passed to the script's --versions.
+          ctx.log(`PIN_UPDATE: rollback to ${formatPins(opts.restore)}`);
+          const report = await builtin(ctx, worktreePath, opts.restore, true);
+          return { details: { pins_applied: report, mode: 'builtin', rollback: true, ...(await written()) } };
+        }
+        const report =
+          ctx.config.pinMode === 'script'
+            ? await script(ctx, worktreePath, opts.versions)
+            : await builtin(ctx, worktreePath, opts.versions);
+        return { details: { pins_applied: report, mode: ctx.config.pinMode, ...(await written()) } };
+      },
+      { ticket: opts.ticket },
+    );
   };
 }

@@ -18,7 +18,7 @@ export function makeSync(deps: ActivityDeps) {
         (m) => `${m[2]} ${m[1]}`,
       );
       const summary = /^.*repo\(s\) up to date.*$/m.exec(r.stdout)?.[0]?.trim() ?? '';
-      if (r.exitCode === 0) return { details: { summary } };
+      if (r.exitCode === 0) return { details: {}, output: { summary } };
       // A missing clone will not appear by retrying; a failed fetch may (network).
       const missing = problems.some((p) => p.endsWith('MISSING'));
       throw new PhaseError(

@@ -91,7 +91,11 @@ async function checkVersions(ctx: PhaseContext, versions: Versions): Promise<Rec
 
 /** VERIFY: every health endpoint (in parallel, until a deadline) and every version (one docker exec). */
 export function makeVerify(deps: ActivityDeps) {
-  return async function verify(runId: string, opts: { versions: Versions }): Promise<PhaseOutcome> {
+  return async function verify(
+    runId: string,
+    /** `against`: what DEPLOY deployed (provenance), recorded next to the result of the checks. */
+    opts: { versions: Versions; against?: Record<string, string | null> },
+  ): Promise<PhaseOutcome> {
     return withPhase(deps, 'VERIFY', runId, async (ctx) => {
       const started = Date.now();
       const deadline = started + ctx.config.verifyTimeoutMs;
@@ -146,13 +150,15 @@ export function makeVerify(deps: ActivityDeps) {
         ].filter(Boolean);
         throw new PhaseError('VerifyFailed', `VERIFY FAILED: ${parts.join('. ')}`, false, {
           // Already polled until the deadline; an automatic retry would only double the wait.
+          verified_against: opts.against ?? null,
           failed_health: failedHealth,
           failed_versions: failedVersions,
           health,
           versions,
         });
       }
-      return { details: { health, versions } };
+      // Health and versions are what the stack answered: output, masked like any command output.
+      return { details: { verified_against: opts.against ?? null }, output: { health, versions } };
     });
   };
 }

@@ -1,14 +1,15 @@
 import fs from 'node:fs/promises';
 import {
   DOCKERFILE_REL,
+  fetchRefCommand,
   infraClone,
   joinPath,
-  pullInfraCommand,
+  originRef,
   worktreeAddCommand,
   worktreePathFor,
 } from '../core/commands.js';
 import { currentPins, currentSpecifiers } from '../core/pins.js';
-import { ticketProblems } from '../core/ticket.js';
+import { displayUrl } from '../core/provenance.js';
 import type { Versions } from '../core/versions.js';
 import {
   describeExit,
@@ -19,123 +20,200 @@ import {
   type PhaseContext,
   type PhaseOutcome,
 } from './context.js';
+import {
+  checkRef,
+  checkTicket,
+  git,
+  locateWorktree,
+  modifiedWorktreeError,
+  readDockerfile,
+  resolveCommit,
+  worktreeChanges,
+} from './worktree-guard.js';
 
 /** git errors no retry will fix; anything else (network, lock) is worth another attempt. */
 const PERMANENT_GIT =
-  /not possible to fast-forward|diverging branches|not a git repository|would be overwritten|conflict|already exists|is not a valid branch name|invalid reference/i;
-
-async function exists(p: string): Promise<boolean> {
-  return fs.stat(p).then(
-    () => true,
-    () => false,
-  );
-}
-
-async function git(ctx: PhaseContext, args: string[], cwd: string) {
-  return ctx.run({ file: 'git', args, cwd }, { timeoutMs: 60_000 });
-}
+  /couldn't find remote ref|not a git repository|would be overwritten|conflict|already exists|is not a valid branch name|invalid reference|does not appear to be a git repository|not possible to fast-forward/i;
 
 /**
- * WORKTREE: `<worktree root>/<ticket>/omnibase_infra` on branch `<ticket>`. Reused when it is already on
- * that branch (re-running the phase is harmless); a path on another branch is a hard failure.
+ * WORKTREE: `<worktree root>/<ticket>/omnibase_infra` on branch `<ticket>`, based on the freshly fetched
+ * `origin/<ref>` — never on whatever the clone has checked out. A worktree already there (same ticket)
+ * is reused only when it holds nothing but redeploy's own pin edits: those are reset and an old base is
+ * fast-forwarded to `origin/<ref>`, so every run deploys origin's tree plus the requested pins.
  */
 export function makeWorktree(deps: ActivityDeps) {
   return async function worktree(
     runId: string,
-    opts: { ticket: string; versions: Versions },
+    opts: { ticket: string; versions: Versions; ref?: string },
   ): Promise<PhaseOutcome> {
-    return withPhase(deps, 'WORKTREE', runId, async (ctx) => {
-      const problems = ticketProblems(opts.ticket);
-      if (problems.length > 0) {
-        throw new PhaseError(
-          'InvalidTicket',
-          `worktree ticket "${opts.ticket}" ${problems.join('; ')}`,
-          false,
+    const ref = opts.ref ?? 'main';
+    return withPhase(
+      deps,
+      'WORKTREE',
+      runId,
+      async (ctx) => {
+        checkTicket(opts.ticket);
+        checkRef(ref);
+        const { omniHome, worktreeRoot } = ctx.config;
+        const clone = infraClone(omniHome);
+        const path = worktreePathFor(worktreeRoot, opts.ticket);
+        if (!(await fs.stat(clone).catch(() => null))?.isDirectory()) {
+          throw new PhaseError('InfraCloneMissing', `${clone} does not exist; check OMNI_HOME`, false);
+        }
+        const base = await fetchBase(ctx, ref);
+        const url = await git(ctx, ['-C', clone, 'remote', 'get-url', 'origin'], omniHome);
+        const provenance = {
+          ref,
+          base_commit: base,
+          origin_url: url.exitCode === 0 ? displayUrl(url.stdout.trim()) : null,
+          ...(await defaultBranchWarning(ctx, ref)),
+        };
+
+        const existing = await locateWorktree(ctx, opts.ticket);
+        if (existing) {
+          const r = await git(ctx, ['-C', path, 'branch', '--show-current'], path);
+          const branch = r.stdout.trim();
+          if (branch !== opts.ticket) {
+            throw new PhaseError(
+              'WorktreeWrongBranch',
+              `Worktree at ${path} is on branch '${branch}', expected '${opts.ticket}'. ` +
+                `Use another --worktree-ticket, or remove it: git -C ${clone} worktree remove ${path}`,
+              false,
+              { path, branch },
+            );
+          }
+          const changes = await worktreeChanges(ctx, path, ref);
+          if (changes.extraCommits.length > 0 || changes.changedFiles.length > 0)
+            throw modifiedWorktreeError(ctx, path, ref, changes);
+          // What the last run on this ticket pinned: the rollback's "previous" pins.
+          const pinsFound = currentPins(changes.dockerfile, Object.keys(opts.versions));
+          // The same pins as their bytes: what a rollback writes back (never the display form).
+          const pinsFoundRaw = currentSpecifiers(changes.dockerfile, Object.keys(opts.versions));
+          if (changes.pinsEdited) {
+            const restore = await git(ctx, ['-C', path, 'checkout', '--', DOCKERFILE_REL], path);
+            if (restore.exitCode !== 0)
+              throw new PhaseError(
+                'WorktreeInvalid',
+                `could not reset ${DOCKERFILE_REL}: ${restore.tail.join(' ')}`,
+                true,
+              );
+          }
+          // Old but clean: fast-forward, so a reuse deploys what origin has now (documented in the README).
+          if (changes.behind > 0) {
+            const ff = await git(ctx, ['-C', path, 'merge', '--ff-only', '--no-edit', base], path);
+            if (ff.exitCode !== 0)
+              throw new PhaseError(
+                'WorktreeFastForwardFailed',
+                `git merge --ff-only in ${path} failed: ${ff.tail.join(' ')}`,
+                false,
+              );
+          }
+          await expectHead(ctx, path, base);
+          ctx.log(
+            `Reusing existing worktree at ${path}` +
+              (changes.behind > 0 ? ` (fast-forwarded ${changes.behind} commit(s) to origin/${ref})` : ''),
+          );
+          return {
+            details: {
+              path,
+              reused: true,
+              pins_found: pinsFound,
+              pins_found_raw: pinsFoundRaw,
+              ...provenance,
+              fast_forwarded: changes.behind,
+              pins_reset: changes.pinsEdited,
+            },
+          };
+        }
+
+        // A directory deleted by hand leaves its registration behind, and `worktree add` would refuse the path.
+        await git(ctx, ['-C', clone, 'worktree', 'prune'], omniHome);
+        // An attempt interrupted after `worktree add -b` leaves the branch at the base: attach it. A branch
+        // anywhere else is someone's older work, and deploying on top of it would be wrong.
+        const branchAt = await resolveCommit(ctx, clone, `refs/heads/${opts.ticket}`);
+        if (branchAt !== undefined && branchAt !== base) {
+          throw new PhaseError(
+            'BranchExists',
+            `branch '${opts.ticket}' already exists in ${clone} at ${branchAt.slice(0, 12)}, not at origin/${ref} (${base.slice(0, 12)}). ` +
+              `Use another --worktree-ticket, or delete it: git -C ${clone} branch -D ${opts.ticket}`,
+            false,
+          );
+        }
+        await fs.mkdir(joinPath(worktreeRoot, opts.ticket), { recursive: true });
+        const add = await ctx.run(
+          worktreeAddCommand(omniHome, path, opts.ticket, base, branchAt === undefined),
+          {
+            timeoutMs: 5 * 60_000,
+          },
         );
-      }
-      const { omniHome, worktreeRoot } = ctx.config;
-      const path = worktreePathFor(worktreeRoot, opts.ticket);
-      // Display form and the specifiers' bytes (what a rollback writes back).
-      const pinsFound = async () => {
-        const text = await fs.readFile(joinPath(path, DOCKERFILE_REL), 'utf8').catch(() => '');
+        if (add.exitCode !== 0) {
+          throw new PhaseError(
+            'WorktreeAddFailed',
+            `git worktree add ${path} failed (${describeExit(add)}): ${tailText(add)}`,
+            !PERMANENT_GIT.test(add.tail.join('\n')),
+          );
+        }
+        // What was checked out is exactly what was fetched (a hook could have moved it).
+        await locateWorktree(ctx, opts.ticket);
+        await expectHead(ctx, path, base);
+        const dockerfile = await readDockerfile(path);
         const pkgs = Object.keys(opts.versions);
-        return { pins_found: currentPins(text, pkgs), pins_found_raw: currentSpecifiers(text, pkgs) };
-      };
-
-      if (await exists(path)) {
-        const r = await git(ctx, ['-C', path, 'branch', '--show-current'], path);
-        if (r.exitCode !== 0) {
-          throw new PhaseError(
-            'WorktreeInvalid',
-            `${path} exists but is not a git worktree (${tailText(r, 1)}); remove it or choose another --worktree-ticket`,
-            false,
-          );
-        }
-        const branch = r.stdout.trim();
-        if (branch !== opts.ticket) {
-          throw new PhaseError(
-            'WorktreeWrongBranch',
-            `Worktree at ${path} is on branch '${branch}', expected '${opts.ticket}'. ` +
-              `Use another --worktree-ticket, or remove it: git -C ${infraClone(omniHome)} worktree remove ${path}`,
-            false,
-            { path, branch },
-          );
-        }
-        ctx.log(`Reusing existing worktree at ${path}`);
-        return { details: { path, reused: true, ...(await pinsFound()) } };
-      }
-
-      if (!(await exists(infraClone(omniHome)))) {
-        throw new PhaseError(
-          'InfraCloneMissing',
-          `${infraClone(omniHome)} does not exist; check OMNI_HOME`,
-          false,
-        );
-      }
-      // A directory deleted by hand leaves its registration behind, and `worktree add` would refuse the path.
-      await git(ctx, ['-C', infraClone(omniHome), 'worktree', 'prune'], omniHome);
-      const pull = await ctx.run(pullInfraCommand(omniHome), { timeoutMs: 5 * 60_000 });
-      if (pull.exitCode !== 0) {
-        const text = pull.tail.join('\n');
-        throw new PhaseError(
-          'GitPullFailed',
-          `git pull --ff-only in ${infraClone(omniHome)} failed (${describeExit(pull)}): ${tailText(pull)}`,
-          !PERMANENT_GIT.test(text),
-        );
-      }
-      // An attempt interrupted after `worktree add -b` leaves the branch at main's head: attach it. A branch
-      // anywhere else is someone's older work, and deploying on top of it would be wrong.
-      const rev = async (ref: string) => {
-        const r = await git(
-          ctx,
-          ['-C', infraClone(omniHome), 'rev-parse', '--verify', '--quiet', ref],
-          omniHome,
-        );
-        return r.exitCode === 0 ? r.stdout.trim() : undefined;
-      };
-      const branchAt = await rev(`refs/heads/${opts.ticket}`);
-      const mainAt = await rev('refs/heads/main');
-      if (branchAt !== undefined && branchAt !== mainAt) {
-        throw new PhaseError(
-          'BranchExists',
-          `branch '${opts.ticket}' already exists in ${infraClone(omniHome)} at ${branchAt.slice(0, 12)}, not at main. ` +
-            `Use another --worktree-ticket, or delete it: git -C ${infraClone(omniHome)} branch -D ${opts.ticket}`,
-          false,
-        );
-      }
-      const branchExists = branchAt !== undefined;
-      await fs.mkdir(joinPath(worktreeRoot, opts.ticket), { recursive: true });
-      const add = await ctx.run(worktreeAddCommand(omniHome, path, opts.ticket, !branchExists), {
-        timeoutMs: 5 * 60_000,
-      });
-      if (add.exitCode !== 0) {
-        throw new PhaseError(
-          'WorktreeAddFailed',
-          `git worktree add ${path} failed (${describeExit(add)}): ${tailText(add)}`,
-          !PERMANENT_GIT.test(add.tail.join('\n')),
-        );
-      }
-      return { details: { path, reused: false, ...(await pinsFound()) } };
-    });
+        return {
+          details: {
+            path,
+            reused: false,
+            pins_found: currentPins(dockerfile, pkgs),
+            pins_found_raw: currentSpecifiers(dockerfile, pkgs),
+            ...provenance,
+          },
+        };
+      },
+      { ticket: opts.ticket },
+    );
   };
+}
+
+/** `git fetch origin <ref>`, then the fetched commit. Fails clearly when origin or the ref is unreachable. */
+async function fetchBase(ctx: PhaseContext, ref: string): Promise<string> {
+  const { omniHome } = ctx.config;
+  const clone = infraClone(omniHome);
+  const fetch = await ctx.run(fetchRefCommand(omniHome, ref), { timeoutMs: 5 * 60_000 });
+  if (fetch.exitCode !== 0) {
+    const text = fetch.tail.join('\n');
+    throw new PhaseError(
+      'OriginFetchFailed',
+      `could not fetch origin/${ref} into ${clone} (${describeExit(fetch)}): ${tailText(fetch)}. ` +
+        `Nothing was changed; check the network and that origin has a branch '${ref}' (--ref), then retry`,
+      !PERMANENT_GIT.test(text),
+    );
+  }
+  const base = await resolveCommit(ctx, clone, originRef(ref));
+  if (!base) throw new PhaseError('OriginFetchFailed', `origin/${ref} not found after fetching it`, false);
+  ctx.log(`WORKTREE: origin/${ref} is ${base}`);
+  return base;
+}
+
+/**
+ * Origin's default branch, when it is not the ref deployed (today's omnibase_infra develops on `dev` while
+ * the default ref is `main`): said, never acted on. Best effort: no answer, no warning.
+ */
+async function defaultBranchWarning(ctx: PhaseContext, ref: string): Promise<{ warnings?: string[] }> {
+  const clone = infraClone(ctx.config.omniHome);
+  const r = await git(ctx, ['-C', clone, 'ls-remote', '--symref', 'origin', 'HEAD'], clone);
+  const head = /^ref: refs\/heads\/(\S+)\s+HEAD$/m.exec(r.stdout)?.[1];
+  if (r.exitCode !== 0 || !head || head === ref) return {};
+  const warning = `origin's default branch is '${head}', this run deploys '${ref}' (--ref ${head} deploys that branch)`;
+  ctx.log(`WORKTREE: WARNING ${warning}`);
+  return { warnings: [warning] };
+}
+
+async function expectHead(ctx: PhaseContext, wt: string, base: string): Promise<void> {
+  const head = await resolveCommit(ctx, wt, 'HEAD');
+  if (head !== base) {
+    throw new PhaseError(
+      'WorktreeNotAtBase',
+      `${wt} is at ${head?.slice(0, 12) ?? 'no commit'} after checkout, not at the fetched ${base.slice(0, 12)} (a git hook moved it?); remove the worktree and retry`,
+      false,
+    );
+  }
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parseVersions, type Versions } from '../core/versions.js';
+import { refProblems } from '../core/ref.js';
 import { ticketProblems } from '../core/ticket.js';
 import { isPhase, type Phase } from '../core/phases.js';
 import { RUN_ID_RE } from '../core/schemas.js';
@@ -29,6 +30,8 @@ export interface RunRequest {
   versions: Versions;
   flags: RedeployFlags;
   worktreeTicket: string | undefined;
+  /** `--ref`: the origin branch to deploy; else REDEPLOY_WORKTREE_REF, else `main`. */
+  ref?: string | undefined;
 }
 
 export type Command =
@@ -46,6 +49,7 @@ export type Command =
       flags: RedeployFlags;
       worktreeTicket: string | undefined;
       target: string | undefined;
+      ref: string | undefined;
     } & OutputOptions)
   | ({
       kind: 'status' | 'watch' | 'retry' | 'abort' | 'cancel' | 'report';
@@ -65,6 +69,7 @@ const RUN_OPTIONS = {
   'skip-dockerfile-update': { type: 'boolean', default: false },
   'skip-infisical': { type: 'boolean', default: false },
   'worktree-ticket': { type: 'string' },
+  ref: { type: 'string' },
   'verify-only': { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   'no-wait': { type: 'boolean', default: false },
@@ -203,6 +208,8 @@ export function parseCommand(argv: string[]): Command {
   if (ticket !== undefined)
     // JSON quoting: a ticket with control characters is shown escaped, never sent raw to the terminal.
     for (const p of ticketProblems(ticket)) problems.push(`--worktree-ticket ${JSON.stringify(ticket)} ${p}`);
+  const ref = values.ref;
+  if (ref !== undefined) for (const p of refProblems(ref)) problems.push(`--ref "${ref}" ${p}`);
   if (values.resume !== undefined) {
     problems.push(...runIdProblems(values.resume, '--resume'));
     if (values['dry-run']) problems.push('--dry-run cannot be combined with --resume');
@@ -230,11 +237,11 @@ export function parseCommand(argv: string[]): Command {
   };
   const out = { json: values.json, detach: values.detach, target: values.target };
   if (values.resume !== undefined) {
-    return { kind: 'resume', runId: values.resume, versions, flags, worktreeTicket: ticket, ...out };
+    return { kind: 'resume', runId: values.resume, versions, flags, worktreeTicket: ticket, ref, ...out };
   }
   return {
     kind: 'run',
-    req: { versions: versions ?? {}, flags, worktreeTicket: ticket },
+    req: { versions: versions ?? {}, flags, worktreeTicket: ticket, ...(ref ? { ref } : {}) },
     dryRun: values['dry-run'],
     autoVersions: auto,
     ...out,

@@ -16,7 +16,11 @@ import {
   type RedeployInput,
   type RedeployState,
 } from '../core/state.js';
-import { formatIssues, inputSchema, type LegacyState } from '../core/schemas.js';
+import { formatIssues, inputSchema, provenanceSchema, type LegacyState } from '../core/schemas.js';
+import { worktreePathFor } from '../core/commands.js';
+import { refProblems } from '../core/ref.js';
+import { ticketProblems } from '../core/ticket.js';
+import { describeProvenance } from '../core/provenance.js';
 import type { DecisionPayload } from '../workflows/messages.js';
 import type { Config } from '../io/config.js';
 import { workflowUrl } from '../io/temporal.js';
@@ -153,6 +157,7 @@ export async function run(
       worktreeTicket: req.worktreeTicket ?? runId,
       versions: req.versions,
       flags: req.flags,
+      ref: req.ref ?? ctx.config.worktreeRef,
       startedBy: operator(),
       ...(opts.target ? { target: opts.target } : {}),
       decisionTimeoutMs: ctx.config.decisionTimeoutMs,
@@ -259,6 +264,28 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
       `--worktree-ticket "${cmd.worktreeTicket}" does not match ${cmd.runId}'s ticket "${prev.worktree_ticket}"`,
     ]);
   }
+  // A state file is untrusted input: a path in it is never used, only checked against the derived one.
+  const derived = worktreePathFor(ctx.config.worktreeRoot, prev.worktree_ticket);
+  // (An invalid ticket is refused below, with the input's other problems.)
+  const ticketOk = ticketProblems(prev.worktree_ticket).length === 0;
+  if (ticketOk && prev.worktree_path !== null && prev.worktree_path !== derived) {
+    throw new UsageError([
+      `${cmd.runId}'s recorded worktree_path is not ${derived} (its ticket's worktree under REDEPLOY_WORKTREE_ROOT); ` +
+        `the state may come from another machine or have been edited. Set REDEPLOY_WORKTREE_ROOT to the root it was made under, or start a new run`,
+    ]);
+  }
+  const refIssues = refProblems(prev.worktree_ref);
+  if (refIssues.length > 0)
+    throw new UsageError([
+      `${cmd.runId}'s recorded worktree_ref ${refIssues.join('; ')}; start a new run with --ref`,
+    ]);
+  // --resume deploys what the run it resumes was deploying: its ref.
+  if (cmd.ref !== undefined && cmd.ref !== prev.worktree_ref) {
+    throw new UsageError([
+      `--ref "${cmd.ref}" does not match ${cmd.runId}'s ref "${prev.worktree_ref}" (a resumed run keeps its ref; start a new run to deploy another)`,
+    ]);
+  }
+  const recorded = provenanceSchema.safeParse((prev as { provenance?: unknown }).provenance);
   // The host a closed run was routed to stays its host unless --target says otherwise.
   const recordedTarget = (prev as { target?: string | null }).target ?? undefined;
   const target = cmd.target ?? recordedTarget;
@@ -274,7 +301,13 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
     decisionTimeoutMs: ctx.config.decisionTimeoutMs,
     targetWaitTimeoutMs: ctx.config.targetWaitTimeoutMs,
     lockId: targetLockId(taskQueueFor(ctx.config, target)),
-    resumeFrom: { phases: carried, worktreePath: prev.worktree_path, startedAt: prev.started_at },
+    ref: prev.worktree_ref,
+    resumeFrom: {
+      phases: carried,
+      worktreePath: prev.worktree_path === null ? null : derived,
+      startedAt: prev.started_at,
+      ...(recorded.success && recorded.data.ref === prev.worktree_ref ? { provenance: recorded.data } : {}),
+    },
   };
   const line = `Resuming ${cmd.runId}: skipping completed phases [${completed.map((p) => `'${p}'`).join(', ')}]`;
   if (cmd.json) ctx.out(JSON.stringify({ event: 'note', message: line }));
@@ -305,6 +338,14 @@ export async function status(ctx: Context, runId: string, json: boolean): Promis
     ctx.out(`  ${`${p}:`.padEnd(12)}${r.status}${r.ts ? `  ${r.ts}` : ''}`);
   }
   if (state.waiting_for) ctx.out(`  ${waitingLine(state.waiting_for)}`);
+  // Older states (before provenance was recorded) have none.
+  if (state.provenance) {
+    const p = state.provenance;
+    ctx.out(
+      `  Deploys:    ${describeProvenance(p)}${p.dockerfile_sha256 ? ` · Dockerfile sha256 ${p.dockerfile_sha256.slice(0, 16)}` : ''}`,
+    );
+    if (p.deploy_script) ctx.out(`  Script:     ${p.deploy_script}`);
+  }
   if (!isActive(state.status)) for (const l of closingLines(state)) ctx.out(l);
   return 0;
 }

@@ -1,4 +1,6 @@
 import fs from 'node:fs/promises';
+import { execa } from 'execa';
+import { readRegularFile } from '../io/safe-read.js';
 import {
   DOCKERFILE_REL,
   SYNC_ENV_SCRIPT,
@@ -7,8 +9,9 @@ import {
   infisicalCommand,
   infraClone,
   joinPath,
+  fetchRefCommand,
+  originRef,
   pinScriptCommand,
-  pullInfraCommand,
   syncCommand,
   versionCheckCommand,
   worktreeAddCommand,
@@ -21,7 +24,6 @@ import type { RedeployFlags } from '../core/state.js';
 import type { Config } from '../io/config.js';
 import { needsForce } from '../io/deploy-force.js';
 import { readEnvFile } from '../io/env-file.js';
-import { readTextExact } from '../io/atomic.js';
 import { INFISICAL_ENV, REQUIRED_ENV } from '../core/env-vars.js';
 import type { RunRequest } from './args.js';
 
@@ -39,6 +41,17 @@ function skippedBy(phase: Phase, flags: RedeployFlags): string | undefined {
   return undefined;
 }
 
+/** One read-only git query; `undefined` when it fails (no clone, ref not fetched). */
+async function gitOut(cwd: string, args: string[], trim = true): Promise<string | undefined> {
+  const r = await execa('git', ['-C', cwd, ...args], {
+    reject: false,
+    stdin: 'ignore',
+    stripFinalNewline: trim,
+  });
+  if (r.exitCode !== 0) return undefined;
+  return trim ? r.stdout.trim() : r.stdout;
+}
+
 const show = (spec: CommandSpec, cwd = false) => (cwd ? `cd ${spec.cwd} && ` : '') + formatCommand(spec);
 
 /**
@@ -48,6 +61,7 @@ const show = (spec: CommandSpec, cwd = false) => (cwd ? `cd ${spec.cwd} && ` : '
  */
 export async function dryRunLines(config: Config, runId: string, req: RunRequest): Promise<string[]> {
   const ticket = req.worktreeTicket ?? runId;
+  const ref = req.ref ?? config.worktreeRef;
   const worktree = worktreePathFor(config.worktreeRoot, ticket);
   const worktreeExists = await exists(worktree);
   // Where the Dockerfile and pyproject are read from: the existing worktree, else the clone it would come from.
@@ -59,7 +73,18 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
   }));
   const infisicalAddr = !!(env.vars['INFISICAL_ADDR'] || process.env['INFISICAL_ADDR']);
   const pkgs = Object.keys(req.versions);
-  const lines = [`[DRY RUN] redeploy run_id=${runId}`];
+  // What would be deployed is origin/<ref> as last fetched (a dry run fetches nothing).
+  const clone = infraClone(config.omniHome);
+  // Only the clone's own repository counts (not one it happens to sit inside).
+  const top = await gitOut(clone, ['rev-parse', '--show-toplevel']);
+  const isRepo = top !== undefined && (await fs.realpath(clone).catch(() => '')) === top;
+  const base = isRepo
+    ? await gitOut(clone, ['rev-parse', '--verify', '--quiet', `${originRef(ref)}^{commit}`])
+    : undefined;
+  const lines = [
+    `[DRY RUN] redeploy run_id=${runId}`,
+    `  Deploys origin/${ref}${base ? ` (last fetched: ${base.slice(0, 12)})` : ' (not fetched yet: WORKTREE fetches it)'}`,
+  ];
   const row = (phase: Phase, text: string) => lines.push(`  ${`${phase}:`.padEnd(12)}${text}`);
   const more = (text: string) => lines.push(`  ${''.padEnd(12)}${text}`);
 
@@ -79,11 +104,14 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
         break;
       }
       case 'WORKTREE':
+        row(phase, show(fetchRefCommand(config.omniHome, ref)));
         if (worktreeExists) {
-          row(phase, `reuse ${worktree} if it is on branch ${ticket} (fail otherwise)`);
+          more(
+            `reuse ${worktree} if it is on branch ${ticket} and holds no change but redeploy's pins ` +
+              `(reset, then fast-forwarded to origin/${ref}); refuse otherwise`,
+          );
         } else {
-          row(phase, show(pullInfraCommand(config.omniHome)));
-          more(show(worktreeAddCommand(config.omniHome, worktree, ticket)));
+          more(show(worktreeAddCommand(config.omniHome, worktree, ticket, `origin/${ref}`)));
         }
         break;
       case 'PIN_UPDATE':
@@ -121,9 +149,15 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
   }
 
   if (!req.flags.verifyOnly && !req.flags.skipDockerfileUpdate) {
-    const dockerfile = joinPath(source, DOCKERFILE_REL);
-    // Read and rewritten exactly as PIN_UPDATE does: the diff shown is the diff written.
-    const text = (await readTextExact(dockerfile).catch(() => undefined))?.text;
+    // The Dockerfile that would be deployed: origin/<ref>'s, else the nearest copy on disk.
+    const fromOrigin = base ? await gitOut(clone, ['show', `${base}:${DOCKERFILE_REL}`], false) : undefined;
+    const dockerfile =
+      fromOrigin !== undefined ? `origin/${ref}:${DOCKERFILE_REL}` : joinPath(source, DOCKERFILE_REL);
+    const text =
+      fromOrigin ??
+      (await readRegularFile(joinPath(source, DOCKERFILE_REL), { maxBytes: 1024 * 1024 }).catch(
+        () => undefined,
+      ));
     lines.push('');
     if (text === undefined) {
       lines.push(`(no ${DOCKERFILE_REL} reachable at ${dockerfile}: pin diff not shown)`);

@@ -75,6 +75,11 @@ export function phaseLines(state: RedeployState, phase: Phase, record: PhaseReco
           ? `Reusing existing worktree at ${String(d['path'])}`
           : `Preparing worktree (new branch '${state.worktree_ticket}') at ${String(d['path'])}`,
       );
+      if (typeof d['base_commit'] === 'string')
+        lines.push(
+          `WORKTREE: based on origin/${String(d['ref'] ?? state.worktree_ref)} @ ${d['base_commit'].slice(0, 12)}`,
+        );
+      for (const w of (d['warnings'] as string[] | undefined) ?? []) lines.push(`WORKTREE: WARNING ${w}`);
       break;
     case 'PIN_UPDATE':
       for (const [pkg, c] of Object.entries(

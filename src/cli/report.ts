@@ -1,3 +1,4 @@
+import type { Provenance } from '../core/provenance.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -31,6 +32,7 @@ export interface RunReport {
   versions: Record<string, { before: string | null; after: string }>;
   verification: unknown;
   decisions: RedeployState['decisions'];
+  provenance: Provenance | null;
   /** Time spent queued behind another run on the target (null: it took the target at once or took none). */
   target_wait_ms: number | null;
   /** --rollback-on-failure: the state's record, plus each compensation step's attempts and duration. */
@@ -167,6 +169,8 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
       versions: verify['versions'] ?? null,
     },
     decisions: state.decisions,
+    // Older states (before provenance was recorded) have none.
+    provenance: state.provenance ?? null,
     // A run that took the target at once shows a few ms; only a real wait is worth a line.
     target_wait_ms: lockAsked !== null && lockTaken !== null ? lockTaken - lockAsked : null,
     rollback: state.rollback
@@ -206,6 +210,18 @@ export function reportMarkdown(r: RunReport): string {
       const t = r.phases[p];
       return `| ${p} | ${t.status} | ${t.executions} | ${t.attempts} | ${seconds(t.duration_ms)} |`;
     }),
+    '',
+    '## Provenance',
+    '',
+    ...(r.provenance
+      ? [
+          `- Ref: origin/${r.provenance.ref} @ ${r.provenance.base_commit ?? '— (not fetched)'}`,
+          `- Origin: ${r.provenance.origin_url ?? '—'}`,
+          `- Deployed commit: ${r.provenance.deployed_commit ?? '— (DEPLOY did not run)'}`,
+          `- Dockerfile SHA-256: ${r.provenance.dockerfile_sha256 ?? '—'}`,
+          `- Deploy script: ${r.provenance.deploy_script ?? '—'}`,
+        ]
+      : ['Not recorded (a run of an earlier version).']),
     '',
     '## Versions',
     '',

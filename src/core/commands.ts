@@ -30,21 +30,43 @@ export function syncCommand(omniHome: string): CommandSpec {
   return { file: 'bash', args: [joinPath(omniHome, 'docs/tools/pull-all.sh')], cwd: omniHome };
 }
 
-export function pullInfraCommand(omniHome: string): CommandSpec {
-  return { file: 'git', args: ['-C', infraClone(omniHome), 'pull', '--ff-only'], cwd: omniHome };
+/** The remote-tracking ref a worktree is based on: what origin has, never the clone's local branch. */
+export function originRef(ref: string): string {
+  return `refs/remotes/origin/${ref}`;
 }
 
 /**
- * New branches start at `main` (the state's worktree_ref), whatever the clone has checked out.
- * `newBranch` false re-attaches a branch left by an interrupted earlier attempt instead of failing on `-b`.
+ * Fetches exactly `<ref>` from origin into `origin/<ref>`. A fetch, not a pull: the clone's checked-out
+ * branch (a feature branch, a local `main` with someone's commits) is neither changed nor used.
+ */
+export function fetchRefCommand(omniHome: string, ref: string): CommandSpec {
+  return {
+    file: 'git',
+    args: [
+      '-C',
+      infraClone(omniHome),
+      'fetch',
+      '--no-tags',
+      'origin',
+      `+refs/heads/${ref}:${originRef(ref)}`,
+    ],
+    cwd: omniHome,
+  };
+}
+
+/**
+ * New branches start at `startPoint`: the fetched commit of `origin/<ref>` (its SHA in a run, the ref's
+ * name in the dry-run), whatever the clone has checked out. `newBranch` false re-attaches a branch left
+ * by an interrupted earlier attempt instead of failing on `-b`.
  */
 export function worktreeAddCommand(
   omniHome: string,
   path: string,
   ticket: string,
+  startPoint: string,
   newBranch = true,
 ): CommandSpec {
-  const branchArgs = newBranch ? [path, '-b', ticket, 'main'] : [path, ticket];
+  const branchArgs = newBranch ? ['--no-track', '-b', ticket, path, startPoint] : [path, ticket];
   return { file: 'git', args: ['-C', infraClone(omniHome), 'worktree', 'add', ...branchArgs], cwd: omniHome };
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PHASES, PHASE_STATUSES } from './phases.js';
 import { isValidPackageName, isValidVersion } from './versions.js';
 import { ticketProblems } from './ticket.js';
+import { refProblems } from './ref.js';
 
 /** zod schemas for what crosses a boundary: workflow input, decisions, the legacy state file. */
 
@@ -28,6 +29,19 @@ export const flagsSchema = z.object({
   rollbackOnFailure: z.boolean().optional(),
 });
 
+const sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full commit SHA');
+export const provenanceSchema = z.object({
+  ref: z.string(),
+  base_commit: sha.nullable(),
+  origin_url: z.string().nullable(),
+  dockerfile_sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .nullable(),
+  deploy_script: z.string().nullable(),
+  deployed_commit: sha.nullable(),
+});
+
 export const RUN_ID_RE = /^redeploy-\d{8}-[0-9a-f]{6}$/;
 
 export const inputSchema = z.object({
@@ -39,11 +53,18 @@ export const inputSchema = z.object({
   flags: flagsSchema,
   startedBy: z.string().min(1),
   target: z.string().optional(),
+  ref: z
+    .string()
+    .superRefine((r, ctx) => {
+      for (const p of refProblems(r)) ctx.addIssue({ code: 'custom', message: `worktree ref ${p}` });
+    })
+    .optional(),
   resumeFrom: z
     .object({
       phases: z.partialRecord(phaseSchema, phaseRecordSchema),
       worktreePath: z.string().nullable(),
       startedAt: z.string().optional(),
+      provenance: provenanceSchema.optional(),
     })
     .optional(),
   decisionTimeoutMs: z.number().int().positive().optional(),

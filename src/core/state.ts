@@ -1,5 +1,7 @@
 import { PHASES, type Phase, type PhaseStatus } from './phases.js';
 import { specifierOf } from './pins.js';
+import { describeProvenance, emptyProvenance, type Provenance } from './provenance.js';
+import { DEFAULT_WORKTREE_REF } from './ref.js';
 import { formatVersions, type Versions } from './versions.js';
 
 /**
@@ -99,6 +101,8 @@ export interface RedeployState {
   rollback: RollbackRecord | null;
   error: string | null;
   finished_at: string | null;
+  /** What was fetched, written and run: origin ref and commit, Dockerfile SHA-256, deploy script. */
+  provenance: Provenance;
   /** Incremented on every change, so a watcher can tell "new" from "same" without diffing. */
   version: number;
 }
@@ -111,11 +115,15 @@ export interface RedeployInput {
   startedBy: string;
   /** Runtime host (`--target`); the run's task queue is that host's. */
   target?: string;
+  /** The origin branch the worktree is based on (`--ref`); default `main`. */
+  ref?: string;
   /** Phases already settled in an earlier run (resume): kept as they are, not run again. */
   resumeFrom?: {
     phases: Partial<Record<Phase, PhaseRecord>>;
     worktreePath: string | null;
     startedAt?: string;
+    /** The closed run's provenance (its WORKTREE's base commit, PIN_UPDATE's Dockerfile SHA-256). */
+    provenance?: Provenance;
   };
   /** How long a failed phase waits for an operator decision before the run fails (ms). */
   decisionTimeoutMs?: number;
@@ -144,7 +152,7 @@ export function initState(
     run_id: input.runId,
     worktree_ticket: input.worktreeTicket,
     worktree_path: input.resumeFrom?.worktreePath ?? null,
-    worktree_ref: 'main',
+    worktree_ref: input.ref ?? DEFAULT_WORKTREE_REF,
     versions_requested: input.versions,
     started_at: input.resumeFrom?.startedAt ?? now,
     phases,
@@ -162,6 +170,7 @@ export function initState(
     rollback: null,
     error: null,
     finished_at: null,
+    provenance: input.resumeFrom?.provenance ?? emptyProvenance(input.ref ?? DEFAULT_WORKTREE_REF),
     version: 0,
   };
 }
@@ -268,6 +277,7 @@ export function renderDetails(state: RedeployState): string {
     '',
     ...notes,
     `Versions: ${versions || '—'}  `,
+    `Deploys: ${describeProvenance(state.provenance)}  `,
     `Worktree: ${state.worktree_path ?? '—'}  `,
     `Started by ${state.started_by} at ${state.started_at}`,
     '',

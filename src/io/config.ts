@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_WORKTREE_REF, refProblems } from '../core/ref.js';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 
 /**
@@ -80,6 +81,12 @@ const envSchema = z.object({
   OMNI_HOME: absolutePath.optional(),
   REDEPLOY_WORKTREE_ROOT: absolutePath.optional(),
   REDEPLOY_ENV_FILE: absolutePath.optional(),
+  REDEPLOY_WORKTREE_REF: z
+    .string()
+    .superRefine((r, ctx) => {
+      for (const p of refProblems(r)) ctx.addIssue({ code: 'custom', message: p });
+    })
+    .optional(),
   ONEX_STATE_DIR: absolutePath.optional(),
   REDEPLOY_STATE_DIR: absolutePath.optional(),
   REDEPLOY_SKILL_RESULTS_DIR: absolutePath.optional(),
@@ -111,6 +118,8 @@ const envSchema = z.object({
 export interface Config {
   omniHome: string;
   worktreeRoot: string;
+  /** The origin branch a worktree is based on unless `--ref` says otherwise (README: "The ref"). */
+  worktreeRef: string;
   envFile: string;
   stateDir: string;
   skillResultsDir: string;
@@ -176,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config: Config = {
     omniHome: e.OMNI_HOME ?? '/Volumes/PRO-G40/Code/omni_home',
     worktreeRoot: e.REDEPLOY_WORKTREE_ROOT ?? '/Volumes/PRO-G40/Code/omni_worktrees',
+    worktreeRef: e.REDEPLOY_WORKTREE_REF ?? DEFAULT_WORKTREE_REF,
     envFile: e.REDEPLOY_ENV_FILE ?? path.join(home, '.omnibase/.env'),
     stateDir,
     skillResultsDir,

@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import { readRegularFile, UnsafeFileError } from './safe-read.js';
 
 /**
  * Reads the operator's env file (`~/.omnibase/.env`) the way `source` would for the lines such files
@@ -15,14 +15,27 @@ export class EnvFileError extends Error {
   constructor(
     readonly file: string,
     readonly lines: number[],
+    message?: string,
   ) {
     super(
-      `${file}: line${lines.length > 1 ? 's' : ''} ${lines.join(', ')} ${lines.length > 1 ? 'are' : 'is'} not KEY=value ` +
-        `(allowed: KEY=value, export KEY=value, quotes, # comments, $VAR and \${VAR}; not $(…), backticks, \${VAR:-…}, unquoted spaces or backslashes); fix the file and retry`,
+      message ??
+        `${file}: line${lines.length > 1 ? 's' : ''} ${lines.join(', ')} ${lines.length > 1 ? 'are' : 'is'} not KEY=value ` +
+          `(allowed: KEY=value, export KEY=value, quotes, # comments, $VAR and \${VAR}; not $(…), backticks, \${VAR:-…}, unquoted spaces or backslashes); fix the file and retry`,
     );
     this.name = 'EnvFileError';
   }
 }
+
+/** The env file holds a few dozen lines; anything near this is not an env file. */
+export const ENV_FILE_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Variables that change which program runs or what it loads (a PATH to another `git`, a BASH_ENV that
+ * bash sources before deploy-runtime.sh, a GIT_DIR that points our checks at another repository). The
+ * env file configures the stack, not redeploy's own execution: such a line is refused.
+ */
+const STEERING_RE =
+  /^(PATH|BASH_ENV|SHELLOPTS|BASHOPTS|PS4|IFS|PYTHONPATH|PYTHONHOME|PYTHONSTARTUP|NODE_OPTIONS|GIT_.*|LD_.*|DYLD_.*|BASH_FUNC_.*)$/;
 
 const ASSIGN_RE = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
 /** Shell features `source` would evaluate and we do not: refused rather than silently read differently. */
@@ -44,6 +57,7 @@ export function parseEnvFile(
 ): Record<string, string> {
   const vars: Record<string, string> = {};
   const bad: number[] = [];
+  const steering: string[] = [];
   const lookup = (name: string): string | undefined => vars[name] ?? base[name];
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.trim();
@@ -55,6 +69,7 @@ export function parseEnvFile(
     }
     const name = m[1] as string;
     const rest = m[2] as string;
+    if (STEERING_RE.test(name)) return void steering.push(`${name} (line ${index + 1})`);
     let value: string;
     if (rest.startsWith("'")) {
       const end = rest.indexOf("'", 1);
@@ -83,17 +98,33 @@ export function parseEnvFile(
     vars[name] = value;
   });
   if (bad.length > 0) throw new EnvFileError(file, bad);
+  if (steering.length > 0)
+    throw new EnvFileError(
+      file,
+      [],
+      `${file} sets ${steering.join(', ')}, which would change which programs redeploy and the deploy ` +
+        `scripts run; set such variables in the worker's own environment instead, remove the line${steering.length > 1 ? 's' : ''} and retry`,
+    );
   return vars;
 }
 
-/** A missing file is not an error here: the variables may come from the worker's own environment. */
+/**
+ * A missing file is not an error here: the variables may come from the worker's own environment. A FIFO,
+ * a directory, a device, a huge file or a read that hangs is: never opened blocking, never read unbounded.
+ */
 export async function readEnvFile(file: string, base: NodeJS.ProcessEnv = {}): Promise<EnvFile> {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readRegularFile(file, { maxBytes: ENV_FILE_MAX_BYTES, timeoutMs: 5000 });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { path: file, exists: false, vars: {} };
+    if (err instanceof UnsafeFileError)
+      throw new EnvFileError(
+        file,
+        [],
+        `env file ${err.message}. Point REDEPLOY_ENV_FILE at a regular file of KEY=value lines (or fix this one), then retry`,
+      );
     throw err;
   }
+  if (text === undefined) return { path: file, exists: false, vars: {} };
   return { path: file, exists: true, vars: parseEnvFile(text, file, base) };
 }

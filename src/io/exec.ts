@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { formatCommand, type CommandSpec } from '../core/commands.js';
+import { boundString } from './bound.js';
 import type { Masker } from './mask.js';
 
 /**
@@ -111,8 +112,10 @@ export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<R
     const masked = opts.mask(line);
     write(masked);
     if (masked.trim() !== '') {
-      lastLine = masked;
-      tail.push(masked);
+      // A single huge line (a binary dump, minified JSON) must not blow up heartbeats and failures.
+      const kept = boundString(masked, 2048, opts.logFile);
+      lastLine = kept.length > 1024 ? boundString(masked, 1024, opts.logFile) : kept;
+      tail.push(kept);
       if (tail.length > TAIL_LINES) tail.shift();
     }
     return masked;

@@ -1,6 +1,8 @@
 /**
- * Secret masking. Values of variables whose names look secret are replaced by `***` in everything
- * activities return, throw, log or send.
+ * Secret masking, for output sinks only: logs, failure messages, notifications, command output kept in
+ * the history. Data the workflow acts on (paths, versions, commit SHAs) is never masked — it holds no
+ * secret by construction — and a masker leaves *protected* strings (configuration-derived values such
+ * as the worktree path) intact, so `***` never reveals where a secret sits inside a known string.
  */
 /**
  * Matched on whole `_`-separated words, so POSTGRES_PASSWORD, SLACK_BOT_TOKEN, AWS_SECRET_ACCESS_KEY and
@@ -14,6 +16,8 @@ const URL_PASSWORD_RE = /[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]+)@/gi;
 
 /** Shorter values would turn ordinary words into *** everywhere; 4+ characters is the usual floor. */
 const MIN_SECRET_LENGTH = 4;
+/** Below this a secret is masked, but it also occurs in ordinary text: ENV_CHECK says so. */
+export const WEAK_SECRET_LENGTH = 8;
 
 export type Masker = (text: string) => string;
 
@@ -34,6 +38,9 @@ export function secretValues(...sources: Record<string, string | undefined>[]): 
         }
       })();
       if (decoded !== value && decoded.length >= MIN_SECRET_LENGTH) values.add(decoded);
+      // A token often travels base64-encoded (Basic auth, k8s secrets); only the standalone encoding is
+      // caught — inside a longer base64 stream its alignment varies (documented).
+      if (value.length >= WEAK_SECRET_LENGTH) values.add(Buffer.from(value, 'utf8').toString('base64'));
     };
     for (const [name, value] of Object.entries(source)) {
       if (!value) continue;
@@ -45,10 +52,55 @@ export function secretValues(...sources: Record<string, string | undefined>[]): 
   return [...values].sort((a, b) => b.length - a.length);
 }
 
-export function createMasker(secrets: string[]): Masker {
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * `protect`: strings that are shown as they are wherever they occur in a text (the worktree path, the
+ * state dir, the run id): a secret inside one of them is not masked there, because a masked path would
+ * tell a reader the secret is "2026". Everywhere else the secret is masked.
+ */
+export function createMasker(secrets: string[], protect: string[] = []): Masker {
   if (secrets.length === 0) return (text) => text;
-  const pattern = new RegExp(secrets.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
-  return (text) => text.replace(pattern, '***');
+  const pattern = new RegExp(secrets.map(escape).join('|'), 'g');
+  const guarded = [
+    ...new Set(protect.filter((p) => secrets.some((s) => p.length > s.length && p.includes(s)))),
+  ];
+  if (guarded.length === 0) return (text) => text.replace(pattern, '***');
+  const guard = new RegExp(
+    guarded
+      .sort((a, b) => b.length - a.length)
+      .map(escape)
+      .join('|'),
+    'g',
+  );
+  return (text) => {
+    let out = '';
+    let last = 0;
+    for (const m of text.matchAll(guard)) {
+      out += text.slice(last, m.index).replace(pattern, '***') + m[0];
+      last = m.index + m[0].length;
+    }
+    return out + text.slice(last).replace(pattern, '***');
+  };
+}
+
+/**
+ * Names (never values) of secrets that cannot be masked safely: too short to be told from ordinary text,
+ * or occurring inside a configuration value (a path, the ticket). ENV_CHECK reports them as warnings.
+ */
+export function weakSecrets(
+  vars: Record<string, string | undefined>,
+  known: string[],
+): { name: string; why: string }[] {
+  const out: { name: string; why: string }[] = [];
+  for (const [name, value] of Object.entries(vars)) {
+    if (!value || !SECRET_NAME_RE.test(name)) continue;
+    if (value.length < WEAK_SECRET_LENGTH)
+      out.push({ name, why: `shorter than ${WEAK_SECRET_LENGTH} characters` });
+    else if (known.some((k) => k.includes(value)))
+      out.push({ name, why: 'its value also occurs in a configured path or name' });
+  }
+  return out;
 }
 
 /** Masks every string inside a JSON-like value. */

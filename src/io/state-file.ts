@@ -3,6 +3,7 @@ import path from 'node:path';
 import { legacyStateSchema, formatIssues, type LegacyState } from '../core/schemas.js';
 import type { RedeployState } from '../core/state.js';
 import { writeFileAtomic } from './atomic.js';
+import { readRegularFile, UnsafeFileError } from './safe-read.js';
 
 /**
  * The legacy state file `<state dir>/<run_id>.json`, mirrored from the workflow's progress query.
@@ -32,25 +33,33 @@ export class StateFileError extends Error {
   }
 }
 
-/** Reads a state file (a mirror, or one written by the old skill). `undefined` when there is none. */
+/** A full run's state is a few KB; a limit keeps a planted file from exhausting memory. */
+export const STATE_FILE_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Reads a state file (a mirror, or one written by the old skill) as untrusted input: a regular file
+ * (no symlink, FIFO or device), bounded in size, and no part of its content is echoed in an error.
+ * `undefined` when there is none.
+ */
 export async function readStateFile(stateDir: string, runId: string): Promise<LegacyState | undefined> {
   const file = stateFilePath(stateDir, runId);
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readRegularFile(file, { maxBytes: STATE_FILE_MAX_BYTES, noFollow: true });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (err instanceof UnsafeFileError) throw new StateFileError(file, [err.message.slice(file.length + 2)]);
     throw err;
   }
+  if (text === undefined) return undefined;
   let raw: unknown;
   try {
     raw = JSON.parse(text);
-  } catch (err) {
-    throw new StateFileError(file, [`not JSON (${(err as Error).message})`]);
+  } catch {
+    // JSON.parse's message quotes the text: never echoed (a state file may hold anything).
+    throw new StateFileError(file, ['not JSON']);
   }
   const parsed = legacyStateSchema.safeParse(raw);
   if (!parsed.success) throw new StateFileError(file, formatIssues(parsed.error));
-  if (parsed.data.run_id !== runId)
-    throw new StateFileError(file, [`run_id is ${parsed.data.run_id}, expected ${runId}`]);
+  if (parsed.data.run_id !== runId) throw new StateFileError(file, [`its run_id is not ${runId}`]);
   return parsed.data;
 }

@@ -205,11 +205,23 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     }
   });
 
+  /** What DEPLOY must find in the Dockerfile: the requested pins, or origin's when no pin was written. */
+  const expectedPins = (): Record<string, string> | 'unchanged' =>
+    state.phases.PIN_UPDATE.status === 'completed' ? { ...input.versions } : 'unchanged';
+  const deployArgs = (reattempt: boolean, expectPins: Record<string, string> | 'unchanged') => ({
+    ticket: input.worktreeTicket,
+    ref: state.worktree_ref,
+    reattempt,
+    baseCommit: state.provenance.base_commit,
+    dockerfileSha256: expectPins === 'unchanged' ? null : state.provenance.dockerfile_sha256,
+    expectPins,
+  });
+
   /** One activity call per phase, with a Web UI summary naming what it does. */
   const call = (phase: Phase, reattempt: boolean): Promise<PhaseOutcome> => {
     const id = input.runId;
     const versions = input.versions;
-    const wt = state.worktree_path ?? '';
+    const ticket = input.worktreeTicket;
     const pins = Object.entries(versions)
       .map(([pkg, to]) => {
         const from = ((state.phases.WORKTREE['pins_found'] ?? {}) as Record<string, string>)[pkg];
@@ -226,19 +238,19 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
           { skipInfisical: input.flags.skipInfisical },
         ]);
       case 'WORKTREE':
-        return acts.git.worktree.executeWithOptions(summary(input.worktreeTicket), [
+        return acts.git.worktree.executeWithOptions(summary(`${ticket} from origin/${state.worktree_ref}`), [
           id,
-          { ticket: input.worktreeTicket, versions },
+          { ticket, versions, ref: state.worktree_ref },
         ]);
       case 'PIN_UPDATE':
-        return acts.quick.pinUpdate.executeWithOptions(summary(pins), [id, { worktreePath: wt, versions }]);
+        return acts.quick.pinUpdate.executeWithOptions(summary(pins), [id, { ticket, versions }]);
       case 'DEPLOY':
         return acts.long.deploy.executeWithOptions(
           summary(`deploy-runtime.sh${reattempt ? ' --force' : ''}`),
-          [id, { worktreePath: wt, reattempt }],
+          [id, deployArgs(reattempt, expectedPins())],
         );
       case 'INFISICAL':
-        return acts.seed.infisical.executeWithOptions(summary('seed secrets'), [id, { worktreePath: wt }]);
+        return acts.seed.infisical.executeWithOptions(summary('seed secrets'), [id, { ticket }]);
       case 'VERIFY':
         return acts.verify.verify.executeWithOptions(
           summary(
@@ -246,14 +258,30 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
               .map(([k, v]) => `${k}==${v}`)
               .join(', '),
           ),
-          [id, { versions }],
+          [id, { versions, against: verifiedAgainst() }],
         );
       case 'NOTIFY':
         return acts.notify.notify.executeWithOptions(summary('run outcome'), [
           id,
-          { versions, phases: phaseStatuses(state), outcome: 'complete' },
+          { versions, phases: phaseStatuses(state), outcome: 'complete', provenance: state.provenance },
         ]);
     }
+  };
+  const verifiedAgainst = () => ({
+    ref: state.provenance.ref,
+    commit: state.provenance.deployed_commit ?? state.provenance.base_commit,
+    dockerfile_sha256: state.provenance.dockerfile_sha256,
+  });
+
+  /** Provenance fields an outcome carries (WORKTREE: base; PIN_UPDATE: Dockerfile; DEPLOY: what ran). */
+  const recordProvenance = (d: Record<string, unknown>): void => {
+    const p = state.provenance;
+    const str = (k: string): string | undefined => (typeof d[k] === 'string' ? d[k] : undefined);
+    p.base_commit = str('base_commit') ?? p.base_commit;
+    p.origin_url = str('origin_url') ?? p.origin_url;
+    p.dockerfile_sha256 = str('dockerfile_sha256') ?? p.dockerfile_sha256;
+    p.deploy_script = str('deploy_script') ?? p.deploy_script;
+    p.deployed_commit = str('deployed_commit') ?? p.deployed_commit;
   };
 
   const apply = (phase: Phase, outcome: PhaseOutcome): void => {
@@ -263,6 +291,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       const report = (d['pins_applied'] ?? {}) as Record<string, { to: string }>;
       state.pins_applied = Object.fromEntries(Object.entries(report).map(([k, v]) => [k, v.to]));
     }
+    recordProvenance(d);
     markPhase(state, phase, outcome.status ?? 'completed', now(), d);
   };
 
@@ -289,6 +318,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       versions: input.versions,
       flags: input.flags,
       target: input.target ?? null,
+      provenance: state.provenance,
       ...(rolledBackTo ? { rolledBackTo } : {}),
     };
     try {
@@ -432,7 +462,7 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     state.status = 'running';
     publish();
     const id = input.runId;
-    const wt = state.worktree_path ?? '';
+    const ticket = input.worktreeTicket;
     const exact = Object.fromEntries(
       Object.entries(previous).flatMap(([k, v]) => {
         const version = exactVersion(v);
@@ -441,19 +471,21 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     );
     let step: Phase = 'PIN_UPDATE';
     try {
-      await acts.quick.pinUpdate.executeWithOptions(
+      const restored = await acts.quick.pinUpdate.executeWithOptions(
         { summary: `ROLLBACK PIN_UPDATE ${formatPins(previous)}` },
-        [id, { worktreePath: wt, versions: {}, restore: previous }],
+        [id, { ticket, versions: {}, restore: previous }],
       );
+      recordProvenance(restored.details);
       step = 'DEPLOY';
-      await acts.long.deploy.executeWithOptions({ summary: 'ROLLBACK DEPLOY deploy-runtime.sh --force' }, [
-        id,
-        { worktreePath: wt, reattempt: true },
-      ]);
+      const deployed = await acts.long.deploy.executeWithOptions(
+        { summary: 'ROLLBACK DEPLOY deploy-runtime.sh --force' },
+        [id, deployArgs(true, previous)],
+      );
+      recordProvenance(deployed.details);
       step = 'VERIFY';
       await acts.verify.verify.executeWithOptions({ summary: `ROLLBACK VERIFY ${formatPins(exact)}` }, [
         id,
-        { versions: exact },
+        { versions: exact, against: verifiedAgainst() },
       ]);
     } catch (err) {
       if (isCancellation(err)) throw err;

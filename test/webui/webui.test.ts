@@ -17,7 +17,7 @@ function expectedSummaries(runId: string): Record<Phase, string> {
   return {
     SYNC: 'SYNC pull-all.sh',
     ENV_CHECK: 'ENV_CHECK required variables',
-    WORKTREE: `WORKTREE ${runId}`,
+    WORKTREE: `WORKTREE ${runId} from origin/main`,
     PIN_UPDATE: 'PIN_UPDATE omninode-claude >=0.3.0,<0.5.0 → 0.4.0, omniintelligence 0.6.0 → 0.8.0',
     DEPLOY: 'DEPLOY deploy-runtime.sh',
     INFISICAL: 'INFISICAL seed secrets',

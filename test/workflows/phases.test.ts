@@ -92,7 +92,7 @@ describe('phase behaviour', { concurrency: 1 }, () => {
     assert.equal(waiting.phases.WORKTREE['error_type'], 'BranchExists');
     assert.match(
       String(waiting.phases.WORKTREE['error']),
-      /branch 'OMN-stale-1' already exists .* not at main\. Use another --worktree-ticket, or delete it: git -C .* branch -D OMN-stale-1/,
+      /branch 'OMN-stale-1' already exists .* not at origin\/main \([0-9a-f]{12}\)\. Use another --worktree-ticket, or delete it: git -C .* branch -D OMN-stale-1/,
     );
     await assert.rejects(
       handle.executeUpdate('decide', { args: [{ action: 'skip', phase: 'WORKTREE' }] }),

@@ -1,0 +1,265 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { DOCKERFILE_REL, infraClone, joinPath, originRef, worktreePathFor } from '../core/commands.js';
+import { currentPins } from '../core/pins.js';
+import { onlyPinsDiffer } from '../core/provenance.js';
+import { refProblems } from '../core/ref.js';
+import { ticketProblems } from '../core/ticket.js';
+import { execa } from 'execa';
+import { readRegularFile } from '../io/safe-read.js';
+import { PhaseError, type PhaseContext } from './context.js';
+
+/**
+ * The trust boundary around the worktree. Every phase that acts on it derives its path from the
+ * configuration (worktree root + ticket) — never from a state file, a query or an earlier phase's
+ * output — and checks that it resolves (symlinks included) to that very place and is a worktree of
+ * `$OMNI_HOME/omnibase_infra`. Scripts run only from inside it.
+ */
+
+export const DOCKERFILE_MAX_BYTES = 1024 * 1024;
+
+export function checkTicket(ticket: string): void {
+  const problems = ticketProblems(ticket);
+  if (problems.length > 0)
+    throw new PhaseError('InvalidTicket', `worktree ticket "${ticket}" ${problems.join('; ')}`, false);
+}
+
+export function checkRef(ref: string): void {
+  const problems = refProblems(ref);
+  if (problems.length > 0)
+    throw new PhaseError('InvalidRef', `worktree ref "${ref}" ${problems.join('; ')}`, false);
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export interface GitResult {
+  exitCode: number | undefined;
+  /** Trimmed, except for `git show` where the exact bytes matter (`raw`). */
+  stdout: string;
+  raw: string;
+  tail: string[];
+}
+
+/**
+ * Our own read-only git queries (rev-parse, status, log, show): not logged line by line like the phase's
+ * commands (a `git show` of the Dockerfile is no log content), argv only, bounded in time, cancellable.
+ * `core.fsmonitor=false`: an fsmonitor configured in the repo would run a program on `status`.
+ */
+export async function git(ctx: PhaseContext, args: string[], cwd: string): Promise<GitResult> {
+  const r = await execa('git', ['-c', 'core.fsmonitor=false', ...args], {
+    cwd,
+    env: ctx.env,
+    extendEnv: false,
+    stdin: 'ignore',
+    reject: false,
+    stripFinalNewline: false,
+    timeout: 60_000,
+    cancelSignal: ctx.signal,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const raw = typeof r.stdout === 'string' ? r.stdout : '';
+  const err = typeof r.stderr === 'string' ? r.stderr : '';
+  return {
+    exitCode: r.exitCode,
+    stdout: raw.trim(),
+    raw,
+    tail: err
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .map((l) => ctx.mask(l)),
+  };
+}
+
+async function realpathOrNull(p: string): Promise<string | null> {
+  return fs.realpath(p).catch(() => null);
+}
+
+/** `git rev-parse` answers, absolute. */
+async function revParse(ctx: PhaseContext, dir: string, args: string[]): Promise<string[] | null> {
+  const r = await git(ctx, ['-C', dir, 'rev-parse', '--path-format=absolute', ...args], dir);
+  return r.exitCode === 0 ? r.stdout.split('\n').map((l) => l.trim()) : null;
+}
+
+/**
+ * The worktree path for `ticket`, once it is known to be the real directory at that place (no symlink
+ * in `<ticket>/omnibase_infra`) and a worktree of the infra clone, at its top level. `undefined` when
+ * nothing exists there yet.
+ */
+export async function locateWorktree(ctx: PhaseContext, ticket: string): Promise<string | undefined> {
+  checkTicket(ticket);
+  const { worktreeRoot, omniHome } = ctx.config;
+  const wt = worktreePathFor(worktreeRoot, ticket);
+  const stat = await fs.lstat(wt).catch(() => null);
+  const parent = await fs.lstat(path.dirname(wt)).catch(() => null);
+  if (!stat && !parent?.isSymbolicLink()) return undefined;
+  const root = await realpathOrNull(worktreeRoot);
+  const real = await realpathOrNull(wt);
+  if (!root || !real || real !== path.join(root, ticket, 'omnibase_infra')) {
+    throw new PhaseError(
+      'WorktreeOutsideRoot',
+      `${wt} does not resolve to itself under the worktree root (a symbolic link in the path?); ` +
+        `redeploy only acts on a real directory there. Remove it, or choose another --worktree-ticket`,
+      false,
+    );
+  }
+  if (!(await fs.stat(real)).isDirectory())
+    throw new PhaseError('WorktreeInvalid', `${wt} exists but is not a directory; remove it`, false);
+  const clone = infraClone(omniHome);
+  const cloneDir = await revParse(ctx, clone, ['--git-common-dir']);
+  const here = await revParse(ctx, wt, ['--git-common-dir', '--show-toplevel']);
+  const [common, top] = here ?? [];
+  const same = async (a: string | undefined, b: string | undefined) =>
+    !!a && !!b && (await realpathOrNull(a)) === (await realpathOrNull(b));
+  if (!cloneDir || !(await same(common, cloneDir[0])) || !(await same(top, real))) {
+    throw new PhaseError(
+      'WorktreeInvalid',
+      `${wt} exists but is not a worktree of ${clone}. Remove it ` +
+        `(or \`git -C ${clone} worktree remove ${wt}\`), or choose another --worktree-ticket`,
+      false,
+    );
+  }
+  return wt;
+}
+
+/** For phases after WORKTREE: the worktree must exist and pass locateWorktree. */
+export async function requireWorktree(ctx: PhaseContext, ticket: string): Promise<string> {
+  const wt = await locateWorktree(ctx, ticket);
+  if (!wt)
+    throw new PhaseError(
+      'NoWorktree',
+      `no worktree at ${worktreePathFor(ctx.config.worktreeRoot, ticket)} (WORKTREE did not complete, or it was removed); retry WORKTREE first`,
+      false,
+    );
+  return wt;
+}
+
+/**
+ * A script of the worktree (`scripts/deploy-runtime.sh`): it must resolve inside the worktree and be a
+ * regular file — a symlink to /tmp or to another checkout is refused, never executed.
+ */
+export async function worktreeScript(worktree: string, rel: string): Promise<string | undefined> {
+  const candidate = joinPath(worktree, rel);
+  if (!(await fs.lstat(candidate).catch(() => null))) return undefined;
+  const real = await realpathOrNull(candidate);
+  const top = await fs.realpath(worktree);
+  const stat = real ? await fs.stat(real).catch(() => null) : null;
+  if (!real || !real.startsWith(`${top}/`) || !stat?.isFile()) {
+    throw new PhaseError(
+      'ScriptOutsideWorktree',
+      `${candidate} is not a regular file inside the worktree (it resolves elsewhere); redeploy runs only the worktree's own scripts. ` +
+        `Restore it (git -C ${worktree} checkout -- ${rel}), or remove the worktree`,
+      false,
+    );
+  }
+  return real;
+}
+
+export async function readDockerfile(worktree: string): Promise<string> {
+  const file = joinPath(worktree, DOCKERFILE_REL);
+  const text = await readRegularFile(file, { maxBytes: DOCKERFILE_MAX_BYTES }).catch((err: Error) => {
+    throw new PhaseError('DockerfileInvalid', `${file}: ${err.message}`, false);
+  });
+  if (text === undefined)
+    throw new PhaseError(
+      'DockerfileMissing',
+      `${file} not found; is ${worktree} an omnibase_infra worktree?`,
+      false,
+    );
+  return text;
+}
+
+export interface WorktreeChanges {
+  head: string;
+  /** `<short sha> <subject>` of commits on HEAD that origin/<ref> does not have. */
+  extraCommits: string[];
+  /** Paths changed, added or untracked, other than the Dockerfile's pin lines. */
+  changedFiles: string[];
+  /** The Dockerfile differs from HEAD's (in pin specifiers only; otherwise it is in changedFiles). */
+  pinsEdited: boolean;
+  /** Commits origin/<ref> has that HEAD lacks (an old but clean worktree). */
+  behind: number;
+  dockerfile: string;
+}
+
+export async function resolveCommit(
+  ctx: PhaseContext,
+  dir: string,
+  rev: string,
+): Promise<string | undefined> {
+  const r = await git(ctx, ['-C', dir, 'rev-parse', '--verify', '--quiet', `${rev}^{commit}`], dir);
+  return r.exitCode === 0 ? r.stdout.trim() : undefined;
+}
+
+/** Everything in the worktree that is not `origin/<ref>` plus redeploy's own pin edits. */
+export async function worktreeChanges(ctx: PhaseContext, wt: string, ref: string): Promise<WorktreeChanges> {
+  const fail = (what: string, r: GitResult): never => {
+    throw new PhaseError('WorktreeInvalid', `${what} failed in ${wt}: ${r.tail.join(' ')}`, true);
+  };
+  const head = await resolveCommit(ctx, wt, 'HEAD');
+  if (!head) throw new PhaseError('WorktreeInvalid', `${wt} has no commit checked out (HEAD)`, false);
+  const origin = await resolveCommit(ctx, wt, originRef(ref));
+  if (!origin)
+    throw new PhaseError(
+      'OriginRefMissing',
+      `origin/${ref} is not known in ${infraClone(ctx.config.omniHome)}; WORKTREE fetches it — retry WORKTREE, or check that origin has a branch '${ref}'`,
+      false,
+    );
+  const log = await git(ctx, ['-C', wt, 'log', '--format=%h %s', `${origin}..HEAD`], wt);
+  if (log.exitCode !== 0) fail('git log', log);
+  const behind = await git(ctx, ['-C', wt, 'rev-list', '--count', `HEAD..${origin}`], wt);
+  if (behind.exitCode !== 0) fail('git rev-list', behind);
+  const status = await git(ctx, ['-C', wt, 'status', '--porcelain=v1', '-z', '--untracked-files=all'], wt);
+  if (status.exitCode !== 0) fail('git status', status);
+  const entries = status.raw.split('\0').filter((e) => e.length > 3);
+  const dockerfile = await readDockerfile(wt);
+  let pinsEdited = false;
+  const changedFiles: string[] = [];
+  for (const entry of entries) {
+    const code = entry.slice(0, 2);
+    const file = entry.slice(3);
+    if (file === DOCKERFILE_REL && code === ' M') {
+      const show = await git(ctx, ['-C', wt, 'show', `HEAD:${DOCKERFILE_REL}`], wt);
+      if (show.exitCode === 0 && onlyPinsDiffer(show.raw, dockerfile)) {
+        pinsEdited = true;
+        continue;
+      }
+    }
+    changedFiles.push(`${code.trim() || '?'} ${file}`);
+  }
+  return {
+    head,
+    extraCommits: log.stdout.split('\n').filter((l) => l.trim() !== ''),
+    changedFiles,
+    pinsEdited,
+    behind: Number(behind.stdout.trim()) || 0,
+    dockerfile,
+  };
+}
+
+/** The refusal for a worktree holding anything redeploy did not put there, with the two ways out. */
+export function modifiedWorktreeError(ctx: PhaseContext, wt: string, ref: string, c: WorktreeChanges) {
+  const parts: string[] = [];
+  if (c.extraCommits.length > 0)
+    parts.push(`commits not on origin/${ref}: ${c.extraCommits.slice(0, 10).join('; ')}`);
+  if (c.changedFiles.length > 0) parts.push(`changed files: ${c.changedFiles.slice(0, 20).join(', ')}`);
+  const clone = infraClone(ctx.config.omniHome);
+  return new PhaseError(
+    'WorktreeModified',
+    `Worktree ${wt} holds changes redeploy did not make (${parts.join('; ')}); it would deploy them. ` +
+      `Either remove it (git -C ${clone} worktree remove --force ${wt}) and retry, or start a new run with another --worktree-ticket.`,
+    false,
+    { extra_commits: c.extraCommits, changed_files: c.changedFiles },
+  );
+}
+
+/** The pins DEPLOY expects, in currentPins' display form (`0.4.0`, `>=0.3.0,<0.5.0`, `unpinned`). */
+export function pinsMismatch(dockerfile: string, expected: Record<string, string>): string[] {
+  const found = currentPins(dockerfile, Object.keys(expected));
+  return Object.entries(expected)
+    .filter(([pkg, want]) => found[pkg] !== want)
+    .map(([pkg, want]) => `${pkg} is ${found[pkg] ?? 'missing'}, expected ${want}`);
+}

@@ -1,0 +1,59 @@
+import { findPins } from './pins.js';
+
+/**
+ * What a run deployed, recorded as it goes (additive state fields): the origin ref and commit the
+ * worktree is based on, where origin is, the Dockerfile's SHA-256 once the pins are written, and the
+ * deploy script that was executed. Written by WORKTREE, PIN_UPDATE and DEPLOY; read by VERIFY, the
+ * report, `status` and the notifications.
+ */
+export interface Provenance {
+  ref: string;
+  /** `origin/<ref>` as fetched by WORKTREE: the commit the worktree's HEAD must be. */
+  base_commit: string | null;
+  /** Without credentials (`https://***@host/…`): for display only, never fetched from. */
+  origin_url: string | null;
+  dockerfile_sha256: string | null;
+  /** The absolute path of the deploy-runtime.sh DEPLOY ran (resolved inside the worktree). */
+  deploy_script: string | null;
+  /** The commit DEPLOY checked the worktree's HEAD against before it ran. */
+  deployed_commit: string | null;
+}
+
+export function emptyProvenance(ref: string): Provenance {
+  return {
+    ref,
+    base_commit: null,
+    origin_url: null,
+    dockerfile_sha256: null,
+    deploy_script: null,
+    deployed_commit: null,
+  };
+}
+
+/** A URL without its user-info: `https://user:token@github.com/x` → `https://***@github.com/x`. */
+export function displayUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@');
+}
+
+/**
+ * The Dockerfile text with every pin's version specifier blanked: two texts that agree on this differ
+ * in specifiers only (what PIN_UPDATE writes), nothing else — no added line, no edited command.
+ */
+export function withoutSpecifiers(text: string): string {
+  // Right to left, so earlier offsets stay valid; an unpinned requirement gets the mark where `==X` would go.
+  let out = text;
+  for (const p of findPins(text).sort((a, b) => b.start - a.start))
+    out = `${out.slice(0, p.start)}\u0000${out.slice(p.end)}`;
+  return out;
+}
+
+export function onlyPinsDiffer(base: string, current: string): boolean {
+  return withoutSpecifiers(base) === withoutSpecifiers(current);
+}
+
+/** `abc123def456 (main)`, as the CLI, the report and the messages show a deployed commit. */
+export function describeProvenance(p: Provenance | undefined | null): string {
+  if (!p) return '—';
+  const commit = p.deployed_commit ?? p.base_commit;
+  return `origin/${p.ref} @ ${commit ? commit.slice(0, 12) : '(not fetched yet)'}`;
+}
