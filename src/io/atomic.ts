@@ -29,14 +29,3 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
     throw err;
   }
 }
-
-/**
- * A text file read so that writing the text back gives the same bytes: UTF-8 when it round-trips,
- * else Latin-1 (one character per byte). `encode` turns an edited text back into bytes the same way.
- */
-export async function readTextExact(file: string): Promise<{ text: string; encode: (t: string) => Buffer }> {
-  const bytes = await fs.readFile(file);
-  const utf8 = bytes.toString('utf8');
-  const encoding: BufferEncoding = Buffer.from(utf8, 'utf8').equals(bytes) ? 'utf8' : 'latin1';
-  return { text: bytes.toString(encoding), encode: (t) => Buffer.from(t, encoding) };
-}
