@@ -479,7 +479,8 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       step = 'DEPLOY';
       const deployed = await acts.long.deploy.executeWithOptions(
         { summary: 'ROLLBACK DEPLOY deploy-runtime.sh --force' },
-        [id, deployArgs(true, previous)],
+        // DEPLOY's preflight compares display forms (currentPins): give it the restored pins in that form.
+        [id, deployArgs(true, displayPins(previous))],
       );
       recordProvenance(deployed.details);
       step = 'VERIFY';
