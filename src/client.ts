@@ -8,6 +8,7 @@ import { writeSkillResult } from './io/skill-result.js';
 import { parseCommand, UsageError, type Command } from './cli/args.js';
 import { dryRunLines } from './cli/dry-run.js';
 import { newRunId } from './cli/run-id.js';
+import { terminalSafe } from './cli/terminal-text.js';
 
 export const USAGE = `Usage: redeploy --versions "pkg=ver[,pkg=ver…]" [options]
        redeploy --resume <run_id> [--versions …] [options]
@@ -79,8 +80,9 @@ async function dryRun(cmd: Extract<Command, { kind: 'run' }>, out: (line: string
 
 /** CLI entry: parse → validate → dispatch. Every input is validated before any connection is made. */
 export async function main(argv: string[]): Promise<number> {
-  const out = (line: string) => process.stdout.write(`${line}\n`);
-  const err = (line: string) => process.stderr.write(`${line}\n`);
+  // Every line the CLI prints may quote a script's output: made terminal-safe here, at the sink.
+  const out = (line: string) => process.stdout.write(`${terminalSafe(line)}\n`);
+  const err = (line: string) => process.stderr.write(`${terminalSafe(line)}\n`);
   try {
     const cmd = parseCommand(argv);
     if (cmd.kind === 'help') {
@@ -126,7 +128,7 @@ export async function main(argv: string[]): Promise<number> {
     const embedded = !config.temporal.configured;
     if (embedded) {
       const { ensureEmbeddedServer } = await import('./io/embedded.js');
-      await ensureEmbeddedServer(config, (line) => process.stderr.write(`${line}\n`));
+      await ensureEmbeddedServer(config, err);
     }
     const client = await connectClient(config);
     const local = embedded && cmd.kind !== 'list' ? await import('./cli/local-worker.js') : undefined;
@@ -185,6 +187,10 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const name = e instanceof Error ? e.name : '';
+    if (name === 'MirrorError') {
+      err((e as Error).message);
+      return (e as { exitCode: number }).exitCode;
+    }
     if (name === 'WorkflowNotFoundError') {
       err(
         `redeploy: no run ${(e as { workflowId?: string }).workflowId ?? ''} in Temporal (see \`redeploy list\`)`,

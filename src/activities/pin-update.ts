@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DOCKERFILE_REL, joinPath, pinScriptCommand } from '../core/commands.js';
 import { rewritePins, unifiedDiff, type PinReport } from '../core/pins.js';
 import type { Versions } from '../core/versions.js';
+import { formatPins } from '../core/state.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import {
   readDockerfile,
@@ -112,7 +113,7 @@ async function script(
 export function makePinUpdate(deps: ActivityDeps) {
   return async function pinUpdate(
     runId: string,
-    /** `restore` (--rollback-on-failure): earlier specifiers to write back instead of `versions`. */
+    /** `restore` (--rollback-on-failure): the original specifiers' bytes, written back instead of `versions`. */
     opts: {
       ticket: string;
       versions: Versions;
@@ -132,11 +133,7 @@ export function makePinUpdate(deps: ActivityDeps) {
         const written = async () => ({ dockerfile_sha256: sha256(await readDockerfile(worktreePath)) });
         if (opts.restore) {
           // Always built in: a range or an unpinned package cannot be passed to the script's --versions.
-          ctx.log(
-            `PIN_UPDATE: rollback to ${Object.entries(opts.restore)
-              .map(([k, v]) => `${k} ${v}`)
-              .join(', ')}`,
-          );
+          ctx.log(`PIN_UPDATE: rollback to ${formatPins(opts.restore)}`);
           const report = await builtin(ctx, worktreePath, opts.restore, true);
           return { details: { pins_applied: report, mode: 'builtin', rollback: true, ...(await written()) } };
         }

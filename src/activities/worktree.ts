@@ -6,7 +6,7 @@ import {
   worktreeAddCommand,
   worktreePathFor,
 } from '../core/commands.js';
-import { currentPins } from '../core/pins.js';
+import { currentPins, currentSpecifiers } from '../core/pins.js';
 import { displayUrl } from '../core/provenance.js';
 import type { Versions } from '../core/versions.js';
 import {
@@ -87,6 +87,8 @@ export function makeWorktree(deps: ActivityDeps) {
             throw modifiedWorktreeError(ctx, path, ref, changes);
           // What the last run on this ticket pinned: the rollback's "previous" pins.
           const pinsFound = currentPins(changes.dockerfile, Object.keys(opts.versions));
+          // The same pins as their bytes: what a rollback writes back (never the display form).
+          const pinsFoundRaw = currentSpecifiers(changes.dockerfile, Object.keys(opts.versions));
           if (changes.pinsEdited) {
             const restore = await git(ctx, ['-C', path, 'checkout', '--', DOCKERFILE_REL], path);
             if (restore.exitCode !== 0)
@@ -118,6 +120,7 @@ export function makeWorktree(deps: ActivityDeps) {
               path,
               reused: true,
               pins_found: pinsFound,
+              pins_found_raw: pinsFoundRaw,
               ...provenance,
               fast_forwarded: changes.behind,
               pins_reset: changes.pinsEdited,
@@ -155,8 +158,17 @@ export function makeWorktree(deps: ActivityDeps) {
         // What was checked out is exactly what was fetched (a hook could have moved it).
         await locateWorktree(ctx, opts.ticket);
         await expectHead(ctx, path, base);
-        const pinsFound = currentPins(await readDockerfile(path), Object.keys(opts.versions));
-        return { details: { path, reused: false, pins_found: pinsFound, ...provenance } };
+        const dockerfile = await readDockerfile(path);
+        const pkgs = Object.keys(opts.versions);
+        return {
+          details: {
+            path,
+            reused: false,
+            pins_found: currentPins(dockerfile, pkgs),
+            pins_found_raw: currentSpecifiers(dockerfile, pkgs),
+            ...provenance,
+          },
+        };
       },
       { ticket: opts.ticket },
     );

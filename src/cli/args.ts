@@ -208,7 +208,8 @@ export function parseCommand(argv: string[]): Command {
   }
   const ticket = values['worktree-ticket'];
   if (ticket !== undefined)
-    for (const p of ticketProblems(ticket)) problems.push(`--worktree-ticket "${ticket}" ${p}`);
+    // JSON quoting: a ticket with control characters is shown escaped, never sent raw to the terminal.
+    for (const p of ticketProblems(ticket)) problems.push(`--worktree-ticket ${JSON.stringify(ticket)} ${p}`);
   const ref = values.ref;
   if (ref !== undefined) for (const p of refProblems(ref)) problems.push(`--ref "${ref}" ${p}`);
   if (values.resume !== undefined) {

@@ -1,11 +1,12 @@
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { legacyStateSchema } from '../core/schemas.js';
 import { isActive, type RedeployState } from '../core/state.js';
 import type { Config } from '../io/config.js';
-import { resultFromState, writeSkillResult } from '../io/skill-result.js';
-import { readStateFile, writeStateFile } from '../io/state-file.js';
+import { resultFromState, skillResultPath, writeSkillResult } from '../io/skill-result.js';
+import { readStateFile, stateFilePath, writeStateFile } from '../io/state-file.js';
 import type { Live, Reporter } from './progress.js';
 
 /** How often an attached CLI asks the workflow for its progress (cheap: a query is served from memory). */
@@ -48,6 +49,51 @@ async function liveLine(handle: WorkflowHandle): Promise<Live> {
     return typeof value === 'string' && value ? { lastLine: value } : {};
   } catch {
     return {};
+  }
+}
+
+/** Exit code when the state dir cannot be written while the run is still active: it goes on, unfollowed. */
+export const EXIT_NOT_MIRRORED = 74;
+
+/**
+ * The state file (or skill result) could not be written — disk full, quota, file size limit, read-only.
+ * Says what the run really is and how to pick it up again; the temp file is already gone (writeFileAtomic).
+ */
+export class MirrorError extends Error {
+  readonly exitCode: number;
+  constructor(state: RedeployState, file: string, cause: unknown) {
+    const e = cause as NodeJS.ErrnoException;
+    const why = e?.code ? `${e.code}: ${e.message.replace(/^[A-Z]+: /, '').split(',')[0]}` : String(cause);
+    const active = isActive(state.status);
+    const where = state.current_phase && active ? ` in ${state.current_phase}` : '';
+    super(
+      `redeploy: could not write ${file} (${why}); no temporary file was left.\n` +
+        `The run ${state.run_id} is ${state.status}${where}` +
+        (active
+          ? ' and goes on without this CLI following it (in zero-setup mode it pauses until a redeploy command runs again).\n'
+          : '; that file does not say so yet.\n') +
+        `Free space in ${path.dirname(file)}, then: redeploy status ${state.run_id} (writes the state file) · redeploy watch ${state.run_id} (re-attaches)`,
+      { cause },
+    );
+    this.name = 'MirrorError';
+    // Ended: the run's own exit code (the run did what it did); still active: a code of its own.
+    this.exitCode = active ? EXIT_NOT_MIRRORED : exitCodeFor(state);
+  }
+}
+
+/** Mirrors a state into the legacy state file and, once the run has ended, the skill result. */
+export async function mirrorState(
+  config: Config,
+  state: RedeployState,
+  skillResult = !isActive(state.status),
+) {
+  let file = stateFilePath(config.stateDir, state.run_id);
+  try {
+    await writeStateFile(config.stateDir, state);
+    file = skillResultPath(config.skillResultsDir);
+    if (skillResult) await writeSkillResult(config.skillResultsDir, resultFromState(state));
+  } catch (err) {
+    throw new MirrorError(state, file, err);
   }
 }
 
@@ -110,7 +156,7 @@ export async function attach(
       live = await liveLine(handle);
     }
     if (state && (state.version !== lastVersion || opts.live)) {
-      if (state.version !== lastVersion) await writeStateFile(config.stateDir, state);
+      if (state.version !== lastVersion) await mirrorState(config, state, false);
       lastVersion = state.version;
       last = state;
       reporter.update(state, live);
@@ -119,7 +165,7 @@ export async function attach(
     // alert is sent, which can take a while when the server is slow): that wait is not a new one.
     const answered = !!opts.decided && state?.pending_decision?.since === opts.decided;
     if (state && !isActive(state.status) && !answered) {
-      await writeSkillResult(config.skillResultsDir, resultFromState(state));
+      await mirrorState(config, state);
       return { state, detached: false, exitCode: exitCodeFor(state) };
     }
     // The end of the run wakes us at once (result() long-polls), instead of up to one poll interval later.

@@ -27,8 +27,8 @@ import { workflowUrl } from '../io/temporal.js';
 import { describeTargetLock } from '../io/target-lock.js';
 import { busyMessage, targetLockId } from '../core/target-lock.js';
 import { resultFromState, writeSkillResult } from '../io/skill-result.js';
-import { readStateFile, stateFilePath, writeStateFile } from '../io/state-file.js';
-import { attach, finalState, queryState } from './attach.js';
+import { readStateFile, stateFilePath } from '../io/state-file.js';
+import { attach, finalState, mirrorState, queryState } from './attach.js';
 import { JsonReporter, LineReporter, TtyReporter, closingLines, type Reporter } from './progress.js';
 import { newRunId } from './run-id.js';
 import { UsageError, type Command, type RunRequest } from './args.js';
@@ -298,10 +298,7 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
   }
   if (status === 'COMPLETED') {
     const state = await lastState(ctx, handle);
-    if (state) {
-      await writeStateFile(ctx.config.stateDir, state);
-      await writeSkillResult(ctx.config.skillResultsDir, resultFromState(state));
-    }
+    if (state) await mirrorState(ctx.config, state, true);
     ctx.out(`Run ${cmd.runId} already completed; nothing to resume.`);
     return 0;
   }
@@ -392,8 +389,7 @@ export async function status(ctx: Context, runId: string, json: boolean): Promis
     );
     return 1;
   }
-  await writeStateFile(ctx.config.stateDir, state);
-  if (!isActive(state.status)) await writeSkillResult(ctx.config.skillResultsDir, resultFromState(state));
+  await mirrorState(ctx.config, state);
   if (json) {
     ctx.out(JSON.stringify(state, null, 2));
     return 0;
@@ -476,10 +472,7 @@ export async function cancel(ctx: Context, runId: string): Promise<number> {
   const deadline = Date.now() + 60_000;
   while ((await handle.describe()).status.name === 'RUNNING' && Date.now() < deadline) await sleep(300);
   const state = await lastState(ctx, handle);
-  if (state) {
-    await writeStateFile(ctx.config.stateDir, state);
-    await writeSkillResult(ctx.config.skillResultsDir, resultFromState(state));
-  }
+  if (state) await mirrorState(ctx.config, state, true);
   ctx.out(`[redeploy] ${runId} ${(await handle.describe()).status.name.toLowerCase()}`);
   return 0;
 }

@@ -6,6 +6,7 @@ import {
   type PhaseRecord,
   type RedeployState,
 } from '../core/state.js';
+import { terminalLine, terminalSafe } from './terminal-text.js';
 
 /** While --rollback-on-failure compensates: what it restores, and how. */
 function rollingLine(state: RedeployState): string {
@@ -294,11 +295,13 @@ export class TtyReporter implements Reporter {
     const s = this.state;
     if (!s) return [];
     const width = this.stream.columns || 100;
+    // Text from the run (and so from scripts) is made terminal-safe before our own colours go around it.
     const waiting = s.waiting_for
-      ? [`  ${this.paint('33', '⧗')} ${waitingLine(s.waiting_for)}`.slice(0, width - 1)]
+      ? [`  ${this.paint('33', '⧗')} ${terminalLine(waitingLine(s.waiting_for))}`.slice(0, width - 1)]
       : s.rollback?.status === 'running'
-        ? [`  ${this.paint('33', '↩')} ${rollingLine(s)}`.slice(0, width - 1)]
+        ? [`  ${this.paint('33', '↩')} ${terminalLine(rollingLine(s))}`.slice(0, width - 1)]
         : [];
+    const lastLine = terminalLine(this.live.lastLine ?? '');
     return [
       ...waiting,
       ...PHASES.map((p) => {
@@ -315,8 +318,7 @@ export class TtyReporter implements Reporter {
         // Visible width is what matters: a wrapped line would break the cursor-up redraw.
         const visible = `  X ${p.padEnd(10)} ${r.status}${elapsed}`;
         const room = width - 1 - visible.length - 2;
-        const last =
-          r.status === 'running' && this.live.lastLine && room > 3 ? this.live.lastLine.slice(0, room) : '';
+        const last = r.status === 'running' && lastLine && room > 3 ? lastLine.slice(0, room) : '';
         return `  ${icon} ${p.padEnd(10)} ${r.status}${elapsed}${last ? `  ${this.paint('2', last)}` : ''}`;
       }),
     ];
@@ -337,11 +339,11 @@ export class TtyReporter implements Reporter {
       this.state = state;
       this.live = {};
       this.draw();
-      for (const line of closingLines(state)) this.stream.write(`${line}\n`);
+      for (const line of closingLines(state)) this.stream.write(`${terminalSafe(line)}\n`);
     }
   }
   note(line: string): void {
-    this.stream.write(`${line}\n`);
+    this.stream.write(`${terminalSafe(line)}\n`);
     this.drawn = 0; // the note scrolled the list; draw it anew below
   }
 }

@@ -4,13 +4,17 @@ import { normalizeName, type Versions } from './versions.js';
  * Rewrites requested pins in a Dockerfile's `RUN … pip install …` requirement lists. Pure text in,
  * text + report out, so the activity, the dry-run diff and the tests share one implementation.
  *
- * Recognised forms (CONTRACTS.md): quoted or bare, exact (`==`) or range specifiers, one or many per
- * line, inside backslash continuations. Comment lines and anything outside a pip install are left alone.
+ * Recognised forms (CONTRACTS.md): quoted or bare, exact (`==`, `===`) or range specifiers, extras,
+ * environment markers, one or many per line, inside backslash continuations. Only the specifier's bytes
+ * are replaced (offsets into the whole text): quotes, extras, markers, CRLF and trailing text stay as they
+ * were. Comment lines, shell comments (`# …` after a command) and anything outside a pip install are left alone.
  */
 
 export interface PinChange {
-  /** The specifier found: the version for `==X`, else the whole specifier (`>=0.3.0,<0.5.0`), or `unpinned`. */
+  /** For display: the version for `==X`, else the whole specifier (`>=0.3.0,<0.5.0`, `===0.6.0`), or `unpinned`. */
   from: string;
+  /** The specifier's bytes as found (`''` when unpinned): what a rollback writes back. Absent from old reports. */
+  from_raw?: string;
   to: string;
   matched: boolean;
 }
@@ -24,8 +28,8 @@ export interface PinRewrite {
   changed: boolean;
 }
 
-const REQUIREMENT_RE =
-  /^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(\[[^\]]*\])?((?:===|==|!=|~=|>=|<=|>|<).*)?$/;
+const NAME_RE = /^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[^\]]*\])?\s*/;
+const OPERATOR_RE = /^(?:===|==|!=|~=|>=|<=|>|<)/;
 /** pip/uv options that consume the next token, so that token is not mistaken for a requirement. */
 const OPTIONS_WITH_VALUE = new Set([
   '-r',
@@ -45,93 +49,233 @@ const OPTIONS_WITH_VALUE = new Set([
   '--prefix',
   '-t',
 ]);
-const COMMAND_SEPARATORS = new Set(['&&', '||', ';', '|']);
+/** Shell control operators: each ends the current command (and so the pip install's argument list). */
+const OPERATOR_CHARS = new Set([';', '&', '|', '(', ')']);
 
 interface FoundPin {
-  line: number;
-  start: number;
-  end: number;
-  quote: string;
   name: string;
   extras: string;
+  /** The specifier's bytes as found, `''` when unpinned. */
   specifier: string;
+  /** Offsets of those bytes in the whole text (start === end when unpinned: where `==X` goes). */
+  start: number;
+  end: number;
 }
 
-/** Every requirement token inside a `RUN … pip install …` instruction, with its position. */
-export function findPins(text: string): FoundPin[] {
-  const lines = text.split('\n');
-  const found: FoundPin[] = [];
-  let inRun = false;
-  let inInstall = false;
-  let skipNext = false;
-  lines.forEach((rawLine, index) => {
-    const line = rawLine.replace(/\r$/, '');
+interface ShellWord {
+  /** The word after quote removal. */
+  value: string;
+  /** For each character of `value`, its offset in the whole text. */
+  at: number[];
+  /** An unquoted shell operator (`;`, `&&`, `|` …) rather than a word. */
+  operator: boolean;
+  /** Contains `$` or a backquote: its value is only known to the shell. */
+  expands: boolean;
+}
+
+/**
+ * The logical lines of each RUN instruction, as Docker joins them: continuation backslashes dropped,
+ * comment and empty lines inside a continuation removed (Docker does so). Each character keeps its offset.
+ */
+function runInstructions(text: string): { chars: string; at: number[] }[] {
+  const out: { chars: string; at: number[] }[] = [];
+  let current: { chars: string; at: number[] } | undefined;
+  let offset = 0;
+  for (const physical of text.split('\n')) {
+    const lineStart = offset;
+    offset += physical.length + 1;
+    const line = physical.endsWith('\r') ? physical.slice(0, -1) : physical;
     const trimmed = line.trim();
-    if (trimmed.startsWith('#')) return; // Docker keeps continuations across comment lines
-    if (!inRun) {
-      if (!/^RUN\b/i.test(trimmed)) return;
-      inRun = true;
-      inInstall = false;
-      skipNext = false;
+    if (!current) {
+      if (!/^RUN\b/i.test(trimmed)) continue;
+      current = { chars: '', at: [] };
+    } else if (trimmed === '' || trimmed.startsWith('#')) {
+      continue;
     }
-    const continues = /\\\s*$/.test(line);
-    const body = continues ? line.replace(/\\\s*$/, '') : line;
+    const continuation = /\\[ \t]*$/.exec(line);
+    const body = continuation ? line.slice(0, continuation.index) : line;
+    for (let i = 0; i < body.length; i++) {
+      current.chars += body[i];
+      current.at.push(lineStart + i);
+    }
+    if (!continuation) {
+      out.push(current);
+      current = undefined;
+    }
+  }
+  if (current) out.push(current);
+  return out;
+}
+
+/** Splits a logical RUN line into shell words and operators (quotes, backslashes); stops at a `#` comment. */
+function shellWords(line: { chars: string; at: number[] }): ShellWord[] {
+  const { chars, at } = line;
+  const words: ShellWord[] = [];
+  let i = 0;
+  while (i < chars.length) {
+    const c = chars[i] ?? '';
+    if (c === ' ' || c === '\t') {
+      i++;
+      continue;
+    }
+    // A word starting with `#` starts a comment that runs to the end of the (joined) instruction.
+    if (c === '#') break;
+    if (OPERATOR_CHARS.has(c)) {
+      const two = chars.slice(i, i + 2);
+      const op = two === '&&' || two === '||' || two === ';;' ? two : c;
+      words.push({ value: op, at: [], operator: true, expands: false });
+      i += op.length;
+      continue;
+    }
+    const word: ShellWord = { value: '', at: [], operator: false, expands: false };
+    const take = (j: number) => {
+      word.value += chars[j];
+      word.at.push(at[j] ?? -1);
+    };
+    while (i < chars.length) {
+      const ch = chars[i] ?? '';
+      if (ch === ' ' || ch === '\t' || OPERATOR_CHARS.has(ch)) break;
+      if (ch === "'") {
+        i++;
+        while (i < chars.length && chars[i] !== "'") take(i++);
+        i++;
+      } else if (ch === '"') {
+        i++;
+        while (i < chars.length && chars[i] !== '"') {
+          if (chars[i] === '\\' && '"\\$`'.includes(chars[i + 1] ?? 'x')) i++;
+          else if (chars[i] === '$' || chars[i] === '`') word.expands = true;
+          take(i++);
+        }
+        i++;
+      } else if (ch === '\\') {
+        i++;
+        if (i < chars.length) take(i++);
+      } else {
+        if (ch === '$' || ch === '`') word.expands = true;
+        take(i++);
+      }
+    }
+    words.push(word);
+  }
+  return words;
+}
+
+/**
+ * A PEP 508 requirement without URL: name, extras, the specifier (bare or in parentheses) and its
+ * position in the word, then nothing but an optional `; marker`. Undefined for anything else.
+ */
+function parseRequirement(
+  value: string,
+): { name: string; extras: string; specifier: string; index: number } | undefined {
+  const head = NAME_RE.exec(value);
+  if (!head) return undefined;
+  const name = head[1] ?? '';
+  const extras = head[2] ?? '';
+  let index = head[0].length;
+  let rest = value.slice(index);
+  let close = '';
+  if (rest.startsWith('(')) {
+    close = ')';
+    const open = /^\(\s*/.exec(rest)?.[0].length ?? 1;
+    index += open;
+    rest = rest.slice(open);
+  }
+  const stop = close ? rest.indexOf(')') : rest.includes(';') ? rest.indexOf(';') : rest.length;
+  if (stop < 0) return undefined;
+  const specifier = rest.slice(0, stop).trimEnd();
+  if (specifier !== '' && !OPERATOR_RE.test(specifier)) return undefined;
+  const after = rest.slice(stop + close.length).trim();
+  if (after !== '' && !after.startsWith(';')) return undefined;
+  if (specifier === '') {
+    // Unpinned: `==X` goes right after the name (or its extras), before any space or marker.
+    const nameEnd = value.indexOf(name) + name.length;
+    index = extras ? value.indexOf(extras, nameEnd) + extras.length : nameEnd;
+  }
+  return { name, extras, specifier, index };
+}
+
+/** Every requirement inside a `RUN … pip install …` instruction, with the offsets of its specifier. */
+export function findPins(text: string): FoundPin[] {
+  const found: FoundPin[] = [];
+  for (const instruction of runInstructions(text)) {
+    let inInstall = false;
+    let skipNext = false;
     let previous = '';
-    for (const match of body.matchAll(/\S+/g)) {
-      const token = match[0];
-      const start = match.index;
-      if (COMMAND_SEPARATORS.has(token) || token.endsWith(';')) {
+    for (const word of shellWords(instruction)) {
+      const token = word.value;
+      if (word.operator) {
         inInstall = false;
       } else if (!inInstall) {
-        if (token === 'install' && previous === 'pip') inInstall = true;
+        if (token === 'install' && (previous === 'pip' || previous === 'pip3')) inInstall = true;
       } else if (skipNext) {
         skipNext = false;
       } else if (token.startsWith('-')) {
         skipNext = OPTIONS_WITH_VALUE.has(token);
-      } else {
-        const quote = token[0] === '"' || token[0] === "'" ? token[0] : '';
-        const inner = quote && token.endsWith(quote) && token.length > 1 ? token.slice(1, -1) : token;
-        const parsed = REQUIREMENT_RE.exec(inner);
-        if (parsed && !inner.includes('/') && !inner.includes('$')) {
-          found.push({
-            line: index,
-            start,
-            end: start + token.length,
-            quote: inner === token ? '' : quote,
-            name: parsed[1] ?? '',
-            extras: parsed[2] ?? '',
-            specifier: parsed[3] ?? '',
-          });
-        }
+      } else if (!word.expands && !token.includes('/')) {
+        const req = parseRequirement(token);
+        const pin = req && locate(text, word, req.index, req.specifier);
+        if (req && pin) found.push({ name: req.name, extras: req.extras, specifier: req.specifier, ...pin });
       }
       previous = token;
     }
-    if (!continues) inRun = false;
-  });
+  }
   return found;
+}
+
+/**
+ * Where the specifier's bytes are in the text. Undefined when they are not one plain run of bytes there
+ * (a quote or backslash inside the version): such a pin cannot be replaced byte for byte.
+ */
+function locate(
+  text: string,
+  word: ShellWord,
+  index: number,
+  specifier: string,
+): { start: number; end: number } | undefined {
+  if (specifier === '') {
+    const last = word.at[index - 1];
+    return last === undefined ? undefined : { start: last + 1, end: last + 1 };
+  }
+  const start = word.at[index];
+  const last = word.at[index + specifier.length - 1];
+  if (start === undefined || last === undefined || last - start + 1 !== specifier.length) return undefined;
+  return text.slice(start, last + 1) === specifier ? { start, end: last + 1 } : undefined;
 }
 
 function describeSpecifier(specifier: string): string {
   if (specifier === '') return 'unpinned';
-  const exact = /^==([^,;]+)$/.exec(specifier);
+  // `===X` (arbitrary equality) is shown as it is: reading it as `==` of `=X` once broke a rollback.
+  const exact = /^==(?!=)\s*([^,\s]+)$/.exec(specifier);
   return exact?.[1] ?? specifier;
 }
 
-/** The specifier currently pinned for each requested package (for summaries and dry-run). */
+/** Specifiers' bytes (`originalSpecifier`) in display form, as PinChange `from` shows them. */
+export function displayPins(pins: Versions): Versions {
+  return Object.fromEntries(Object.entries(pins).map(([k, v]) => [k, describeSpecifier(specifierOf(v))]));
+}
+
+/** The specifier currently pinned for each requested package, for display (summaries, dry-run). */
 export function currentPins(text: string, requested: string[]): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(currentSpecifiers(text, requested)).map(([k, v]) => [k, describeSpecifier(v)]),
+  );
+}
+
+/** The specifier bytes currently pinned for each requested package (`''` when unpinned), for a rollback. */
+export function currentSpecifiers(text: string, requested: string[]): Record<string, string> {
   const pins = findPins(text);
   const out: Record<string, string> = {};
   for (const name of requested) {
     const hit = pins.find((p) => normalizeName(p.name) === normalizeName(name));
-    if (hit) out[name] = describeSpecifier(hit.specifier);
+    if (hit) out[name] = hit.specifier;
   }
   return out;
 }
 
 /**
- * The pin a package had before this run changed it: WORKTREE's `pins_found` first (a PIN_UPDATE
- * re-attempt after a crash reads its own edit as `from`), else PIN_UPDATE's `from`; undefined when neither
- * differs from what was requested.
+ * The pin a package had before this run changed it, for display: WORKTREE's `pins_found` first (a
+ * PIN_UPDATE re-attempt after a crash reads its own edit as `from`), else PIN_UPDATE's `from`; undefined
+ * when neither differs from what was requested.
  */
 export function previousPin(
   found: string | undefined,
@@ -141,23 +285,45 @@ export function previousPin(
   return [found, from].find((f): f is string => typeof f === 'string' && f !== '' && f !== to);
 }
 
-/** The specifier text for a PinChange `from` (the inverse of describeSpecifier): for a rollback. */
+/**
+ * The same rule as previousPin, on the bytes: the specifier text a rollback writes back. Reports from
+ * before `from_raw`/`pins_found_raw` existed fall back to the display form's specifier.
+ */
+export function originalSpecifier(
+  foundRaw: string | undefined,
+  found: string | undefined,
+  change: { from?: string; from_raw?: string; to: string },
+): string | undefined {
+  const legacy = (display: string | undefined) => (display ? specifierOf(display) : undefined);
+  return [foundRaw ?? legacy(found), change.from_raw ?? legacy(change.from)].find(
+    (s): s is string => s !== undefined && s !== `==${change.to}`,
+  );
+}
+
+/**
+ * The specifier text for a pin value: a display `from` (`0.6.0`, `unpinned`, a range) or, unchanged, a
+ * specifier's own bytes (`===0.6.0`, `''`) — which never start with a digit.
+ */
 export function specifierOf(from: string): string {
   if (from === 'unpinned') return '';
   return /^[0-9]/.test(from) ? `==${from}` : from;
 }
 
+/** The version an exact pin value names (`==X`, `===X`, a bare `X`), for VERIFY; undefined for ranges. */
+export function exactVersion(pin: string): string | undefined {
+  const m = /^={2,3}\s*([^,;\s*]+)$/.exec(specifierOf(pin));
+  return m?.[1];
+}
+
 /**
- * Sets each requested package to `==version`; with `restore`, the values are PinChange `from`s (an exact
- * version, a range such as `>=0.3.0,<0.5.0`, or `unpinned`) written back as they were.
+ * Sets each requested package to `==version`; with `restore`, the values are specifiers to write back
+ * byte for byte (from `originalSpecifier`; a display `from` of an older report is read by specifierOf).
  */
 export function rewritePins(text: string, versions: Versions, opts: { restore?: boolean } = {}): PinRewrite {
   const pins = findPins(text);
-  const lines = text.split('\n');
   const report: PinReport = {};
   const unmatched: string[] = [];
-  // Edits applied right to left so earlier offsets on the same line stay valid.
-  const edits: { line: number; start: number; end: number; replacement: string }[] = [];
+  const edits: { start: number; end: number; replacement: string }[] = [];
   for (const [name, version] of Object.entries(versions)) {
     const hits = pins.filter((p) => normalizeName(p.name) === normalizeName(name));
     const first = hits[0];
@@ -166,22 +332,19 @@ export function rewritePins(text: string, versions: Versions, opts: { restore?: 
       unmatched.push(name);
       continue;
     }
-    report[name] = { from: describeSpecifier(first.specifier), to: version, matched: true };
-    for (const hit of hits) {
-      edits.push({
-        line: hit.line,
-        start: hit.start,
-        end: hit.end,
-        replacement: `${hit.quote}${hit.name}${hit.extras}${opts.restore ? specifierOf(version) : `==${version}`}${hit.quote}`,
-      });
-    }
+    report[name] = {
+      from: describeSpecifier(first.specifier),
+      from_raw: first.specifier,
+      to: version,
+      matched: true,
+    };
+    const replacement = opts.restore ? specifierOf(version) : `==${version}`;
+    for (const hit of hits) edits.push({ start: hit.start, end: hit.end, replacement });
   }
-  edits.sort((a, b) => b.line - a.line || b.start - a.start);
-  for (const edit of edits) {
-    const line = lines[edit.line] ?? '';
-    lines[edit.line] = line.slice(0, edit.start) + edit.replacement + line.slice(edit.end);
-  }
-  const out = lines.join('\n');
+  // Applied right to left so earlier offsets stay valid.
+  edits.sort((a, b) => b.start - a.start);
+  let out = text;
+  for (const edit of edits) out = out.slice(0, edit.start) + edit.replacement + out.slice(edit.end);
   return { text: out, report, unmatched, changed: out !== text };
 }
 

@@ -41,14 +41,11 @@ export function displayUrl(url: string): string {
  * in specifiers only (what PIN_UPDATE writes), nothing else — no added line, no edited command.
  */
 export function withoutSpecifiers(text: string): string {
-  const lines = text.split('\n');
-  const pins = findPins(text).sort((a, b) => b.line - a.line || b.start - a.start);
-  for (const p of pins) {
-    const line = lines[p.line] ?? '';
-    lines[p.line] =
-      `${line.slice(0, p.start)}${p.quote}${p.name}${p.extras}\u0000${p.quote}${line.slice(p.end)}`;
-  }
-  return lines.join('\n');
+  // Right to left, so earlier offsets stay valid; an unpinned requirement gets the mark where `==X` would go.
+  let out = text;
+  for (const p of findPins(text).sort((a, b) => b.start - a.start))
+    out = `${out.slice(0, p.start)}\u0000${out.slice(p.end)}`;
+  return out;
 }
 
 /** A PEP 440 specifier set (`==0.4.0`, `>=0.3.0,<0.5.0`, `~=1.2`), or nothing: no shell text in it. */

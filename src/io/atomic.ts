@@ -4,9 +4,10 @@ import { randomBytes } from 'node:crypto';
 
 /**
  * Write-then-rename in the same directory, with fsync: a reader (or a crash) sees the old file or the
- * new one, never half of it. Keeps the mode of an existing file unless one is given.
+ * new one, never half of it. Keeps the mode of an existing file unless one is given. A failed write
+ * (disk full, file size limit) removes its temporary file before the error goes on.
  */
-export async function writeFileAtomic(file: string, data: string, mode?: number): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array, mode?: number): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const existingMode = await fs.stat(file).then(
@@ -15,12 +16,12 @@ export async function writeFileAtomic(file: string, data: string, mode?: number)
   );
   const handle = await fs.open(tmp, 'wx', mode ?? existingMode ?? 0o644);
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     if (mode !== undefined) await fs.chmod(tmp, mode);
     await fs.rename(tmp, file);
   } catch (err) {

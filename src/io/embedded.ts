@@ -58,15 +58,79 @@ function alive(pid: number): boolean {
   }
 }
 
+/** How long a CLI waits for another one to start the server before it says so and gives up. */
+const START_WAIT_MS = 90_000;
+
+/**
+ * `<dir>/start.lock`, a directory (mkdir is atomic: one of two racing CLIs gets it) holding the owner's
+ * pid. Taken around "probe → start → answers" so two CLIs at once start one server, not two servers
+ * fighting over one SQLite file ("database is locked"). A lock whose owner is gone is removed.
+ */
+function tryStartLock(lockDir: string): boolean {
+  try {
+    fs.mkdirSync(lockDir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    let owner = NaN;
+    try {
+      owner = Number(fs.readFileSync(path.join(lockDir, 'pid'), 'utf8'));
+    } catch {
+      // Just made, pid not written yet: only stale once it is old.
+      const age = Date.now() - (fs.statSync(lockDir, { throwIfNoEntry: false })?.mtimeMs ?? 0);
+      if (age < 10_000) return false;
+    }
+    if (Number.isInteger(owner) && owner > 0 && alive(owner)) return false;
+    fs.rmSync(lockDir, { recursive: true, force: true });
+    return false; // taken on the next turn, after another look at the address
+  }
+  fs.writeFileSync(path.join(lockDir, 'pid'), String(process.pid));
+  return true;
+}
+
 /** Reuses the server answering at the embedded address, or starts one that outlives this process. */
 export async function ensureEmbeddedServer(
   config: Config,
   log: (line: string) => void,
 ): Promise<{ info: EmbeddedInfo | undefined; started: boolean }> {
-  const { address, embeddedUiPort } = config.temporal;
+  const { address } = config.temporal;
   if (await answers(address)) return { info: readEmbeddedInfo(config), started: false };
   const dir = embeddedDir(config);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const lockDir = path.join(dir, 'start.lock');
+  const deadline = Date.now() + START_WAIT_MS;
+  let said = false;
+  for (;;) {
+    if (tryStartLock(lockDir)) {
+      try {
+        // Whoever held the lock before may have started it meanwhile.
+        if (await answers(address)) return { info: readEmbeddedInfo(config), started: false };
+        return await startEmbeddedServer(config, dir, log);
+      } finally {
+        fs.rmSync(lockDir, { recursive: true, force: true });
+      }
+    }
+    if (!said) {
+      said = true;
+      log(
+        `[redeploy] another redeploy is starting the local Temporal dev server; waiting for it (${lockDir})`,
+      );
+    }
+    if (await answers(address, 1000)) return { info: readEmbeddedInfo(config), started: false };
+    if (Date.now() > deadline)
+      throw new Error(
+        `the local Temporal dev server did not come up on ${address} within ${START_WAIT_MS / 1000} s while another ` +
+          `redeploy held ${lockDir}; if no redeploy is starting, remove that directory and run again`,
+      );
+    await sleep(250);
+  }
+}
+
+async function startEmbeddedServer(
+  config: Config,
+  dir: string,
+  log: (line: string) => void,
+): Promise<{ info: EmbeddedInfo; started: boolean }> {
+  const { address, embeddedUiPort } = config.temporal;
   const cli = await findTemporalCli({ log });
   const dbFile = path.join(dir, 'temporal.db');
   const logFile = path.join(dir, 'server.log');

@@ -22,7 +22,7 @@ import {
 // Not re-exported by @temporalio/workflow; @temporalio/common is deterministic and bundles into workflows.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { FailureNotice, PhaseOutcome, RedeployActivities } from '../activities/index.js';
-import { previousPin, specifierOf } from '../core/pins.js';
+import { displayPins, exactVersion, originalSpecifier } from '../core/pins.js';
 import { TARGET_LOCK_WORKFLOW, busyMessage, targetLockId, type QueueEntry } from '../core/target-lock.js';
 import type { Versions } from '../core/versions.js';
 import { PHASES, isSettled, type Phase, type PhaseStatus } from '../core/phases.js';
@@ -501,13 +501,15 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
   const rollBack = async (reason: string): Promise<void> => {
     const report = (state.phases.PIN_UPDATE['pins_applied'] ?? {}) as Record<
       string,
-      { from: string; to: string }
+      { from: string; from_raw?: string; to: string }
     >;
     const found = (state.phases.WORKTREE['pins_found'] ?? {}) as Record<string, string>;
+    const foundRaw = (state.phases.WORKTREE['pins_found_raw'] ?? {}) as Record<string, string>;
+    // The original specifiers' bytes (`''` when it was unpinned), never a display form parsed back.
     const previous: Versions = {};
     for (const [pkg, c] of Object.entries(report)) {
-      const from = previousPin(found[pkg], c.from, c.to);
-      if (from) previous[pkg] = from;
+      const from = originalSpecifier(foundRaw[pkg], found[pkg], c);
+      if (from !== undefined) previous[pkg] = from;
     }
     const started = now();
     if (state.phases.DEPLOY.status !== 'completed' || Object.keys(previous).length === 0) {
@@ -523,21 +525,27 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     }
     state.rollback = {
       status: 'running',
-      to: previous,
+      to: displayPins(previous),
       reason,
       started_at: started,
       finished_at: null,
       error: null,
     };
     // Marked before anything is undone: a resume after a half-done rollback runs both again.
-    markPhase(state, 'PIN_UPDATE', 'rolled_back', now(), { pins_applied: report, rolled_back_to: previous });
+    markPhase(state, 'PIN_UPDATE', 'rolled_back', now(), {
+      pins_applied: report,
+      rolled_back_to: displayPins(previous),
+    });
     markPhase(state, 'DEPLOY', 'rolled_back', now());
     state.status = 'running';
     publish();
     const id = input.runId;
     const ticket = input.worktreeTicket;
     const exact = Object.fromEntries(
-      Object.entries(previous).filter(([, v]) => specifierOf(v).startsWith('==')),
+      Object.entries(previous).flatMap(([k, v]) => {
+        const version = exactVersion(v);
+        return version === undefined ? [] : [[k, version]];
+      }),
     );
     let step: Phase = 'PIN_UPDATE';
     try {
@@ -549,7 +557,8 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       step = 'DEPLOY';
       const deployed = await acts.long.deploy.executeWithOptions(
         { summary: 'ROLLBACK DEPLOY deploy-runtime.sh --force' },
-        [id, deployArgs(true, previous)],
+        // DEPLOY's preflight compares display forms (currentPins): give it the restored pins in that form.
+        [id, deployArgs(true, displayPins(previous))],
       );
       recordProvenance(deployed.details);
       step = 'VERIFY';

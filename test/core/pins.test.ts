@@ -1,6 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { currentPins, findPins, previousPin, rewritePins, unifiedDiff } from '../../src/core/pins.js';
+import {
+  currentPins,
+  displayPins,
+  exactVersion,
+  findPins,
+  originalSpecifier,
+  previousPin,
+  rewritePins,
+  unifiedDiff,
+} from '../../src/core/pins.js';
 
 const DOCKERFILE = `FROM python:3.12-slim
 # omniintelligence==0.1.0 (old pin, keep)
@@ -35,10 +44,10 @@ describe('pin rewrite', () => {
       ),
     );
     assert.deepEqual(r.report, {
-      'omninode-claude': { from: '>=0.3.0,<0.5.0', to: '0.4.0', matched: true },
-      omniintelligence: { from: '0.6.0', to: '0.8.0', matched: true },
-      'omnibase-core': { from: '1.2.0', to: '1.3.0', matched: true },
-      'omnibase-spi': { from: '>=0.4.0', to: '0.5.0', matched: true },
+      'omninode-claude': { from: '>=0.3.0,<0.5.0', from_raw: '>=0.3.0,<0.5.0', to: '0.4.0', matched: true },
+      omniintelligence: { from: '0.6.0', from_raw: '==0.6.0', to: '0.8.0', matched: true },
+      'omnibase-core': { from: '1.2.0', from_raw: '==1.2.0', to: '1.3.0', matched: true },
+      'omnibase-spi': { from: '>=0.4.0', from_raw: '>=0.4.0', to: '0.5.0', matched: true },
     });
   });
 
@@ -113,5 +122,164 @@ describe('pin rewrite', () => {
     assert.equal(previousPin('0.4.0', '0.4.0', '0.4.0'), undefined, 'nothing changed');
     assert.equal(previousPin('0.4.0', '0.3.0', '0.4.0'), '0.3.0', 'a reused worktree already edited');
     assert.equal(previousPin(undefined, 'unpinned', '0.4.0'), 'unpinned');
+  });
+});
+
+/** One Dockerfile line per form; `pkg` is the package in it, `after` the line once pinned to 9.9.9. */
+const FORMS: { form: string; line: string; pkg: string; after: string; from: string }[] = [
+  {
+    form: 'double-quoted marker, spaces around ;',
+    line: `    "omnibase-core[extra]==1.2.0 ; python_version >= '3.11'" \\`,
+    pkg: 'omnibase-core',
+    after: `    "omnibase-core[extra]==9.9.9 ; python_version >= '3.11'" \\`,
+    from: '1.2.0',
+  },
+  {
+    form: 'single-quoted marker, no spaces',
+    line: `    'omniweb>=0.1,<0.3;python_version<"3.13"' \\`,
+    pkg: 'omniweb',
+    after: `    'omniweb==9.9.9;python_version<"3.13"' \\`,
+    from: '>=0.1,<0.3',
+  },
+  {
+    form: 'arbitrary equality ===',
+    line: '    omniintelligence===0.6.0 \\',
+    pkg: 'omniintelligence',
+    after: '    omniintelligence==9.9.9 \\',
+    from: '===0.6.0',
+  },
+  {
+    form: 'compatible release ~=',
+    line: '    "omnimemory~=0.6" \\',
+    pkg: 'omnimemory',
+    after: '    "omnimemory==9.9.9" \\',
+    from: '~=0.6',
+  },
+  {
+    form: 'unpinned with a marker',
+    line: `    "omnidash ; sys_platform == 'linux'" \\`,
+    pkg: 'omnidash',
+    after: `    "omnidash==9.9.9 ; sys_platform == 'linux'" \\`,
+    from: 'unpinned',
+  },
+  {
+    form: 'bare unpinned with extras',
+    line: '    omniclaude[cli] \\',
+    pkg: 'omniclaude',
+    after: '    omniclaude[cli]==9.9.9 \\',
+    from: 'unpinned',
+  },
+  {
+    form: 'spaces inside the requirement, parenthesised specifier',
+    line: '    "omnibase-spi (>= 0.4, < 1.0)" \\',
+    pkg: 'omnibase-spi',
+    after: '    "omnibase-spi (==9.9.9)" \\',
+    from: '>= 0.4, < 1.0',
+  },
+  {
+    form: 'trailing text after the requirement',
+    line: '    omninode-claude==0.3.0 && echo "omninode-claude==0.3.0 installed"',
+    pkg: 'omninode-claude',
+    after: '    omninode-claude==9.9.9 && echo "omninode-claude==0.3.0 installed"',
+    from: '0.3.0',
+  },
+];
+
+const dockerfileWith = (line: string, eol = '\n') =>
+  ['FROM python:3.12-slim', 'RUN uv pip install --system \\', line, '    last-pkg==1.0', 'CMD ["run"]', '']
+    .join(eol)
+    // A form whose line ends the install (trailing command) needs no continuation afterwards.
+    .replace(/(&& echo "[^"]*")\r?\n {4}last-pkg==1\.0/, '$1');
+
+describe('pin rewrite, byte for byte', () => {
+  for (const f of FORMS) {
+    for (const eol of ['\n', '\r\n']) {
+      const label = `${f.form}${eol === '\r\n' ? ' (CRLF)' : ''}`;
+      it(`changes only the specifier: ${label}`, () => {
+        const before = dockerfileWith(f.line, eol);
+        const r = rewritePins(before, { [f.pkg]: '9.9.9' });
+        assert.deepEqual(r.unmatched, []);
+        assert.equal(r.text, before.replace(f.line, f.after));
+        assert.equal(r.report[f.pkg]?.from, f.from);
+        if (eol === '\r\n') assert.equal(r.text.split('\r\n').length, before.split('\r\n').length);
+      });
+      it(`rollback gives back the original bytes: ${label}`, () => {
+        const before = dockerfileWith(f.line, eol);
+        const forward = rewritePins(before, { [f.pkg]: '9.9.9' });
+        const change = forward.report[f.pkg];
+        assert.ok(change);
+        const original = originalSpecifier(undefined, undefined, change);
+        assert.notEqual(original, undefined);
+        const back = rewritePins(forward.text, { [f.pkg]: original ?? '' }, { restore: true });
+        assert.equal(back.text, before);
+      });
+    }
+  }
+
+  it('leaves pins in shell comments alone: after a command, and on comment lines in a continuation', () => {
+    const text = [
+      'RUN pip install omniweb==0.1.0 # omniintelligence==0.1.0 pinned elsewhere',
+      'RUN pip install omnidash==1.0.0 \\',
+      '    # omnimemory==0.1.0 is the old pin \\',
+      '    omnimemory==0.2.0 # trailing omniclaude==0.1.0 \\',
+      '    omniclaude==0.5.0',
+      '# RUN pip install omnibase-core==1.0.0',
+      '',
+    ].join('\n');
+    const r = rewritePins(text, { omnimemory: '0.3.0', omniweb: '0.2.0' });
+    assert.equal(
+      r.text,
+      text.replace('omnimemory==0.2.0', 'omnimemory==0.3.0').replace('omniweb==0.1.0', 'omniweb==0.2.0'),
+    );
+    // Docker joins the continuation first: the shell comment swallows the rest of the instruction.
+    for (const pkg of ['omniintelligence', 'omniclaude', 'omnibase-core']) {
+      assert.deepEqual(rewritePins(text, { [pkg]: '9.9.9' }).unmatched, [pkg], `${pkg} is only in a comment`);
+    }
+  });
+
+  it('does not take shell-expanded or URL requirements for pins', () => {
+    const text = 'RUN pip install "omniweb==${V}" omnidash@git+https://x/y omnimemory\\\n    ==1.0\n';
+    assert.deepEqual(
+      findPins(text).map((p) => p.name),
+      ['omnimemory'],
+    );
+  });
+
+  it('===: the display form is not read back as "=0.6.0"', () => {
+    const r = rewritePins(dockerfileWith('    omniintelligence===0.6.0 \\'), { omniintelligence: '0.8.0' });
+    assert.deepEqual(r.report['omniintelligence'], {
+      from: '===0.6.0',
+      from_raw: '===0.6.0',
+      to: '0.8.0',
+      matched: true,
+    });
+    assert.deepEqual(currentPins(r.text, ['omniintelligence']), { omniintelligence: '0.8.0' });
+  });
+
+  it('originalSpecifier: WORKTREE first, bytes over display, legacy reports through the display form', () => {
+    const change = { from: '0.8.0', from_raw: '==0.8.0', to: '0.8.0' };
+    assert.equal(originalSpecifier('===0.6.0', '===0.6.0', change), '===0.6.0', "found's bytes");
+    assert.equal(originalSpecifier('', 'unpinned', change), '', 'unpinned is the empty specifier');
+    assert.equal(originalSpecifier('==0.8.0', '0.8.0', change), undefined, 'nothing changed');
+    assert.equal(originalSpecifier(undefined, '0.6.0', { from: '0.8.0', to: '0.8.0' }), '==0.6.0', 'legacy');
+    assert.equal(originalSpecifier(undefined, undefined, { from: '', to: '1.0' }), undefined, 'unmatched');
+  });
+
+  it('exactVersion and displayPins for the rollback VERIFY and record', () => {
+    assert.deepEqual(['==0.6.0', '===0.6.0', '0.6.0', '>=1,<2', '~=0.6', '', '==1.*'].map(exactVersion), [
+      '0.6.0',
+      '0.6.0',
+      '0.6.0',
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    assert.deepEqual(displayPins({ a: '==0.6.0', b: '===0.6.0', c: '', d: '>=1' }), {
+      a: '0.6.0',
+      b: '===0.6.0',
+      c: 'unpinned',
+      d: '>=1',
+    });
   });
 });

@@ -78,7 +78,10 @@ ARG_FLAGS = {'-r', '--requirement', '-c', '--constraint', '-e', '--editable', '-
 def spec_to_version(spec):
     """'==1.2.0' -> '1.2.0'; ranges / unpinned are kept verbatim."""
     spec = spec.strip()
-    if spec.startswith('==') and not spec.startswith('===') and ',' not in spec:
+    # `===X` (arbitrary equality) installs X, as `==X` does.
+    if spec.startswith('===') and ',' not in spec:
+        return spec[3:].strip()
+    if spec.startswith('==') and ',' not in spec:
         return spec[2:].strip()
     return spec
 
@@ -101,7 +104,8 @@ def parse_pins(text):
     pins = {}
     for line in logical:
         try:
-            toks = shlex.split(line)
+            # comments=True: the shell drops `# …` after a command (and the rest of the joined line).
+            toks = shlex.split(line, comments=True)
         except ValueError:
             continue
         in_install, skip_next = False, False
