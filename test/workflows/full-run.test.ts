@@ -66,8 +66,9 @@ describe('a full redeploy on a real Temporal server', { concurrency: 1 }, () => 
     assert.equal(deployed['omninode-claude'], '0.4.0');
     assert.equal(deployed['omniintelligence'], '0.8.0');
     assert.deepEqual(state.phases.PIN_UPDATE['pins_applied'], {
-      'omninode-claude': { from: '>=0.3.0,<0.5.0', to: '0.4.0', matched: true },
-      omniintelligence: { from: '0.6.0', to: '0.8.0', matched: true },
+      // `from_raw`: the specifier's original bytes, which a rollback writes back.
+      'omninode-claude': { from: '>=0.3.0,<0.5.0', from_raw: '>=0.3.0,<0.5.0', to: '0.4.0', matched: true },
+      omniintelligence: { from: '0.6.0', from_raw: '==0.6.0', to: '0.8.0', matched: true },
     });
   });
 
