@@ -8,6 +8,7 @@ import { DEFAULT_ENV } from '../support/sandbox.js';
 import { createHarness, VERSIONS, waitForState, waitingOn, type Harness } from '../support/harness.js';
 import {
   abortRun,
+  waitingInDeploy,
   completed,
   assertDeployed,
   assertNoSecretLeak,
@@ -193,13 +194,7 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
 
   it('a worktree edited while DEPLOY waits for a decision is refused on retry, before the script runs', async () => {
     const ticket = 'PROV-7';
-    await h.sb.setFault('deploy', { exitCode: 1, message: 'build failed' });
-    const handle = await h.start({ flags: FLAGS, worktreeTicket: ticket });
-    try {
-      await waitForState(handle, waitingOn('DEPLOY'));
-    } finally {
-      await h.sb.clearFault('deploy');
-    }
+    const handle = await waitingInDeploy(h, { flags: FLAGS, worktreeTicket: ticket });
     const wt = worktreeOf(h, ticket);
     const deploys = await h.sb.invocations('deploy');
     await fs.appendFile(path.join(wt, 'pyproject.toml'), '\n# edited by someone\n');
@@ -218,13 +213,7 @@ describe('hostile world: provenance', { concurrency: 1 }, () => {
 
   it('a Dockerfile changed after PIN_UPDATE (pins edited by hand) is refused at DEPLOY', async () => {
     const ticket = 'PROV-8';
-    await h.sb.setFault('deploy', { exitCode: 1, message: 'build failed' });
-    const handle = await h.start({ flags: FLAGS, worktreeTicket: ticket });
-    try {
-      await waitForState(handle, waitingOn('DEPLOY'));
-    } finally {
-      await h.sb.clearFault('deploy');
-    }
+    const handle = await waitingInDeploy(h, { flags: FLAGS, worktreeTicket: ticket });
     const file = path.join(worktreeOf(h, ticket), 'docker', 'Dockerfile.runtime');
     const text = await fs.readFile(file, 'utf8');
     await fs.writeFile(file, text.replace('omniintelligence==0.8.0', 'omniintelligence==0.1.0'));

@@ -96,6 +96,24 @@ export async function completed(
   return (await handle.result()) as RedeployState;
 }
 
+/** A run whose first DEPLOY failed (the deploy stand-in exits 1 once), waiting for a decision. */
+export async function waitingInDeploy(
+  h: Harness,
+  overrides: Parameters<Harness['start']>[0],
+): Promise<WorkflowHandle> {
+  await h.sb.setFault('deploy', { exitCode: 1, message: 'build failed' });
+  const handle = await h.start(overrides);
+  try {
+    await waitForState(
+      handle,
+      (s) => s.status === 'waiting_for_decision' && s.pending_decision?.phase === 'DEPLOY',
+    );
+  } finally {
+    await h.sb.clearFault('deploy');
+  }
+  return handle;
+}
+
 /** A script that, if anything ever runs it, leaves a marker file. */
 export async function plantScript(file: string, marker: string): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });

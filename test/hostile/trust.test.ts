@@ -10,6 +10,7 @@ import { createHarness, VERSIONS, waitForState, waitingOn, type Harness } from '
 import { redeploy } from '../support/cli.js';
 import {
   abortRun,
+  waitingInDeploy,
   completed,
   assertDeployed,
   decide,
@@ -66,13 +67,7 @@ describe('hostile world: trust boundaries', { concurrency: 1 }, () => {
 
   it('a deploy script replaced by a symlink to a script outside the worktree is never executed', async () => {
     const ticket = 'TRUST-3';
-    await h.sb.setFault('deploy', { exitCode: 1, message: 'build failed' });
-    const handle = await h.start({ flags: FLAGS, worktreeTicket: ticket });
-    try {
-      await waitForState(handle, waitingOn('DEPLOY'));
-    } finally {
-      await h.sb.clearFault('deploy');
-    }
+    const handle = await waitingInDeploy(h, { flags: FLAGS, worktreeTicket: ticket });
     const wt = worktreeOf(h, ticket);
     const outside = path.join(h.sb.root, 'evil-deploy.sh');
     const marker = path.join(h.sb.root, 'outside-ran');
