@@ -60,7 +60,9 @@ function skippedBy(phase: Phase, flags: RedeployFlags): string | undefined {
 
 /** One read-only git query; `undefined` when it fails (no clone, ref not fetched). */
 async function gitOut(cwd: string, args: string[], trim = true): Promise<string | undefined> {
+  // Bounded: a dry run must answer even when the clone sits on a hung mount.
   const r = await execa('git', ['-C', cwd, ...args], {
+    timeout: 10_000,
     reject: false,
     stdin: 'ignore',
     stripFinalNewline: trim,
