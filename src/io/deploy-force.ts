@@ -1,10 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { joinPath } from '../core/commands.js';
+import { readRegularFile } from './safe-read.js';
 
 /** omnibase_infra's own `[project] version`: names the deployment directory deploy-runtime.sh creates. */
 export async function infraVersion(repoPath: string): Promise<string | undefined> {
-  const text = await fs.readFile(joinPath(repoPath, 'pyproject.toml'), 'utf8').catch(() => '');
+  // Bounded and non-blocking like every file that steers a command (here: whether --force is passed).
+  const text =
+    (await readRegularFile(joinPath(repoPath, 'pyproject.toml'), { maxBytes: 1024 * 1024 }).catch(
+      () => undefined,
+    )) ?? '';
   const project = /^\[project\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(text)?.[1] ?? '';
   return /^\s*version\s*=\s*["']([^"']+)["']/m.exec(project)?.[1];
 }

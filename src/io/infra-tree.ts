@@ -1,3 +1,4 @@
+import { readRegularFile } from './safe-read.js';
 import fs from 'node:fs/promises';
 import { execa } from 'execa';
 import {
@@ -35,11 +36,9 @@ export function dirTree(dir: string): Tree {
   return {
     label: dir,
     read: async (rel) => {
-      const p = joinPath(dir, rel);
-      const st = await fs.stat(p).catch(() => undefined);
-      // Only regular files of sane size: these files steer what is required and where VERIFY looks.
-      if (!st?.isFile() || st.size > MAX_FILE) return undefined;
-      return fs.readFile(p, 'utf8');
+      // Only regular files of sane size, read without blocking (a FIFO swapped in is refused, not
+      // waited on): these files steer what is required and where VERIFY looks.
+      return readRegularFile(joinPath(dir, rel), { maxBytes: MAX_FILE }).catch(() => undefined);
     },
   };
 }

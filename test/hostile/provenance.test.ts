@@ -8,6 +8,7 @@ import { DEFAULT_ENV } from '../support/sandbox.js';
 import { createHarness, VERSIONS, waitForState, waitingOn, type Harness } from '../support/harness.js';
 import {
   abortRun,
+  FLAGS,
   waitingInDeploy,
   completed,
   assertDeployed,
@@ -21,8 +22,6 @@ import {
   plantScript,
   worktreeOf,
 } from './support-provenance.js';
-
-const FLAGS = { skipSync: true, skipDockerfileUpdate: false, skipInfisical: false, verifyOnly: false };
 
 describe('hostile world: provenance', { concurrency: 1 }, () => {
   let h: Harness;

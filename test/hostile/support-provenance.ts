@@ -9,6 +9,9 @@ import type { RedeployState } from '../../src/core/state.js';
 import type { Versions } from '../../src/core/versions.js';
 import { waitForState, type Harness } from '../support/harness.js';
 
+/** Every phase but SYNC (pull-all adds nothing to these cases but time). */
+export const FLAGS = { skipSync: true, skipDockerfileUpdate: false, skipInfisical: false, verifyOnly: false };
+
 export async function git(h: Harness, args: string[], cwd: string): Promise<string> {
   return (await execa('git', args, { cwd, env: h.sb.env })).stdout.trim();
 }

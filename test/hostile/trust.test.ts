@@ -10,6 +10,7 @@ import { createHarness, VERSIONS, waitForState, waitingOn, type Harness } from '
 import { redeploy } from '../support/cli.js';
 import {
   abortRun,
+  FLAGS,
   waitingInDeploy,
   completed,
   assertDeployed,
@@ -21,8 +22,6 @@ import {
   plantScript,
   worktreeOf,
 } from './support-provenance.js';
-
-const FLAGS = { skipSync: true, skipDockerfileUpdate: false, skipInfisical: false, verifyOnly: false };
 
 describe('hostile world: trust boundaries', { concurrency: 1 }, () => {
   let h: Harness;
