@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import type { CommandSpec } from '../core/commands.js';
+import type { PhaseData, PhaseText } from '../core/details.js';
 import type { Phase, PhaseStatus } from '../core/phases.js';
 import { loadConfig, type Config } from '../io/config.js';
 import { readEnvFile, EnvFileError } from '../io/env-file.js';
@@ -11,18 +12,18 @@ import { createMasker, maskDeep, secretValues, type Masker } from '../io/mask.js
 import { runCommand, type RunResult } from '../io/exec.js';
 import { explainingLines } from '../core/failure-lines.js';
 
-/** What a phase activity reports back: merged into its state record like the seed's mark_phase kwargs. */
-export interface PhaseOutcome {
+/**
+ * What a phase's body reports back. `details` are data the workflow and the CLI act on (paths,
+ * versions, SHAs): returned as they are, never masked — masking would change them (a secret "2026"
+ * would turn a path into `…/***`); they hold no secret by construction, so never put command output
+ * there. `output` is text that came from commands (summaries, warnings, diffs): masked, then merged
+ * into the details. Together they make the phase's details (core/details.ts), checked per activity.
+ */
+export interface PhaseOutcome<P extends Phase> {
   /** Defaults to `completed`; INFISICAL reports `skipped_no_infisical`. */
   status?: PhaseStatus;
-  /**
-   * Data the workflow and the CLI act on (paths, versions, SHAs): returned as is, never masked — masking
-   * would change it (a secret "2026" would turn a path into `…/***`). Holds no secret by construction:
-   * never put command output here.
-   */
-  details: Record<string, unknown>;
-  /** Text that came from commands (summaries, warnings, diffs): masked, then merged into `details`. */
-  output?: Record<string, unknown>;
+  details: PhaseData<P>;
+  output: PhaseText<P>;
 }
 
 export interface PhaseOptions {
@@ -44,16 +45,21 @@ export interface ActivityDeps {
  * an unmatched pin); the workflow then waits for an operator decision.
  */
 export class PhaseError extends Error {
+  readonly retryable: boolean;
+  /** What the phase knew when it failed: kept in its state record beside the error. */
+  readonly details: Record<string, unknown>;
+  /** Server-side wait before the next automatic attempt (e.g. Slack's Retry-After). */
+  readonly nextRetryDelayMs: number | undefined;
   constructor(
     readonly type: string,
     message: string,
-    readonly retryable: boolean,
-    readonly details: Record<string, unknown> = {},
-    /** Server-side wait before the next automatic attempt (e.g. Slack's Retry-After). */
-    readonly nextRetryDelayMs?: number,
+    opts: { retryable: boolean; details?: Record<string, unknown>; nextRetryDelayMs?: number | undefined },
   ) {
     super(message);
     this.name = 'PhaseError';
+    this.retryable = opts.retryable;
+    this.details = opts.details ?? {};
+    this.nextRetryDelayMs = opts.nextRetryDelayMs;
   }
 }
 
@@ -86,13 +92,17 @@ export function phaseLogFile(config: Config, runId: string, phase: Phase): strin
   return path.join(config.logDir, runId, `${phase}.log`);
 }
 
-export async function withPhase(
+/**
+ * Runs a phase's body with its context (configuration, env file, masker, log, heartbeats); turns what
+ * it throws into a masked ApplicationFailure with the log tail, and what it returns into its details.
+ */
+export async function withPhase<P extends Phase>(
   deps: ActivityDeps,
-  phase: Phase,
+  phase: P,
   runId: string,
-  body: (ctx: PhaseContext) => Promise<PhaseOutcome>,
+  body: (ctx: PhaseContext) => Promise<PhaseOutcome<P>>,
   opts: PhaseOptions = {},
-): Promise<PhaseOutcome> {
+): Promise<{ status?: PhaseStatus; details: PhaseData<P> & PhaseText<P> }> {
   const logName = opts.logName;
   let mask: Masker = (s) => s;
   let tail: string[] = [];
@@ -158,7 +168,7 @@ export async function withPhase(
     log(`[redeploy] ${phase} attempt ${ctx.attempt} started ${new Date().toISOString()}`);
     const outcome = await body(ctx);
     log(`[redeploy] ${phase} ${outcome.status ?? 'completed'}`);
-    const details = { ...outcome.details, ...maskDeep(outcome.output ?? {}, mask) };
+    const details = { ...outcome.details, ...maskDeep(outcome.output, mask) };
     return {
       ...(outcome.status ? { status: outcome.status } : {}),
       details: boundValue(details, logFile),

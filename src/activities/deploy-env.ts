@@ -38,7 +38,7 @@ export async function checkDeployNeeds(
     );
   } catch (err) {
     if (err instanceof LaneError)
-      throw new PhaseError('UnknownLane', `${err.message} (in ${tree.label})`, false);
+      throw new PhaseError('UnknownLane', `${err.message} (in ${tree.label})`, { retryable: false });
     throw err;
   }
   // The script sources the env file over its environment: a lane set there would win over --lane.
@@ -52,7 +52,7 @@ export async function checkDeployNeeds(
         'LaneConflict',
         `lane "${needs.lane.lane}" chosen, but ${ctx.envFile.path} sets ${conflicts.map(([k]) => `${k}=${ctx.envFile.vars[k as string]}`).join(', ')}, ` +
           'which deploy-runtime.sh would use instead (it sources that file over its environment). Remove it from the file or choose that lane.',
-        false,
+        { retryable: false },
       );
   }
   if (opts.lenient) return needs;
@@ -82,11 +82,13 @@ export function missingEnvError(
   return new PhaseError(
     'MissingEnv',
     `${what.join('; ')}. Add to ${where}, then retry — or set REDEPLOY_ENV_FILE to the right file. Nothing was built.`,
-    false,
     {
-      missing: what.map((w) => /^\S+/.exec(w)?.[0] ?? w).join(', '),
-      checked: needs?.checked ?? [],
-      ...(tree ? { tree: tree.label } : {}),
+      retryable: false,
+      details: {
+        missing: what.map((w) => /^\S+/.exec(w)?.[0] ?? w).join(', '),
+        checked: needs?.checked ?? [],
+        ...(tree ? { tree: tree.label } : {}),
+      },
     },
   );
 }

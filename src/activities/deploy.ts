@@ -1,3 +1,4 @@
+import type { PhaseResult } from '../core/run.js';
 import { deployCommand } from '../core/commands.js';
 import type { Versions } from '../core/versions.js';
 import { deployScriptEnv, dirTree } from '../io/infra-tree.js';
@@ -12,7 +13,6 @@ import {
   withPhase,
   type ActivityDeps,
   type PhaseContext,
-  type PhaseOutcome,
 } from './context.js';
 import { DOCKERFILE_REL } from '../core/commands.js';
 import { unrequestedPinChanges } from '../core/provenance.js';
@@ -66,7 +66,7 @@ async function preflight(ctx: PhaseContext, wt: string, opts: DeployInput) {
     throw new PhaseError(
       'DockerfileChanged',
       `docker/Dockerfile.runtime in ${wt} changed after PIN_UPDATE wrote it (SHA-256 ${sha.slice(0, 12)}, expected ${opts.dockerfileSha256.slice(0, 12)}); nothing was deployed. Retry PIN_UPDATE: resume the run, or ${ways.toLowerCase()}`,
-      false,
+      { retryable: false },
     );
   }
   const expected = opts.expectPins;
@@ -87,7 +87,7 @@ async function preflight(ctx: PhaseContext, wt: string, opts: DeployInput) {
     throw new PhaseError(
       'PinsNotAsRequested',
       `docker/Dockerfile.runtime in ${wt} does not hold the requested pins (${wrong.join('; ')}); nothing was deployed. Retry PIN_UPDATE: resume the run, or ${ways.toLowerCase()}`,
-      false,
+      { retryable: false },
     );
   }
   const script = await worktreeScript(wt, DEPLOY_SCRIPT);
@@ -95,7 +95,7 @@ async function preflight(ctx: PhaseContext, wt: string, opts: DeployInput) {
     throw new PhaseError(
       'DeployScriptMissing',
       `${wt}/${DEPLOY_SCRIPT} does not exist; nothing was deployed`,
-      false,
+      { retryable: false },
     );
   return { commit: changes.head, sha, script };
 }
@@ -138,7 +138,7 @@ async function inScriptHealthFailure(
 
 /** DEPLOY: `./scripts/deploy-runtime.sh --execute --restart [--force]` from the worktree. Builds take minutes. */
 export function makeDeploy(deps: ActivityDeps) {
-  return async function deploy(runId: string, opts: DeployInput): Promise<PhaseOutcome> {
+  return async function deploy(runId: string, opts: DeployInput): Promise<PhaseResult<'DEPLOY'>> {
     return withPhase(
       deps,
       'DEPLOY',
@@ -182,18 +182,24 @@ export function makeDeploy(deps: ActivityDeps) {
           throw new PhaseError(
             'DeployPrecondition',
             `deploy-runtime.sh refused to start (exit 64, a precondition): ${tailText(r)}`,
-            false, // the script names what the operator must fix; the same attempt would fail the same way
-            { force, exit_code: 64, ...provenance, ...laneDetails },
+            {
+              // the script names what the operator must fix; the same attempt would fail the same way
+              retryable: false,
+              details: { force, exit_code: 64, ...provenance, ...laneDetails },
+            },
           );
         }
         const health = await inScriptHealthFailure(ctx, r, extra['HEALTH_CHECK_URL']);
         if (health) {
-          throw new PhaseError('DeployHealthFailed', health.message, false, {
-            force,
-            exit_code: r.exitCode ?? null,
-            ...provenance,
-            ...laneDetails,
-            ...health.details,
+          throw new PhaseError('DeployHealthFailed', health.message, {
+            retryable: false,
+            details: {
+              force,
+              exit_code: r.exitCode ?? null,
+              ...provenance,
+              ...laneDetails,
+              ...health.details,
+            },
           });
         }
         // Exit 2 is the lock of another deployment (or bad flags): waiting and retrying is right for the lock.
@@ -202,8 +208,10 @@ export function makeDeploy(deps: ActivityDeps) {
           locked ? 'DeployLocked' : 'DeployFailed',
           `deploy-runtime.sh failed (${describeExit(r)}): ${tailText(r)}`,
           // A failed build is rarely transient and costs minutes: the operator decides, not a retry loop.
-          locked,
-          { force, exit_code: r.exitCode ?? null, ...provenance, ...laneDetails },
+          {
+            retryable: locked,
+            details: { force, exit_code: r.exitCode ?? null, ...provenance, ...laneDetails },
+          },
         );
       },
       { ticket: opts.ticket },

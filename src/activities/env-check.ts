@@ -1,8 +1,9 @@
+import type { PhaseResult } from '../core/run.js';
 import { INFISICAL_ENV, REQUIRED_ENV } from '../core/env-vars.js';
 import { infraClone } from '../core/commands.js';
 import { dirTree, refTree, type Tree } from '../io/infra-tree.js';
 import { weakSecrets } from '../io/mask.js';
-import { withPhase, type ActivityDeps, type PhaseContext, type PhaseOutcome } from './context.js';
+import { withPhase, type ActivityDeps, type PhaseContext } from './context.js';
 import { checkDeployNeeds, chosenLane, logNeeds, missingEnvError, missingText } from './deploy-env.js';
 
 /**
@@ -25,7 +26,7 @@ export function makeEnvCheck(deps: ActivityDeps) {
   return async function envCheck(
     runId: string,
     opts: { skipInfisical: boolean; ticket?: string; lane?: string; ref?: string },
-  ): Promise<PhaseOutcome> {
+  ): Promise<PhaseResult<'ENV_CHECK'>> {
     return withPhase(deps, 'ENV_CHECK', runId, async (ctx) => {
       const checked: string[] = [...REQUIRED_ENV];
       const infisical = !opts.skipInfisical && !!ctx.env['INFISICAL_ADDR'];
@@ -79,6 +80,7 @@ export function makeEnvCheck(deps: ActivityDeps) {
           ...(needs.lane ? { lane: needs.lane.lane } : {}),
           ...(weak.length ? { warnings: weak } : {}),
         },
+        output: {},
       };
     });
   };

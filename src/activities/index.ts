@@ -1,4 +1,4 @@
-import type { PHASE_ACTIVITY } from '../core/phases.js';
+import type { PhaseActivityName } from '../core/phases.js';
 import type { ActivityDeps } from './context.js';
 import { makeDeploy } from './deploy.js';
 import { makeEnvCheck } from './env-check.js';
@@ -10,7 +10,7 @@ import { makeAwaitTargetTurn, makeTargetLockHolder } from './target-lock.js';
 import { makeVerify } from './verify.js';
 import { makeWorktree } from './worktree.js';
 
-export type { PhaseOutcome, ActivityDeps } from './context.js';
+export type { ActivityDeps } from './context.js';
 export type { NotifyInput, FailureNotice } from './notify.js';
 
 /**
@@ -37,5 +37,4 @@ export function createActivities(deps: ActivityDeps = {}) {
 export type RedeployActivities = ReturnType<typeof createActivities>;
 
 // Compile-time check: every phase's activity name in core/phases.ts is a key of this registry.
-type PhaseActivityName = (typeof PHASE_ACTIVITY)[keyof typeof PHASE_ACTIVITY];
 export type PhaseActivities = Pick<RedeployActivities, PhaseActivityName>;

@@ -1,3 +1,4 @@
+import type { PhaseResult } from '../core/run.js';
 import {
   infisicalCommand,
   SEED_INFISICAL,
@@ -6,14 +7,7 @@ import {
   type InfisicalScript,
 } from '../core/commands.js';
 import { requireWorktree, ticketOf, verifyAtOrigin, worktreeScript } from './worktree-guard.js';
-import {
-  describeExit,
-  PhaseError,
-  tailText,
-  withPhase,
-  type ActivityDeps,
-  type PhaseOutcome,
-} from './context.js';
+import { describeExit, PhaseError, tailText, withPhase, type ActivityDeps } from './context.js';
 
 /**
  * INFISICAL: skipped when INFISICAL_ADDR is unset (known only from the env file, hence decided here, not
@@ -25,7 +19,7 @@ export function makeInfisical(deps: ActivityDeps) {
     runId: string,
     /** `worktreePath` from earlier versions of the workflow is ignored: the path is derived from the ticket. */
     opts: { ticket: string; ref?: string; baseCommit?: string | null; worktreePath?: string },
-  ): Promise<PhaseOutcome> {
+  ): Promise<PhaseResult<'INFISICAL'>> {
     return withPhase(
       deps,
       'INFISICAL',
@@ -33,7 +27,7 @@ export function makeInfisical(deps: ActivityDeps) {
       async (ctx) => {
         if (!ctx.env['INFISICAL_ADDR']) {
           ctx.log('INFISICAL: INFISICAL_ADDR not set, skipping');
-          return { status: 'skipped_no_infisical', details: {} };
+          return { status: 'skipped_no_infisical', details: {}, output: {} };
         }
         const wt = await requireWorktree(ctx, ticketOf(ctx, opts));
         // The seeding script runs as root from the worktree: the worktree must still be origin's.
@@ -50,14 +44,14 @@ export function makeInfisical(deps: ActivityDeps) {
           throw new PhaseError(
             'InfisicalScriptMissing',
             `none of ${SYNC_ENV_SCRIPT}, ${SYNC_ENV_PY}, ${SEED_INFISICAL} exists in ${wt}`,
-            false,
+            { retryable: false },
           );
         const r = await ctx.run(infisicalCommand(wt, script, ctx.envFile.path), { timeoutMs: 10 * 60_000 });
         if (r.exitCode !== 0) {
           throw new PhaseError(
             'InfisicalFailed',
             `${script.slice('scripts/'.length)} failed (${describeExit(r)}): ${tailText(r)}`,
-            r.spawnError === undefined, // seeding is idempotent; an Infisical hiccup is worth a retry
+            { retryable: r.spawnError === undefined }, // seeding is idempotent; an Infisical hiccup is worth a retry
           );
         }
         const diff = /--- Seed Diff Summary ---\n([\s\S]*?)\n--- End Diff Summary ---/.exec(r.stdout)?.[1];

@@ -1,3 +1,5 @@
+import type { PhaseResult } from '../core/run.js';
+import type { NotifyDetails } from '../core/details.js';
 import path from 'node:path';
 import type { Phase, PhaseStatus } from '../core/phases.js';
 import { describeProvenance, type Provenance } from '../core/provenance.js';
@@ -7,7 +9,7 @@ import { workflowUrl } from '../io/temporal.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readRegularFile } from '../io/safe-read.js';
 import { findDelivered, sendSlack, slackTarget, type SlackMessage } from '../io/slack.js';
-import { PhaseError, withPhase, type ActivityDeps, type PhaseContext, type PhaseOutcome } from './context.js';
+import { PhaseError, withPhase, type ActivityDeps, type PhaseContext } from './context.js';
 
 export type Tier = 'FULL_ONEX' | 'EVENT_BUS' | 'STANDALONE';
 
@@ -84,7 +86,7 @@ async function deliver(
   key: string,
   lines: string[],
   message: SlackMessage,
-): Promise<Record<string, unknown>> {
+): Promise<NotifyDetails> {
   const target =
     tier === 'FULL_ONEX' ? slackTarget(ctx.env, ctx.config.slackApiUrl) : ({ kind: 'none' } as const);
   if (target.kind === 'none') {
@@ -132,13 +134,11 @@ async function deliver(
     fields: Object.fromEntries(Object.entries(message.fields).map(([k, v]) => [k, ctx.mask(v)])),
   });
   if (!result.ok) {
-    throw new PhaseError(
-      'SlackFailed',
-      `Slack ${channel} post failed: ${result.error}`,
-      result.retryable,
-      { tier, channel },
-      result.retryAfterMs,
-    );
+    throw new PhaseError('SlackFailed', `Slack ${channel} post failed: ${result.error}`, {
+      retryable: result.retryable,
+      details: { tier, channel },
+      nextRetryDelayMs: result.retryAfterMs,
+    });
   }
   const record = { slack_ts: result.ts ?? null };
   await writeFileAtomic(marker, JSON.stringify(record), 0o600);
@@ -148,7 +148,7 @@ async function deliver(
 
 /** NOTIFY: Slack when the tier is FULL_ONEX, else the summary for stdout (the CLI prints it). */
 export function makeNotify(deps: ActivityDeps) {
-  return async function notify(runId: string, input: NotifyInput): Promise<PhaseOutcome> {
+  return async function notify(runId: string, input: NotifyInput): Promise<PhaseResult<'NOTIFY'>> {
     return withPhase(
       deps,
       'NOTIFY',
@@ -234,7 +234,7 @@ export function failureLines(runId: string, n: FailureNotice, url: string): stri
 
 /** The message for a run that failed, was aborted, timed out waiting or was rolled back (same channel as NOTIFY). */
 export function makeNotifyFailure(deps: ActivityDeps) {
-  return async function notifyFailure(runId: string, notice: FailureNotice): Promise<PhaseOutcome> {
+  return async function notifyFailure(runId: string, notice: FailureNotice): Promise<PhaseResult<'NOTIFY'>> {
     return withPhase(
       deps,
       'NOTIFY',

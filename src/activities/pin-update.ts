@@ -1,3 +1,4 @@
+import type { PhaseResult } from '../core/run.js';
 import { z } from 'zod';
 import { DOCKERFILE_REL, joinPath, pinScriptCommand } from '../core/commands.js';
 import { rewritePins, unifiedDiff, type PinReport } from '../core/pins.js';
@@ -32,8 +33,11 @@ function unmatchedError(unmatched: string[], dockerfile: string, report: PinRepo
     'PinNotMatched',
     `${unmatched.join(', ')} not found in ${dockerfile}: no pin line names ${unmatched.length > 1 ? 'them' : 'it'}. ` +
       `Check the package name in --versions (nothing was changed).`,
-    false, // the Dockerfile will not grow the line by itself
-    { pins_applied: report, unmatched },
+    {
+      // the Dockerfile will not grow the line by itself
+      retryable: false,
+      details: { pins_applied: report, unmatched },
+    },
   );
 }
 
@@ -70,11 +74,9 @@ async function script(
   // The script runs from the worktree: the worktree must still be origin's.
   await verifyAtOrigin(ctx, worktreePath, origin.ref, origin.baseCommit);
   if (!(await worktreeScript(worktreePath, 'scripts/update-plugin-pins.py')))
-    throw new PhaseError(
-      'PinScriptMissing',
-      `${worktreePath}/scripts/update-plugin-pins.py does not exist`,
-      false,
-    );
+    throw new PhaseError('PinScriptMissing', `${worktreePath}/scripts/update-plugin-pins.py does not exist`, {
+      retryable: false,
+    });
   const r = await ctx.run(pinScriptCommand(worktreePath, versions), { timeoutMs: 5 * 60_000 });
   if (r.exitCode !== 0) {
     // Real script: 1 = PyPI fetch failure (transient), 2 = Dockerfile missing or bad arguments.
@@ -84,7 +86,7 @@ async function script(
         (r.exitCode === 2
           ? ' — does this script support --versions? If not, set REDEPLOY_PIN_MODE=builtin'
           : ''),
-      r.exitCode === 1,
+      { retryable: r.exitCode === 1 },
     );
   }
   const last =
@@ -101,7 +103,7 @@ async function script(
       'PinScriptOutput',
       'update-plugin-pins.py did not print a JSON report on its last stdout line ' +
         '(the real script does not; set REDEPLOY_PIN_MODE=builtin)',
-      false,
+      { retryable: false },
     );
   }
   const unmatched = Object.keys(versions).filter((pkg) => !parsed[pkg]?.matched);
@@ -123,7 +125,7 @@ export function makePinUpdate(deps: ActivityDeps) {
       /** Earlier versions of the workflow passed the path; ignored — the path is derived from the ticket. */
       worktreePath?: string;
     },
-  ): Promise<PhaseOutcome> {
+  ): Promise<PhaseResult<'PIN_UPDATE'>> {
     return withPhase(
       deps,
       'PIN_UPDATE',
@@ -135,7 +137,11 @@ export function makePinUpdate(deps: ActivityDeps) {
           // Always built in: a range or an unpinned package cannot be passed to the script's --versions.
           ctx.log(`PIN_UPDATE: rollback to ${formatPins(opts.restore)}`);
           const report = await builtin(ctx, worktreePath, opts.restore, true);
-          return { details: { pins_applied: report, mode: 'builtin', rollback: true, ...(await written()) } };
+          const restored: PhaseOutcome<'PIN_UPDATE'> = {
+            details: { pins_applied: report, mode: 'builtin', rollback: true, ...(await written()) },
+            output: {},
+          };
+          return restored;
         }
         const report =
           ctx.config.pinMode === 'script'
@@ -144,7 +150,10 @@ export function makePinUpdate(deps: ActivityDeps) {
                 baseCommit: opts.baseCommit,
               })
             : await builtin(ctx, worktreePath, opts.versions);
-        return { details: { pins_applied: report, mode: ctx.config.pinMode, ...(await written()) } };
+        return {
+          details: { pins_applied: report, mode: ctx.config.pinMode, ...(await written()) },
+          output: {},
+        };
       },
       { ticket: opts.ticket },
     );

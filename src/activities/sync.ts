@@ -1,16 +1,10 @@
+import type { PhaseResult } from '../core/run.js';
 import { syncCommand } from '../core/commands.js';
-import {
-  describeExit,
-  PhaseError,
-  tailText,
-  withPhase,
-  type ActivityDeps,
-  type PhaseOutcome,
-} from './context.js';
+import { describeExit, PhaseError, tailText, withPhase, type ActivityDeps } from './context.js';
 
 /** SYNC: `bash $OMNI_HOME/docs/tools/pull-all.sh` — fast-forwards every repo clone. */
 export function makeSync(deps: ActivityDeps) {
-  return async function sync(runId: string): Promise<PhaseOutcome> {
+  return async function sync(runId: string): Promise<PhaseResult<'SYNC'>> {
     return withPhase(deps, 'SYNC', runId, async (ctx) => {
       const r = await ctx.run(syncCommand(ctx.config.omniHome));
       // pull-all.sh prints `  STATUS   repo …` per repo (status first); collect those that need attention.
@@ -26,8 +20,7 @@ export function makeSync(deps: ActivityDeps) {
         `pull-all.sh failed (${describeExit(r)})${problems.length ? `: ${problems.join(', ')}` : ''}` +
           (missing ? ` — clone the missing repos under ${ctx.config.omniHome} or use --skip-sync` : '') +
           (problems.length ? '' : `\n${tailText(r)}`),
-        !missing && r.spawnError === undefined,
-        { summary, problems },
+        { retryable: !missing && r.spawnError === undefined, details: { summary, problems } },
       );
     });
   };

@@ -4,7 +4,8 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { loadConfig } from '../io/config.js';
 import { connectClient } from '../io/temporal.js';
 import { describeTargetLock } from '../io/target-lock.js';
-import { QUEUED_SIGNAL, orderQueue, type QueueEntry, type TargetTurn } from '../core/target-lock.js';
+import { orderQueue, type QueueEntry, type TargetTurn } from '../core/target-lock.js';
+import { queuedSignal } from '../workflows/messages.js';
 import type { LockHolder } from '../core/state.js';
 import type { ActivityDeps } from './context.js';
 
@@ -47,7 +48,7 @@ async function queueOf(client: Client, lockId: string, runId: string): Promise<Q
       if (inherited) entries.push(...((decode(inherited) as unknown[]) ?? []));
     }
     const signal = e.workflowExecutionSignaledEventAttributes;
-    if (signal?.signalName === QUEUED_SIGNAL && signal.input?.payloads?.[0])
+    if (signal?.signalName === queuedSignal.name && signal.input?.payloads?.[0])
       entries.push(decode(signal.input.payloads[0]));
   }
   return orderQueue(entries.filter(isEntry));
@@ -94,7 +95,7 @@ export function makeAwaitTargetTurn(deps: ActivityDeps) {
           const held = client.workflow.getHandle(lockId, lock.runId);
           if (joined !== lock.runId) {
             // Fails when the lock closed in between: the next round reads its queue instead.
-            await held.signal(QUEUED_SIGNAL, me).catch(() => undefined);
+            await held.signal(queuedSignal, me).catch(() => undefined);
             joined = lock.runId;
           }
           const left = deadline - Date.now();

@@ -1,3 +1,5 @@
+import type { PhaseResult } from '../core/run.js';
+import type { HealthResult, VerifiedAgainst, VersionResult } from '../core/details.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { infraClone, versionCheckCommand } from '../core/commands.js';
 import { POLICY_REL } from '../core/lanes.js';
@@ -5,25 +7,10 @@ import { dirTree } from '../io/infra-tree.js';
 import { checkDeployNeeds, chosenLane } from './deploy-env.js';
 import { locateWorktree } from './worktree-guard.js';
 import { normalizeName, sameVersion, type Versions } from '../core/versions.js';
-import {
-  describeExit,
-  PhaseError,
-  withPhase,
-  type ActivityDeps,
-  type PhaseContext,
-  type PhaseOutcome,
-} from './context.js';
+import { describeExit, PhaseError, withPhase, type ActivityDeps, type PhaseContext } from './context.js';
 
-export type HealthResult =
-  | { url: string; status: 'healthy'; code: number; after_ms: number }
-  | { url: string; status: 'unhealthy'; code: number | null; error: string };
-
-export interface VersionResult {
-  expected: string;
-  actual: string | null;
-  ok: boolean;
-  error?: string;
-}
+/** Why an endpoint counts as failed, for the failure message. */
+const unhealthyWhy = (h: HealthResult | undefined): string => (h?.status === 'unhealthy' ? h.error : '');
 
 const POLL_INTERVAL_MS = 1000;
 const REQUEST_TIMEOUT_MS = 5000;
@@ -139,11 +126,11 @@ export function makeVerify(deps: ActivityDeps) {
     /** `against`: what DEPLOY deployed (provenance), recorded next to the result of the checks. */
     opts: {
       versions: Versions;
-      against?: Record<string, string | null>;
+      against?: VerifiedAgainst;
       ticket?: string;
       lane?: string;
     },
-  ): Promise<PhaseOutcome> {
+  ): Promise<PhaseResult<'VERIFY'>> {
     return withPhase(
       deps,
       'VERIFY',
@@ -203,17 +190,20 @@ export function makeVerify(deps: ActivityDeps) {
         if (failedHealth.length || failedVersions.length) {
           const parts = [
             failedHealth.length
-              ? `Health checks failed for: ${failedHealth.map((n) => `${n} (${(health[n] as { error?: string }).error ?? ''})`).join(', ')}`
+              ? `Health checks failed for: ${failedHealth.map((n) => `${n} (${unhealthyWhy(health[n])})`).join(', ')}`
               : '',
             failedVersions.length ? `Version mismatches: ${failedVersions.join('; ')}` : '',
           ].filter(Boolean);
-          throw new PhaseError('VerifyFailed', `VERIFY FAILED: ${parts.join('. ')}`, false, {
-            // Already polled until the deadline; an automatic retry would only double the wait.
-            verified_against: opts.against ?? null,
-            failed_health: failedHealth,
-            failed_versions: failedVersions,
-            health,
-            versions,
+          throw new PhaseError('VerifyFailed', `VERIFY FAILED: ${parts.join('. ')}`, {
+            retryable: false,
+            details: {
+              // Already polled until the deadline; an automatic retry would only double the wait.
+              verified_against: opts.against ?? null,
+              failed_health: failedHealth,
+              failed_versions: failedVersions,
+              health,
+              versions,
+            },
           });
         }
         // Health and versions are what the stack answered: output, masked like any command output.

@@ -30,13 +30,15 @@ export const DOCKERFILE_MAX_BYTES = 1024 * 1024;
 export function checkTicket(ticket: string): void {
   const problems = ticketProblems(ticket);
   if (problems.length > 0)
-    throw new PhaseError('InvalidTicket', `worktree ticket "${ticket}" ${problems.join('; ')}`, false);
+    throw new PhaseError('InvalidTicket', `worktree ticket "${ticket}" ${problems.join('; ')}`, {
+      retryable: false,
+    });
 }
 
 export function checkRef(ref: string): void {
   const problems = refProblems(ref);
   if (problems.length > 0)
-    throw new PhaseError('InvalidRef', `worktree ref "${ref}" ${problems.join('; ')}`, false);
+    throw new PhaseError('InvalidRef', `worktree ref "${ref}" ${problems.join('; ')}`, { retryable: false });
 }
 
 export function sha256(text: string): string {
@@ -117,11 +119,13 @@ export async function locateWorktree(ctx: PhaseContext, ticket: string): Promise
       'WorktreeOutsideRoot',
       `${wt} does not resolve to itself under the worktree root (a symbolic link in the path?); ` +
         `redeploy only acts on a real directory there. Remove it, or choose another --worktree-ticket`,
-      false,
+      { retryable: false },
     );
   }
   if (!(await fs.stat(real)).isDirectory())
-    throw new PhaseError('WorktreeInvalid', `${wt} exists but is not a directory; remove it`, false);
+    throw new PhaseError('WorktreeInvalid', `${wt} exists but is not a directory; remove it`, {
+      retryable: false,
+    });
   const clone = infraClone(omniHome);
   const cloneDir = await revParse(ctx, clone, ['--git-common-dir']);
   const here = await revParse(ctx, wt, ['--git-common-dir', '--show-toplevel']);
@@ -133,7 +137,7 @@ export async function locateWorktree(ctx: PhaseContext, ticket: string): Promise
       'WorktreeInvalid',
       `${wt} exists but is not a worktree of ${clone}. Remove it ` +
         `(or \`git -C ${clone} worktree remove ${wt}\`), or choose another --worktree-ticket`,
-      false,
+      { retryable: false },
     );
   }
   return wt;
@@ -152,7 +156,7 @@ export function ticketOf(ctx: PhaseContext, opts: { ticket?: string; worktreePat
     throw new PhaseError(
       'NoWorktree',
       'this attempt was scheduled without a worktree ticket (an earlier version of redeploy); abort and start the run again',
-      false,
+      { retryable: false },
     );
   return ticket;
 }
@@ -164,7 +168,7 @@ export async function requireWorktree(ctx: PhaseContext, ticket: string): Promis
     throw new PhaseError(
       'NoWorktree',
       `no worktree at ${worktreePathFor(ctx.config.worktreeRoot, ticket)} (WORKTREE did not complete, or it was removed); retry WORKTREE first`,
-      false,
+      { retryable: false },
     );
   return wt;
 }
@@ -184,7 +188,7 @@ export async function worktreeScript(worktree: string, rel: string): Promise<str
       'ScriptOutsideWorktree',
       `${candidate} is not a regular file inside the worktree (it resolves elsewhere); redeploy runs only the worktree's own scripts. ` +
         `Restore it (git -C ${worktree} checkout -- ${rel}), or remove the worktree`,
-      false,
+      { retryable: false },
     );
   }
   return real;
@@ -193,13 +197,13 @@ export async function worktreeScript(worktree: string, rel: string): Promise<str
 export async function readDockerfile(worktree: string): Promise<string> {
   const file = joinPath(worktree, DOCKERFILE_REL);
   const text = await readRegularFile(file, { maxBytes: DOCKERFILE_MAX_BYTES }).catch((err: Error) => {
-    throw new PhaseError('DockerfileInvalid', `${file}: ${err.message}`, false);
+    throw new PhaseError('DockerfileInvalid', `${file}: ${err.message}`, { retryable: false });
   });
   if (text === undefined)
     throw new PhaseError(
       'DockerfileMissing',
       `${file} not found; is ${worktree} an omnibase_infra worktree?`,
-      false,
+      { retryable: false },
     );
   return text;
 }
@@ -229,16 +233,19 @@ export async function resolveCommit(
 /** Everything in the worktree that is not `origin/<ref>` plus redeploy's own pin edits. */
 export async function worktreeChanges(ctx: PhaseContext, wt: string, ref: string): Promise<WorktreeChanges> {
   const fail = (what: string, r: GitResult): never => {
-    throw new PhaseError('WorktreeInvalid', `${what} failed in ${wt}: ${r.tail.join(' ')}`, true);
+    throw new PhaseError('WorktreeInvalid', `${what} failed in ${wt}: ${r.tail.join(' ')}`, {
+      retryable: true,
+    });
   };
   const head = await resolveCommit(ctx, wt, 'HEAD');
-  if (!head) throw new PhaseError('WorktreeInvalid', `${wt} has no commit checked out (HEAD)`, false);
+  if (!head)
+    throw new PhaseError('WorktreeInvalid', `${wt} has no commit checked out (HEAD)`, { retryable: false });
   const origin = await resolveCommit(ctx, wt, originRef(ref));
   if (!origin)
     throw new PhaseError(
       'OriginRefMissing',
       `origin/${ref} is not known in ${infraClone(ctx.config.omniHome)}; WORKTREE fetches it — retry WORKTREE, or check that origin has a branch '${ref}'`,
-      false,
+      { retryable: false },
     );
   const log = await git(ctx, ['-C', wt, 'log', '--format=%h %s', `${origin}..HEAD`], wt);
   if (log.exitCode !== 0) fail('git log', log);
@@ -317,8 +324,7 @@ export function modifiedWorktreeError(ctx: PhaseContext, wt: string, ref: string
     'WorktreeModified',
     `Worktree ${wt} holds changes redeploy did not make (${parts.join('; ')}); it would deploy them. ` +
       `Either remove it (git -C ${clone} worktree remove --force ${wt}) and retry, or start a new run with another --worktree-ticket.`,
-    false,
-    { extra_commits: c.extraCommits, changed_files: c.changedFiles },
+    { retryable: false, details: { extra_commits: c.extraCommits, changed_files: c.changedFiles } },
   );
 }
 
@@ -351,11 +357,14 @@ export async function fetchBase(ctx: PhaseContext, ref: string): Promise<string>
       'OriginFetchFailed',
       `could not fetch origin/${ref} into ${clone} (${describeExit(fetch)}): ${tailText(fetch)}. ` +
         `Nothing was changed; check the network and that origin has a branch '${ref}' (--ref), then retry`,
-      !PERMANENT_FETCH.test(fetch.tail.join('\n')),
+      { retryable: !PERMANENT_FETCH.test(fetch.tail.join('\n')) },
     );
   }
   const base = await resolveCommit(ctx, clone, originRef(ref));
-  if (!base) throw new PhaseError('OriginFetchFailed', `origin/${ref} not found after fetching it`, false);
+  if (!base)
+    throw new PhaseError('OriginFetchFailed', `origin/${ref} not found after fetching it`, {
+      retryable: false,
+    });
   ctx.log(`[redeploy] ${ctx.phase}: origin/${ref} is ${base}`);
   return base;
 }
@@ -364,7 +373,9 @@ export async function fetchBase(ctx: PhaseContext, ref: string): Promise<string>
 export async function removeIgnored(ctx: PhaseContext, wt: string): Promise<void> {
   const r = await git(ctx, ['-C', wt, 'clean', '-ffdX', '-q'], wt);
   if (r.exitCode !== 0)
-    throw new PhaseError('WorktreeInvalid', `git clean -ffdX in ${wt} failed: ${r.tail.join(' ')}`, true);
+    throw new PhaseError('WorktreeInvalid', `git clean -ffdX in ${wt} failed: ${r.tail.join(' ')}`, {
+      retryable: true,
+    });
 }
 
 /**
@@ -390,7 +401,7 @@ export async function verifyAtOrigin(
       'WorktreeNotAtBase',
       `${wt} is at ${changes.head.slice(0, 12)}, not at ${baseCommit ? `the origin/${ref} commit WORKTREE fetched` : `origin/${ref}`} (${expected.slice(0, 12)}); nothing was run. ` +
         `Start a new run (another --worktree-ticket), or remove the worktree and resume`,
-      false,
+      { retryable: false },
     );
   }
   await removeIgnored(ctx, wt);

@@ -1,3 +1,4 @@
+import type { PhaseResult } from '../core/run.js';
 import fs from 'node:fs/promises';
 import {
   DOCKERFILE_REL,
@@ -16,7 +17,6 @@ import {
   withPhase,
   type ActivityDeps,
   type PhaseContext,
-  type PhaseOutcome,
 } from './context.js';
 import {
   checkRef,
@@ -45,7 +45,7 @@ export function makeWorktree(deps: ActivityDeps) {
   return async function worktree(
     runId: string,
     opts: { ticket: string; versions: Versions; ref?: string },
-  ): Promise<PhaseOutcome> {
+  ): Promise<PhaseResult<'WORKTREE'>> {
     const ref = opts.ref ?? 'main';
     return withPhase(
       deps,
@@ -58,7 +58,9 @@ export function makeWorktree(deps: ActivityDeps) {
         const clone = infraClone(omniHome);
         const path = worktreePathFor(worktreeRoot, opts.ticket);
         if (!(await fs.stat(clone).catch(() => null))?.isDirectory()) {
-          throw new PhaseError('InfraCloneMissing', `${clone} does not exist; check OMNI_HOME`, false);
+          throw new PhaseError('InfraCloneMissing', `${clone} does not exist; check OMNI_HOME`, {
+            retryable: false,
+          });
         }
         const base = await fetchBase(ctx, ref);
         const url = await git(ctx, ['-C', clone, 'remote', 'get-url', 'origin'], omniHome);
@@ -78,8 +80,7 @@ export function makeWorktree(deps: ActivityDeps) {
               'WorktreeWrongBranch',
               `Worktree at ${path} is on branch '${branch}', expected '${opts.ticket}'. ` +
                 `Use another --worktree-ticket, or remove it: git -C ${clone} worktree remove ${path}`,
-              false,
-              { path, branch },
+              { retryable: false, details: { path, branch } },
             );
           }
           const changes = await worktreeChanges(ctx, path, ref);
@@ -95,7 +96,7 @@ export function makeWorktree(deps: ActivityDeps) {
               throw new PhaseError(
                 'WorktreeInvalid',
                 `could not reset ${DOCKERFILE_REL}: ${restore.tail.join(' ')}`,
-                true,
+                { retryable: true },
               );
           }
           // Files the repository ignores (caches, a .venv) are not origin's: a reuse starts without them.
@@ -107,7 +108,7 @@ export function makeWorktree(deps: ActivityDeps) {
               throw new PhaseError(
                 'WorktreeFastForwardFailed',
                 `git merge --ff-only in ${path} failed: ${ff.tail.join(' ')}`,
-                false,
+                { retryable: false },
               );
           }
           await expectHead(ctx, path, base);
@@ -125,6 +126,7 @@ export function makeWorktree(deps: ActivityDeps) {
               fast_forwarded: changes.behind,
               pins_reset: changes.pinsEdited,
             },
+            output: {},
           };
         }
 
@@ -138,7 +140,7 @@ export function makeWorktree(deps: ActivityDeps) {
             'BranchExists',
             `branch '${opts.ticket}' already exists in ${clone} at ${branchAt.slice(0, 12)}, not at origin/${ref} (${base.slice(0, 12)}). ` +
               `Use another --worktree-ticket, or delete it: git -C ${clone} branch -D ${opts.ticket}`,
-            false,
+            { retryable: false },
           );
         }
         await fs.mkdir(joinPath(worktreeRoot, opts.ticket), { recursive: true });
@@ -152,7 +154,7 @@ export function makeWorktree(deps: ActivityDeps) {
           throw new PhaseError(
             'WorktreeAddFailed',
             `git worktree add ${path} failed (${describeExit(add)}): ${tailText(add)}`,
-            !PERMANENT_GIT.test(add.tail.join('\n')),
+            { retryable: !PERMANENT_GIT.test(add.tail.join('\n')) },
           );
         }
         // What was checked out is exactly what was fetched (a hook could have moved it).
@@ -168,6 +170,7 @@ export function makeWorktree(deps: ActivityDeps) {
             pins_found_raw: currentSpecifiers(dockerfile, pkgs),
             ...provenance,
           },
+          output: {},
         };
       },
       { ticket: opts.ticket },
@@ -195,7 +198,7 @@ async function expectHead(ctx: PhaseContext, wt: string, base: string): Promise<
     throw new PhaseError(
       'WorktreeNotAtBase',
       `${wt} is at ${head?.slice(0, 12) ?? 'no commit'} after checkout, not at the fetched ${base.slice(0, 12)} (a git hook moved it?); remove the worktree and retry`,
-      false,
+      { retryable: false },
     );
   }
 }

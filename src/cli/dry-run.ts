@@ -1,25 +1,9 @@
 import fs from 'node:fs/promises';
 import { execa } from 'execa';
 import { readRegularFile } from '../io/safe-read.js';
-import {
-  DOCKERFILE_REL,
-  deployCommand,
-  formatCommand,
-  infisicalCommand,
-  infraClone,
-  joinPath,
-  fetchRefCommand,
-  originRef,
-  pinScriptCommand,
-  syncCommand,
-  versionCheckCommand,
-  worktreeAddCommand,
-  worktreePathFor,
-  type CommandSpec,
-} from '../core/commands.js';
-import { PHASES, type Phase } from '../core/phases.js';
+import { DOCKERFILE_REL, infraClone, joinPath, originRef, worktreePathFor } from '../core/commands.js';
+import { PHASE, PHASES, skippingOption, type Phase, type PreviewFacts } from '../core/phases.js';
 import { rewritePins, unifiedDiff } from '../core/pins.js';
-import type { RedeployFlags } from '../core/state.js';
 import type { Config } from '../io/config.js';
 import { needsForce } from '../io/deploy-force.js';
 import { readEnvFile } from '../io/env-file.js';
@@ -50,14 +34,6 @@ const exists = (p: string) =>
     () => false,
   );
 
-function skippedBy(phase: Phase, flags: RedeployFlags): string | undefined {
-  if (flags.verifyOnly) return phase === 'VERIFY' ? undefined : '--verify-only';
-  if (phase === 'SYNC' && flags.skipSync) return '--skip-sync';
-  if (phase === 'PIN_UPDATE' && flags.skipDockerfileUpdate) return '--skip-dockerfile-update';
-  if (phase === 'INFISICAL' && flags.skipInfisical) return '--skip-infisical';
-  return undefined;
-}
-
 /** One read-only git query; `undefined` when it fails (no clone, ref not fetched). */
 async function gitOut(cwd: string, args: string[], trim = true): Promise<string | undefined> {
   // Bounded: a dry run must answer even when the clone sits on a hung mount.
@@ -70,8 +46,6 @@ async function gitOut(cwd: string, args: string[], trim = true): Promise<string 
   if (r.exitCode !== 0) return undefined;
   return trim ? r.stdout.trim() : r.stdout;
 }
-
-const show = (spec: CommandSpec, cwd = false) => (cwd ? `cd ${spec.cwd} && ` : '') + formatCommand(spec);
 
 /**
  * The seed's `[DRY RUN]` block: each phase's commands as the activities would run them — built by the
@@ -116,7 +90,6 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
   const endpoints = config.healthEndpointsSet || !needs?.lane ? config.healthEndpoints : needs.lane.endpoints;
   const container =
     config.versionContainerSet || !needs?.lane ? config.versionContainer : needs.lane.runtimeContainer;
-  const pkgs = Object.keys(req.versions);
   // What would be deployed is origin/<ref> as last fetched (a dry run fetches nothing).
   const clone = infraClone(config.omniHome);
   // Only the clone's own repository counts (not one it happens to sit inside).
@@ -129,91 +102,47 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
     `[DRY RUN] redeploy run_id=${runId}`,
     `  Deploys origin/${ref}${base ? ` (last fetched: ${base.slice(0, 12)})` : ' (not fetched yet: WORKTREE fetches it)'}`,
   ];
-  const row = (phase: Phase, text: string) => lines.push(`  ${`${phase}:`.padEnd(12)}${text}`);
-  const more = (text: string) => lines.push(`  ${''.padEnd(12)}${text}`);
-
-  for (const phase of PHASES) {
-    const skip = skippedBy(phase, req.flags);
-    if (skip) {
-      row(phase, `[skipped: ${skip}]`);
-      continue;
-    }
-    switch (phase) {
-      case 'SYNC':
-        row(phase, show(syncCommand(config.omniHome)));
-        break;
-      case 'ENV_CHECK': {
-        const vars = [...REQUIRED_ENV, ...(infisicalAddr && !req.flags.skipInfisical ? INFISICAL_ENV : [])];
-        row(phase, `verify ${vars.join(', ')} (worker environment + ${config.envFile})`);
-        if (needs?.checked.length)
-          more(
-            `and what DEPLOY needs (${worktreeExists ? worktree : `origin/${ref}`}): ${needs.checked.filter((v) => !vars.includes(v as never)).join(', ')}`,
-          );
-        if (needs?.missing.length)
-          more(`WARNING: missing now: ${needs.missing.map((m) => m.name).join(', ')}`);
-        if (laneProblem) more(`WARNING: ${laneProblem}: ENV_CHECK would fail`);
-        break;
-      }
-      case 'WORKTREE':
-        row(phase, show(fetchRefCommand(config.omniHome, ref)));
-        if (worktreeExists) {
-          more(
-            `reuse ${worktree} if it is on branch ${ticket} and holds no change but redeploy's pins ` +
-              `(reset, then fast-forwarded to origin/${ref}); refuse otherwise`,
-          );
-        } else {
-          more(show(worktreeAddCommand(config.omniHome, worktree, ticket, `origin/${ref}`)));
-        }
-        break;
-      case 'PIN_UPDATE':
-        if (config.pinMode === 'script') row(phase, show(pinScriptCommand(worktree, req.versions)));
-        else
-          row(
-            phase,
-            `rewrite pins in ${joinPath(worktree, DOCKERFILE_REL)} (built in): ${pkgs.map((p) => `${p}==${req.versions[p]}`).join(', ')}`,
-          );
-        break;
-      case 'DEPLOY': {
-        const { force, why } = await needsForce(config.deployRoot, source, false);
-        row(phase, `${show(deployCommand(worktree, force), true)}${force ? `   # --force: ${why}` : ''}`);
-        if (needs?.readsOperatorEnvFile || lane) {
-          const extra = deployScriptEnv(
+  const runs = (phase: Phase) => skippingOption(phase, req.flags) === undefined;
+  const envVars: string[] = [
+    ...REQUIRED_ENV,
+    ...(infisicalAddr && !req.flags.skipInfisical ? INFISICAL_ENV : []),
+  ];
+  const facts: PreviewFacts = {
+    omniHome: config.omniHome,
+    envFile: config.envFile,
+    ticket,
+    ref,
+    worktree,
+    worktreeExists,
+    versions: req.versions,
+    pinMode: config.pinMode,
+    envVars,
+    ...(needs ? { deployNeeds: { checked: needs.checked, missing: needs.missing.map((m) => m.name) } } : {}),
+    ...(laneProblem ? { laneProblem } : {}),
+    // Read only for a phase that would run (a skipped one's files may not exist).
+    force: runs('DEPLOY') ? await needsForce(config.deployRoot, source, false) : { force: false, why: '' },
+    ...(needs?.readsOperatorEnvFile || lane
+      ? {
+          deployEnv: deployScriptEnv(
             { ...processEnv, ...env.vars },
             env.path,
             config.omniHome,
             needs ?? emptyNeeds,
             lane,
             req.versions,
-          );
-          more(
-            `with ${Object.entries(extra)
-              .map(([k, v]) => `${k}=${v}`)
-              .join(' ')}`,
-          );
+          ),
         }
-        break;
-      }
-      case 'INFISICAL':
-        if (!infisicalAddr) row(phase, `[skipped_no_infisical: INFISICAL_ADDR not set]`);
-        else
-          row(phase, show(infisicalCommand(worktree, await infisicalScript(source), config.envFile), true));
-        break;
-      case 'VERIFY':
-        row(
-          phase,
-          `GET ${Object.values(endpoints).join(', ')} (in parallel, until ${config.verifyTimeoutMs / 1000}s)`,
-        );
-        if (needs?.lane && !config.healthEndpointsSet)
-          more(`(lane ${needs.lane.lane}: ${Object.keys(endpoints).join(', ')})`);
-        more(show(versionCheckCommand(container, pkgs, config.omniHome)));
-        break;
-      case 'NOTIFY':
-        row(
-          phase,
-          '[FULL_ONEX only] Slack (SLACK_BOT_TOKEN + SLACK_CHANNEL_ID, or SLACK_WEBHOOK_URL); else the summary on stdout',
-        );
-        break;
-    }
+      : {}),
+    infisicalScript: infisicalAddr && runs('INFISICAL') ? await infisicalScript(source) : null,
+    endpoints,
+    verifyTimeoutMs: config.verifyTimeoutMs,
+    ...(needs?.lane && !config.healthEndpointsSet ? { laneEndpoints: needs.lane.lane } : {}),
+    container,
+  };
+  for (const phase of PHASES) {
+    const skip = skippingOption(phase, req.flags);
+    const [first = '', ...rest] = skip ? [`[skipped: ${skip}]`] : PHASE[phase].preview(facts);
+    lines.push(`  ${`${phase}:`.padEnd(12)}${first}`, ...rest.map((text) => `  ${''.padEnd(12)}${text}`));
   }
 
   if (!req.flags.verifyOnly && !req.flags.skipDockerfileUpdate) {

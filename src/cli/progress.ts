@@ -1,4 +1,4 @@
-import { PHASES, type Phase, type PhaseStatus } from '../core/phases.js';
+import { PHASE, PHASES, type Phase, type PhaseDef, type PhaseStatus } from '../core/phases.js';
 import {
   formatPins,
   resumeCommand,
@@ -49,72 +49,19 @@ export function summaryLines(state: RedeployState): string[] {
   return [`[redeploy] ${state.run_id} complete`, `  Pins: ${pins.join(', ')}`, '  Phases: all completed'];
 }
 
-type Health = Record<string, { url: string; status: string; code: number | null; error?: string }>;
-type VersionChecks = Record<string, { expected: string; actual: string | null; ok: boolean; error?: string }>;
-
-/** The seed's lines for a phase that reached `status`. */
-export function phaseLines(state: RedeployState, phase: Phase, record: PhaseRecord): string[] {
-  const d = record as Record<string, unknown>;
-  const lines: string[] = [];
+/** The seed's lines for a phase that reached `record.status` (per phase: core/phases.ts). */
+export function phaseLines<P extends Phase>(
+  state: RedeployState,
+  phase: P,
+  record: PhaseRecord<P>,
+): string[] {
   if (record.status === 'running') return [`[redeploy] ${phase} started`];
-  if (record.status === 'failed') {
-    if (phase === 'VERIFY') lines.push(...verifyLines(d));
-    return lines;
-  }
+  const def: PhaseDef<P> = PHASE[phase];
+  if (record.status === 'failed') return def.failedLines?.(record) ?? [];
   if (record.status !== 'completed') return [`${phase}: ${record.status}`];
-  switch (phase) {
-    case 'SYNC':
-      if (typeof d['summary'] === 'string' && d['summary']) lines.push(`SYNC: ${d['summary']}`);
-      break;
-    case 'ENV_CHECK':
-      for (const name of (d['checked'] as string[] | undefined) ?? []) lines.push(`ENV_CHECK: ${name} OK`);
-      break;
-    case 'WORKTREE':
-      lines.push(
-        d['reused']
-          ? `Reusing existing worktree at ${String(d['path'])}`
-          : `Preparing worktree (new branch '${state.worktree_ticket}') at ${String(d['path'])}`,
-      );
-      if (typeof d['base_commit'] === 'string')
-        lines.push(
-          `WORKTREE: based on origin/${String(d['ref'] ?? state.worktree_ref)} @ ${d['base_commit'].slice(0, 12)}`,
-        );
-      for (const w of (d['warnings'] as string[] | undefined) ?? []) lines.push(`WORKTREE: WARNING ${w}`);
-      break;
-    case 'PIN_UPDATE':
-      for (const [pkg, c] of Object.entries(
-        (d['pins_applied'] ?? {}) as Record<string, { from: string; to: string }>,
-      )) {
-        lines.push(`  ${pkg}: ${c.from} -> ${c.to}`);
-      }
-      break;
-    case 'DEPLOY':
-      lines.push(`DEPLOY: deploy-runtime.sh --execute --restart${d['force'] ? ' --force' : ''} -> OK`);
-      break;
-    case 'VERIFY':
-      lines.push(...verifyLines(d));
-      break;
-    case 'NOTIFY':
-      if (d['channel'] !== 'stdout') lines.push(`NOTIFY: posted to Slack (${String(d['channel'])})`);
-      return lines; // the summary itself is printed once, at the end
-  }
-  lines.push(`${phase}: completed`);
-  return lines;
-}
-
-function verifyLines(d: Record<string, unknown>): string[] {
-  const lines: string[] = [];
-  for (const [name, h] of Object.entries((d['health'] ?? {}) as Health)) {
-    lines.push(
-      `VERIFY: ${name} ${h.url} -> ${h.status === 'healthy' ? `${h.code} OK` : `FAILED (${h.error ?? h.code})`}`,
-    );
-  }
-  for (const [pkg, v] of Object.entries((d['versions'] ?? {}) as VersionChecks)) {
-    lines.push(
-      `VERIFY: ${pkg} Version: ${v.actual ?? v.error ?? 'not installed'} (expected ${v.expected}) -> ${v.ok ? 'OK' : 'MISMATCH'}`,
-    );
-  }
-  return lines;
+  const lines = def.completedLines(record, state);
+  // NOTIFY's summary itself is printed once, at the end.
+  return phase === 'NOTIFY' ? lines : [...lines, `${phase}: completed`];
 }
 
 /** What a finished attachment prints last: the summary, or the error and how to continue. */
@@ -124,7 +71,7 @@ export function closingLines(state: RedeployState): string[] {
       return summaryLines(state);
     case 'waiting_for_decision': {
       const p = state.pending_decision;
-      const log = p ? state.phases[p.phase]['log_file'] : undefined;
+      const log = p ? state.phases[p.phase].log_file : undefined;
       return [
         `ERROR in ${p?.phase}: ${p?.error}`,
         ...(typeof log === 'string' ? [`  Full log: ${log}`] : []),

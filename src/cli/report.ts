@@ -2,13 +2,11 @@ import type { Provenance } from '../core/provenance.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { PHASE_ACTIVITY, PHASES, type Phase } from '../core/phases.js';
+import type { VerifyDetails } from '../core/details.js';
+import { PHASES, phaseOfActivity, type Phase, type PhaseStatus } from '../core/phases.js';
 import { previousPin } from '../core/pins.js';
 import { formatPins, type RedeployState, type RollbackRecord } from '../core/state.js';
 import { writeFileAtomic } from '../io/atomic.js';
-
-/** Activity type → phase: the inverse of PHASE_ACTIVITY (activity names are public API, so stable). */
-const PHASE_OF: Record<string, Phase> = Object.fromEntries(PHASES.map((p) => [PHASE_ACTIVITY[p], p]));
 
 export interface PhaseTiming {
   status: string;
@@ -30,7 +28,11 @@ export interface RunReport {
   target: string | null;
   phases: Record<Phase, PhaseTiming>;
   versions: Record<string, { before: string | null; after: string }>;
-  verification: unknown;
+  verification: {
+    status: PhaseStatus;
+    health: VerifyDetails['health'] | null;
+    versions: VerifyDetails['versions'] | null;
+  };
   decisions: RedeployState['decisions'];
   provenance: Provenance | null;
   /** Time spent queued behind another run on the target (null: it took the target at once or took none). */
@@ -93,7 +95,7 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
     if (e.childWorkflowExecutionStartedEventAttributes && lockTaken === null) lockTaken = time(e);
     const scheduled = e.activityTaskScheduledEventAttributes;
     if (scheduled) {
-      const phase = PHASE_OF[scheduled.activityType?.name ?? ''];
+      const phase = phaseOfActivity(scheduled.activityType?.name ?? '');
       if (!phase) continue;
       if (summaryOf(e).startsWith('ROLLBACK')) {
         // A compensation step: reported under rollback, not as the phase's own executions.
@@ -139,11 +141,8 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
     timing[p].ended_at = b ? new Date(b).toISOString() : null;
     timing[p].duration_ms = a && b ? b - a : null;
   }
-  const applied = (state.phases.PIN_UPDATE['pins_applied'] ?? {}) as Record<
-    string,
-    { from?: string; to: string }
-  >;
-  const found = (state.phases.WORKTREE['pins_found'] ?? {}) as Record<string, string>;
+  const applied = state.phases.PIN_UPDATE.pins_applied ?? {};
+  const found = state.phases.WORKTREE.pins_found ?? {};
   const versions = Object.fromEntries(
     Object.entries(state.versions_requested).map(([pkg, to]) => [
       pkg,
@@ -165,8 +164,8 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
     versions,
     verification: {
       status: verify.status,
-      health: verify['health'] ?? null,
-      versions: verify['versions'] ?? null,
+      health: verify.health ?? null,
+      versions: verify.versions ?? null,
     },
     decisions: state.decisions,
     // Older states (before provenance was recorded) have none.
@@ -232,11 +231,7 @@ export function reportMarkdown(r: RunReport): string {
     '## Verification',
     '',
   ];
-  const v = r.verification as {
-    status: string;
-    health: Record<string, { url: string; status: string }> | null;
-    versions: Record<string, { expected: string; actual: string | null; ok: boolean }> | null;
-  };
+  const v = r.verification;
   lines.push(`VERIFY: ${v.status}`);
   for (const [name, h] of Object.entries(v.health ?? {})) lines.push(`- ${name} ${h.url}: ${h.status}`);
   for (const [pkg, x] of Object.entries(v.versions ?? {}))

@@ -286,18 +286,15 @@ export function previousPin(
 }
 
 /**
- * The same rule as previousPin, on the bytes: the specifier text a rollback writes back. Reports from
- * before `from_raw`/`pins_found_raw` existed fall back to the display form's specifier.
+ * The same rule as previousPin, on the bytes: the specifier text a rollback writes back — WORKTREE's
+ * `pins_found_raw`, else the change's `from_raw`. Only bytes: a display form is never parsed back (a
+ * record without them has nothing to roll back to).
  */
 export function originalSpecifier(
   foundRaw: string | undefined,
-  found: string | undefined,
-  change: { from?: string; from_raw?: string; to: string },
+  change: { from_raw?: string; to: string },
 ): string | undefined {
-  const legacy = (display: string | undefined) => (display ? specifierOf(display) : undefined);
-  return [foundRaw ?? legacy(found), change.from_raw ?? legacy(change.from)].find(
-    (s): s is string => s !== undefined && s !== `==${change.to}`,
-  );
+  return [foundRaw, change.from_raw].find((s): s is string => s !== undefined && s !== `==${change.to}`);
 }
 
 /**

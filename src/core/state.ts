@@ -1,3 +1,4 @@
+import type { FailureDetails, PhaseDetails, PhaseRecord, PhaseRecords } from './details.js';
 import { PHASES, type Phase, type PhaseStatus } from './phases.js';
 import { specifierOf } from './pins.js';
 import { describeProvenance, emptyProvenance, type Provenance } from './provenance.js';
@@ -10,11 +11,7 @@ import { decideCommand, decidePayload } from './decide-help.js';
  * everything after `phases` is additive. The workflow owns it and serves it by query; the CLI mirrors
  * it to disk; nothing else computes phase status.
  */
-export interface PhaseRecord {
-  status: PhaseStatus;
-  ts?: string;
-  [detail: string]: unknown;
-}
+export type { PhaseRecord, PhaseRecords } from './details.js';
 
 export type RunStatus =
   | 'running'
@@ -89,7 +86,7 @@ export interface RedeployState {
   worktree_ref: string;
   versions_requested: Versions;
   started_at: string;
-  phases: Record<Phase, PhaseRecord>;
+  phases: PhaseRecords;
   // Additive fields (legacy readers ignore them).
   status: RunStatus;
   current_phase: Phase | null;
@@ -125,7 +122,7 @@ export interface RedeployInput {
   ref?: string;
   /** Phases already settled in an earlier run (resume): kept as they are, not run again. */
   resumeFrom?: {
-    phases: Partial<Record<Phase, PhaseRecord>>;
+    phases: Partial<PhaseRecords>;
     worktreePath: string | null;
     startedAt?: string;
     /** The closed run's provenance (its WORKTREE's base commit, PIN_UPDATE's Dockerfile SHA-256). */
@@ -147,13 +144,18 @@ export function initState(
   ids: { workflowId: string; runId: string },
   now: string,
 ): RedeployState {
-  const phases = Object.fromEntries(PHASES.map((p) => [p, { status: 'pending' }])) as Record<
-    Phase,
-    PhaseRecord
-  >;
-  for (const [phase, record] of Object.entries(input.resumeFrom?.phases ?? {})) {
-    if (record) phases[phase as Phase] = record;
-  }
+  const carried = input.resumeFrom?.phases ?? {};
+  const pending: PhaseRecord = { status: 'pending' };
+  const phases: PhaseRecords = {
+    SYNC: carried.SYNC ?? { ...pending },
+    ENV_CHECK: carried.ENV_CHECK ?? { ...pending },
+    WORKTREE: carried.WORKTREE ?? { ...pending },
+    PIN_UPDATE: carried.PIN_UPDATE ?? { ...pending },
+    DEPLOY: carried.DEPLOY ?? { ...pending },
+    INFISICAL: carried.INFISICAL ?? { ...pending },
+    VERIFY: carried.VERIFY ?? { ...pending },
+    NOTIFY: carried.NOTIFY ?? { ...pending },
+  };
   return {
     run_id: input.runId,
     worktree_ticket: input.worktreeTicket,
@@ -182,14 +184,15 @@ export function initState(
 }
 
 /** The seed's mark_phase: the phase record is replaced by {status, ts, …details}. */
-export function markPhase(
+export function markPhase<P extends Phase>(
   state: RedeployState,
-  phase: Phase,
+  phase: P,
   status: PhaseStatus,
   now: string,
-  details: Record<string, unknown> = {},
+  details: Partial<PhaseDetails[P]> & FailureDetails = {},
 ): void {
-  state.phases[phase] = { status, ts: now, ...details };
+  const record: PhaseRecord<P> = { status, ts: now, ...details };
+  state.phases[phase] = record;
   state.current_phase = status === 'running' || status === 'failed' ? phase : state.current_phase;
   state.version++;
 }
@@ -263,7 +266,7 @@ function decisionNotes(state: RedeployState, d: PendingDecision): string[] {
     .filter((l): l is string => l !== undefined)
     .map((l) => l.slice(0, 200))
     .join(' … ');
-  const tail = (Array.isArray(record['log_tail']) ? (record['log_tail'] as unknown[]) : [])
+  const tail = (Array.isArray(record.log_tail) ? record.log_tail : [])
     .filter((l): l is string => typeof l === 'string')
     .slice(-DETAILS_TAIL_LINES)
     // A fence inside the tail would end the code block early and let the log render as markdown.
@@ -290,7 +293,7 @@ export function renderDetails(state: RedeployState): string {
   const rows = PHASES.map((p) => {
     const r = state.phases[p];
     // First line says what failed; the last line of a multi-line error is usually why.
-    const lines = typeof r['error'] === 'string' ? r['error'].split('\n').filter((l) => l.trim()) : [];
+    const lines = typeof r.error === 'string' ? r.error.split('\n').filter((l) => l.trim()) : [];
     const first = (lines[0] ?? '').slice(0, 100);
     const note = lines.length > 1 ? `${first} … ${(lines.at(-1) ?? '').slice(0, 100)}` : first;
     return `| ${STATUS_ICON[r.status]} ${p} | ${r.status} | ${r.ts ?? ''} | ${(note ?? '').replace(/\|/g, '\\|')} |`;

@@ -6,8 +6,6 @@ import type { LockHolder } from './state.js';
  * is started with ParentClosePolicy TERMINATE, so the server itself releases it when its run closes in any
  * way — completed, failed, cancelled, terminated, timed out — and no crash can leave the target locked.
  */
-export const TARGET_LOCK_WORKFLOW = 'targetLock';
-
 export function targetLockId(taskQueue: string): string {
   return `redeploy-target-lock:${taskQueue}`;
 }
@@ -23,13 +21,12 @@ export function busyMessage(target: string | undefined, holder: LockHolder): str
 /**
  * A run queued for a target: served in `queued_at` order (its first refusal, in workflow time). The
  * queue lives in the lock workflows' histories: each lock's input carries the queue it inherited, and
- * waiting runs add themselves with the `queued` signal (public API, like every message name).
+ * waiting runs add themselves with the `queued` signal (workflows/messages.ts).
  */
 export interface QueueEntry {
   run_id: string;
   queued_at: string;
 }
-export const QUEUED_SIGNAL = 'queued';
 
 /** What the waiting activity found: the target is this run's (with the queue behind it), or not yet. */
 export type TargetTurn = { go: true; queue: QueueEntry[] } | { go: false };

@@ -1,17 +1,13 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Phase } from '../core/phases.js';
+import type { DecisionPayload } from '../core/run.js';
 import type { DecisionAction, RedeployState } from '../core/state.js';
+import type { QueueEntry } from '../core/target-lock.js';
 
 /** Message names are public API like activity names: the CLI, the Web UI and `temporal workflow signal` use them. */
 
-export interface DecisionPayload {
-  action: DecisionAction;
-  /** Must name the phase that is waiting, so a decision meant for one failure never lands on another. */
-  phase: Phase;
-  by?: string;
-  reason?: string;
-}
+export type { DecisionPayload } from '../core/run.js';
 
 export interface DecisionAck {
   accepted: true;
@@ -25,6 +21,11 @@ export const progressQuery = defineQuery<RedeployState>('progress');
 export const decideUpdate = defineUpdate<DecisionAck, [DecisionPayload]>('decide');
 /** The same decision as a signal (Web UI, `temporal workflow signal --name decide`); invalid ones are logged and ignored. */
 export const decideSignal = defineSignal<[DecisionPayload]>('decide');
+/**
+ * A run joining the queue for a target lock (sent to the lock workflow by the waiting activity). The lock
+ * has no handler: the queue is read from its history once it closed (activities/target-lock.ts).
+ */
+export const queuedSignal = defineSignal<[QueueEntry]>('queued');
 
 /** Keyword search attribute: the phase running now (or the outcome), to filter runs in the Web UI. */
 export const REDEPLOY_PHASE = defineSearchAttributeKey('RedeployPhase', SearchAttributeType.KEYWORD);

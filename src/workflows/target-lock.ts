@@ -1,6 +1,19 @@
-import { condition } from '@temporalio/workflow';
-import type { LockHolder } from '../core/state.js';
-import type { QueueEntry } from '../core/target-lock.js';
+import {
+  ChildWorkflowCancellationType,
+  ParentClosePolicy,
+  condition,
+  isCancellation,
+  sleep,
+  startChild,
+} from '@temporalio/workflow';
+// Not re-exported by @temporalio/workflow; @temporalio/common is deterministic and bundles into workflows.
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { targetTaken, targetWaitTimedOut, finish, waitForTarget } from '../core/run.js';
+import type { LockHolder, RedeployInput, RedeployState } from '../core/state.js';
+import { busyMessage, targetLockId, type QueueEntry } from '../core/target-lock.js';
+import { taskQueueName } from '../core/task-queue.js';
+import { phaseFailure } from './failure.js';
+import { acts } from './options.js';
 
 /**
  * The target lock itself: it does nothing but exist while its parent redeploy runs (see
@@ -13,4 +26,103 @@ export async function targetLock(_holder: LockHolder, _queue: QueueEntry[] = [])
   // Never completes on its own: the parent's close terminates it. Not to be terminated by hand: that
   // frees the target under a live run; stop the run instead (`redeploy abort` / `cancel`).
   await condition(() => false);
+}
+
+const DEFAULT_TARGET_WAIT_TIMEOUT_MS = 2 * 3_600_000;
+/** A lock released between our try and the look-up: try again this soon. */
+const RETRY_SOON_MS = 2_000;
+/** One waiting activity covers up to a minute: a bounded history (3 events a minute) while queued. */
+const TURN_MAX_MS = 60_000;
+/** When the lock cannot be watched (the server unreachable, say): poll, backing off to this. */
+const POLL_MAX_MS = 15_000;
+
+/** Why a run ended before its first phase: the target stayed busy. `type` is the failure's type. */
+export class TargetUnavailable extends Error {
+  constructor(readonly type: 'TargetBusy' | 'TargetWaitTimeout') {
+    super(type);
+  }
+}
+
+/**
+ * One redeploy per target: takes the lock, waiting in arrival order for the run that holds it. A waiting
+ * run queues (its first refusal is its place) and an activity waits for the holder's lock to close, so it
+ * is served within a round trip or two of the holder's close. Throws TargetUnavailable with the state
+ * finished (`--no-wait`, or the wait timed out); `publish` shows each change of whom it waits for.
+ */
+export async function acquireTarget(
+  input: RedeployInput,
+  state: RedeployState,
+  now: () => string,
+  publish: () => void,
+): Promise<void> {
+  // Without lockId (a start by hand): the ID for the default task queue name.
+  const lockId = input.lockId ?? targetLockId(taskQueueName(undefined, input.target));
+  const me: LockHolder = { run_id: input.runId, started_by: input.startedBy, started_at: now() };
+  const targetName = input.target ?? 'the default target';
+  const waitMs = input.targetWaitTimeoutMs ?? DEFAULT_TARGET_WAIT_TIMEOUT_MS;
+  const deadline = Date.now() + waitMs;
+  let place: QueueEntry | undefined;
+  let behindMe: QueueEntry[] = [];
+  let delay = RETRY_SOON_MS;
+  for (;;) {
+    try {
+      await startChild(targetLock, {
+        workflowId: lockId,
+        // The queue behind this run rides in the lock's input, for the runs that wait on it to read.
+        args: [me, behindMe],
+        memo: { ...me },
+        // The server terminates the lock when this run closes, however it closes (even `terminate`).
+        parentClosePolicy: ParentClosePolicy.TERMINATE,
+        // Not cancelled with this run: the lock must outlive the cancelled phase's process group, which
+        // is stopped before this run closes (WAIT_CANCELLATION_COMPLETED); the close then releases it.
+        cancellationType: ChildWorkflowCancellationType.ABANDON,
+        staticSummary: `target lock: ${targetName}, for ${input.runId}`,
+      });
+      if (targetTaken(state)) publish();
+      return;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    // Every refusal follows a handover: the holder is new, so it is looked up each time.
+    let holder: LockHolder | null;
+    try {
+      holder = await acts.lock.targetLockHolder.executeWithOptions({ summary: `who holds ${targetName}` }, [
+        lockId,
+      ]);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // The target is held all the same (the start was refused); only its holder's name is unknown.
+      const why = phaseFailure('the look-up', err).message;
+      holder = { run_id: `another run (not readable: ${why})`, started_by: 'unknown', started_at: 'unknown' };
+    }
+    if (holder === null && Date.now() < deadline) {
+      await sleep(RETRY_SOON_MS);
+      continue;
+    }
+    holder ??= { run_id: 'another run', started_by: 'unknown', started_at: 'unknown' };
+    if (input.flags.noWait) {
+      finish(state, 'failed', busyMessage(input.target, holder), now());
+      throw new TargetUnavailable('TargetBusy');
+    }
+    if (Date.now() >= deadline) {
+      targetWaitTimedOut(state, holder, waitMs, now());
+      throw new TargetUnavailable('TargetWaitTimeout');
+    }
+    if (waitForTarget(state, holder)) publish();
+    place ??= { run_id: input.runId, queued_at: now() };
+    try {
+      const turn = await acts.wait.awaitTargetTurn.executeWithOptions({ summary: `wait for ${targetName}` }, [
+        lockId,
+        place,
+        Math.max(1, Math.min(TURN_MAX_MS, deadline - Date.now())),
+      ]);
+      if (turn.go) behindMe = turn.queue;
+      continue;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // Cannot watch the lock (the server is unreachable, say): poll, order aside.
+    }
+    await sleep(Math.max(1, Math.min(delay, deadline - Date.now())));
+    delay = Math.min(delay * 2, POLL_MAX_MS);
+  }
 }

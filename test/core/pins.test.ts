@@ -208,7 +208,7 @@ describe('pin rewrite, byte for byte', () => {
         const forward = rewritePins(before, { [f.pkg]: '9.9.9' });
         const change = forward.report[f.pkg];
         assert.ok(change);
-        const original = originalSpecifier(undefined, undefined, change);
+        const original = originalSpecifier(undefined, change);
         assert.notEqual(original, undefined);
         const back = rewritePins(forward.text, { [f.pkg]: original ?? '' }, { restore: true });
         assert.equal(back.text, before);
@@ -256,13 +256,21 @@ describe('pin rewrite, byte for byte', () => {
     assert.deepEqual(currentPins(r.text, ['omniintelligence']), { omniintelligence: '0.8.0' });
   });
 
-  it('originalSpecifier: WORKTREE first, bytes over display, legacy reports through the display form', () => {
+  it("originalSpecifier: WORKTREE's bytes first, then the change's; never a display form", () => {
     const change = { from: '0.8.0', from_raw: '==0.8.0', to: '0.8.0' };
-    assert.equal(originalSpecifier('===0.6.0', '===0.6.0', change), '===0.6.0', "found's bytes");
-    assert.equal(originalSpecifier('', 'unpinned', change), '', 'unpinned is the empty specifier');
-    assert.equal(originalSpecifier('==0.8.0', '0.8.0', change), undefined, 'nothing changed');
-    assert.equal(originalSpecifier(undefined, '0.6.0', { from: '0.8.0', to: '0.8.0' }), '==0.6.0', 'legacy');
-    assert.equal(originalSpecifier(undefined, undefined, { from: '', to: '1.0' }), undefined, 'unmatched');
+    assert.equal(originalSpecifier('===0.6.0', change), '===0.6.0', "found's bytes");
+    assert.equal(originalSpecifier('', change), '', 'unpinned is the empty specifier');
+    assert.equal(originalSpecifier('==0.8.0', change), undefined, 'nothing changed');
+    assert.equal(
+      originalSpecifier(undefined, { from_raw: '>=0.5,<0.7', to: '0.8.0' }),
+      '>=0.5,<0.7',
+      "change's bytes",
+    );
+    assert.equal(
+      originalSpecifier(undefined, { to: '0.8.0' }),
+      undefined,
+      'no bytes recorded: nothing to restore',
+    );
   });
 
   it('exactVersion and displayPins for the rollback VERIFY and record', () => {

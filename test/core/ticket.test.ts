@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -6,7 +7,8 @@ import { ticketProblems } from '../../src/core/ticket.js';
 /** Real git's verdict: `git check-ref-format --branch` exits non-zero for a name it refuses. */
 function gitRefuses(name: string): boolean {
   try {
-    execFileSync('git', ['check-ref-format', '--branch', name], { stdio: 'ignore' });
+    // Outside any repository: inside one, `--branch` expands `@{-1}` to the previously checked-out branch.
+    execFileSync('git', ['check-ref-format', '--branch', name], { stdio: 'ignore', cwd: os.tmpdir() });
     return false;
   } catch {
     return true;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { WorkflowHandle } from '@temporalio/client';
-import { PHASE_ACTIVITY, PHASES, type Phase } from '../../src/core/phases.js';
+import { PHASE, PHASES, type Phase } from '../../src/core/phases.js';
 import type { RedeployState } from '../../src/core/state.js';
 import { groupAlive } from '../../src/io/exec.js';
 import { buildDockerfile, DEFAULT_ENV, DEFAULT_PINS, INFISICAL_TEST_ENV } from '../support/sandbox.js';
@@ -28,7 +28,7 @@ import {
 async function completedAttempt(handle: WorkflowHandle, phase: Phase): Promise<number> {
   const { events } = await handle.fetchHistory();
   const scheduled = (events ?? []).find(
-    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === PHASE_ACTIVITY[phase],
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === PHASE[phase].activity,
   );
   assert.ok(scheduled?.eventId, `${phase}'s activity was scheduled`);
   const started = (events ?? []).find(

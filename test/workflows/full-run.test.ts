@@ -24,7 +24,7 @@ describe('a full redeploy on a real Temporal server', { concurrency: 1 }, () => 
     const handle = await h.start();
     runId = handle.workflowId;
     state = await handle.result();
-    await recordHistory(h, runId, 'full-run-v2'); // v2: RedeployPhase upserted only on change (patched)
+    await recordHistory(h, runId, 'full-run');
   });
   after(() => h.close());
 
