@@ -1,4 +1,4 @@
-import { PHASES, type Phase, type PhaseStatus } from '../core/phases.js';
+import { PHASES, type Phase } from '../core/phases.js';
 import {
   formatPins,
   resumeCommand,
@@ -6,6 +6,8 @@ import {
   type PhaseRecord,
   type RedeployState,
 } from '../core/state.js';
+import { TTY_STATUS_ICON } from '../core/status-icons.js';
+import { summaryLines } from '../core/summary.js';
 import { terminalLine, terminalSafe } from './terminal-text.js';
 
 /** While --rollback-on-failure compensates: what it restores, and how. */
@@ -41,12 +43,11 @@ export function resumeHint(
   return `Resume with: ${resumeCommand(state)}`;
 }
 
-/** The seed's summary (its NOTIFY stdout lines). */
-export function summaryLines(state: RedeployState): string[] {
+/** The seed's summary: NOTIFY's own lines; without them (NOTIFY skipped), the summary naming no exception, as always. */
+function completedLines(state: RedeployState): string[] {
   const notify = state.phases.NOTIFY;
   if (typeof notify['message'] === 'string') return notify['message'].split('\n');
-  const pins = Object.entries(state.versions_requested).map(([k, v]) => `${k}==${v}`);
-  return [`[redeploy] ${state.run_id} complete`, `  Pins: ${pins.join(', ')}`, '  Phases: all completed'];
+  return summaryLines(state.run_id, { versions: state.versions_requested, outcome: 'complete' });
 }
 
 type Health = Record<string, { url: string; status: string; code: number | null; error?: string }>;
@@ -121,7 +122,7 @@ function verifyLines(d: Record<string, unknown>): string[] {
 export function closingLines(state: RedeployState): string[] {
   switch (state.status) {
     case 'completed':
-      return summaryLines(state);
+      return completedLines(state);
     case 'waiting_for_decision': {
       const p = state.pending_decision;
       const log = p ? state.phases[p.phase]['log_file'] : undefined;
@@ -246,17 +247,6 @@ export class JsonReporter implements Reporter {
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-const ICON: Record<PhaseStatus, string> = {
-  pending: '·',
-  running: '',
-  completed: '✔',
-  failed: '✖',
-  skipped_by_flag: '↷',
-  skipped_no_infisical: '↷',
-  skipped_by_operator: '↷',
-  cancelled: '■',
-  rolled_back: '↩',
-};
 
 function clock(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
@@ -310,10 +300,10 @@ export class TtyReporter implements Reporter {
           r.status === 'running'
             ? this.paint('36', SPINNER[this.frame % SPINNER.length] as string)
             : r.status === 'completed'
-              ? this.paint('32', ICON.completed)
+              ? this.paint('32', TTY_STATUS_ICON.completed)
               : r.status === 'failed'
-                ? this.paint('31', ICON.failed)
-                : this.paint('2', ICON[r.status]);
+                ? this.paint('31', TTY_STATUS_ICON.failed)
+                : this.paint('2', TTY_STATUS_ICON[r.status]);
         const elapsed = r.status === 'running' && r.ts ? ` ${clock(this.now() - Date.parse(r.ts))}` : '';
         // Visible width is what matters: a wrapped line would break the cursor-up redraw.
         const visible = `  X ${p.padEnd(10)} ${r.status}${elapsed}`;
