@@ -8,7 +8,7 @@ import {
 } from '../core/state.js';
 import { TTY_STATUS_ICON } from '../core/status-icons.js';
 import { summaryLines } from '../core/summary.js';
-import { terminalLine, terminalSafe } from './terminal-text.js';
+import { fitColumns, terminalLine, terminalSafe } from './terminal-text.js';
 
 /** While --rollback-on-failure compensates: what it restores, and how. */
 function rollingLine(state: RedeployState): string {
@@ -286,10 +286,13 @@ export class TtyReporter implements Reporter {
     if (!s) return [];
     const width = this.stream.columns || 100;
     // Text from the run (and so from scripts) is made terminal-safe before our own colours go around it.
+    // `  ⧗ ` takes 4 columns; a line must stay under the width (the colour codes take none).
+    const banner = (icon: string, text: string) =>
+      `  ${this.paint('33', icon)} ${fitColumns(terminalLine(text), width - 1 - 4)}`;
     const waiting = s.waiting_for
-      ? [`  ${this.paint('33', '⧗')} ${terminalLine(waitingLine(s.waiting_for))}`.slice(0, width - 1)]
+      ? [banner('⧗', waitingLine(s.waiting_for))]
       : s.rollback?.status === 'running'
-        ? [`  ${this.paint('33', '↩')} ${terminalLine(rollingLine(s))}`.slice(0, width - 1)]
+        ? [banner('↩', rollingLine(s))]
         : [];
     const lastLine = terminalLine(this.live.lastLine ?? '');
     return [
@@ -308,7 +311,7 @@ export class TtyReporter implements Reporter {
         // Visible width is what matters: a wrapped line would break the cursor-up redraw.
         const visible = `  X ${p.padEnd(10)} ${r.status}${elapsed}`;
         const room = width - 1 - visible.length - 2;
-        const last = r.status === 'running' && lastLine && room > 3 ? lastLine.slice(0, room) : '';
+        const last = r.status === 'running' && lastLine && room > 3 ? fitColumns(lastLine, room) : '';
         return `  ${icon} ${p.padEnd(10)} ${r.status}${elapsed}${last ? `  ${this.paint('2', last)}` : ''}`;
       }),
     ];
