@@ -2,7 +2,8 @@ import type { PhaseResult } from '../core/run.js';
 import type { NotifyDetails } from '../core/details.js';
 import path from 'node:path';
 import type { Phase, PhaseStatus } from '../core/phases.js';
-import { describeProvenance, type Provenance } from '../core/provenance.js';
+import type { Provenance } from '../core/provenance.js';
+import { provenanceLines, summaryLines } from '../core/summary.js';
 import type { Versions } from '../core/versions.js';
 import { formatPins, resumeCommand, type RedeployFlags } from '../core/state.js';
 import { workflowUrl } from '../io/temporal.js';
@@ -24,17 +25,6 @@ export interface NotifyInput {
   ticket?: string;
 }
 
-/** `  Deployed: origin/main @ 1a2b3c4d5e6f · Dockerfile sha256 9f8e… · <script>`; nothing when unknown. */
-export function provenanceLines(p: Provenance | undefined): string[] {
-  if (!p || (!p.base_commit && !p.deployed_commit)) return [];
-  const sha = p.dockerfile_sha256 ? ` · Dockerfile sha256 ${p.dockerfile_sha256.slice(0, 16)}` : '';
-  return [
-    `  Deployed: ${describeProvenance(p)}${sha}`,
-    ...(p.origin_url ? [`  Origin: ${p.origin_url}`] : []),
-    ...(p.deploy_script ? [`  Script: ${p.deploy_script}`] : []),
-  ];
-}
-
 /** Tier detection per contract: ONEX_TIER, else the omniclaude import probe, else Kafka, else standalone. */
 async function detectTier(ctx: PhaseContext): Promise<Tier> {
   const declared = ctx.env['ONEX_TIER'];
@@ -49,24 +39,6 @@ async function detectTier(ctx: PhaseContext): Promise<Tier> {
   );
   if (probe.exitCode === 0) return 'FULL_ONEX';
   return ctx.env['KAFKA_BOOTSTRAP_SERVERS'] ? 'EVENT_BUS' : 'STANDALONE';
-}
-
-/** The seed's summary lines. */
-export function summaryLines(runId: string, input: NotifyInput): string[] {
-  const pins = Object.entries(input.versions)
-    .map(([k, v]) => `${k}==${v}`)
-    .join(', ');
-  // "all completed" only when it is true: an operator's skip or a failure is named.
-  const notable = Object.entries(input.phases).filter(
-    ([p, s]) =>
-      p !== 'NOTIFY' && s !== 'completed' && s !== 'skipped_by_flag' && s !== 'skipped_no_infisical',
-  );
-  return [
-    `[redeploy] ${runId} ${input.outcome}`,
-    `  Pins: ${pins}`,
-    `  Phases: all completed${notable.length ? ` except ${notable.map(([p, s]) => `${p} (${s})`).join(', ')}` : ''}`,
-    ...provenanceLines(input.provenance),
-  ];
 }
 
 /** What a `.sent` marker recorded (an object), or nothing when it is not one: it is only a record. */

@@ -1,4 +1,4 @@
-import { PHASE, PHASES, type Phase, type PhaseDef, type PhaseStatus } from '../core/phases.js';
+import { PHASE, PHASES, type Phase, type PhaseDef } from '../core/phases.js';
 import {
   formatPins,
   resumeCommand,
@@ -6,7 +6,9 @@ import {
   type PhaseRecord,
   type RedeployState,
 } from '../core/state.js';
-import { terminalLine, terminalSafe } from './terminal-text.js';
+import { TTY_STATUS_ICON } from '../core/status-icons.js';
+import { summaryLines } from '../core/summary.js';
+import { fitColumns, terminalLine, terminalSafe } from './terminal-text.js';
 
 /** While --rollback-on-failure compensates: what it restores, and how. */
 function rollingLine(state: RedeployState): string {
@@ -41,12 +43,11 @@ export function resumeHint(
   return `Resume with: ${resumeCommand(state)}`;
 }
 
-/** The seed's summary (its NOTIFY stdout lines). */
-export function summaryLines(state: RedeployState): string[] {
+/** The seed's summary: NOTIFY's own lines; without them (NOTIFY skipped), the summary naming no exception, as always. */
+function runSummary(state: RedeployState): string[] {
   const notify = state.phases.NOTIFY;
-  if (typeof notify['message'] === 'string') return notify['message'].split('\n');
-  const pins = Object.entries(state.versions_requested).map(([k, v]) => `${k}==${v}`);
-  return [`[redeploy] ${state.run_id} complete`, `  Pins: ${pins.join(', ')}`, '  Phases: all completed'];
+  if (typeof notify.message === 'string') return notify.message.split('\n');
+  return summaryLines(state.run_id, { versions: state.versions_requested, outcome: 'complete' });
 }
 
 /** The seed's lines for a phase that reached `record.status` (per phase: core/phases.ts). */
@@ -68,7 +69,7 @@ export function phaseLines<P extends Phase>(
 export function closingLines(state: RedeployState): string[] {
   switch (state.status) {
     case 'completed':
-      return summaryLines(state);
+      return runSummary(state);
     case 'waiting_for_decision': {
       const p = state.pending_decision;
       const log = p ? state.phases[p.phase].log_file : undefined;
@@ -193,17 +194,6 @@ export class JsonReporter implements Reporter {
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-const ICON: Record<PhaseStatus, string> = {
-  pending: '·',
-  running: '',
-  completed: '✔',
-  failed: '✖',
-  skipped_by_flag: '↷',
-  skipped_no_infisical: '↷',
-  skipped_by_operator: '↷',
-  cancelled: '■',
-  rolled_back: '↩',
-};
 
 function clock(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
@@ -243,10 +233,13 @@ export class TtyReporter implements Reporter {
     if (!s) return [];
     const width = this.stream.columns || 100;
     // Text from the run (and so from scripts) is made terminal-safe before our own colours go around it.
+    // `  ⧗ ` takes 4 columns; a line must stay under the width (the colour codes take none).
+    const banner = (icon: string, text: string) =>
+      `  ${this.paint('33', icon)} ${fitColumns(terminalLine(text), width - 1 - 4)}`;
     const waiting = s.waiting_for
-      ? [`  ${this.paint('33', '⧗')} ${terminalLine(waitingLine(s.waiting_for))}`.slice(0, width - 1)]
+      ? [banner('⧗', waitingLine(s.waiting_for))]
       : s.rollback?.status === 'running'
-        ? [`  ${this.paint('33', '↩')} ${terminalLine(rollingLine(s))}`.slice(0, width - 1)]
+        ? [banner('↩', rollingLine(s))]
         : [];
     const lastLine = terminalLine(this.live.lastLine ?? '');
     return [
@@ -257,15 +250,15 @@ export class TtyReporter implements Reporter {
           r.status === 'running'
             ? this.paint('36', SPINNER[this.frame % SPINNER.length] as string)
             : r.status === 'completed'
-              ? this.paint('32', ICON.completed)
+              ? this.paint('32', TTY_STATUS_ICON.completed)
               : r.status === 'failed'
-                ? this.paint('31', ICON.failed)
-                : this.paint('2', ICON[r.status]);
+                ? this.paint('31', TTY_STATUS_ICON.failed)
+                : this.paint('2', TTY_STATUS_ICON[r.status]);
         const elapsed = r.status === 'running' && r.ts ? ` ${clock(this.now() - Date.parse(r.ts))}` : '';
         // Visible width is what matters: a wrapped line would break the cursor-up redraw.
         const visible = `  X ${p.padEnd(10)} ${r.status}${elapsed}`;
         const room = width - 1 - visible.length - 2;
-        const last = r.status === 'running' && lastLine && room > 3 ? lastLine.slice(0, room) : '';
+        const last = r.status === 'running' && lastLine && room > 3 ? fitColumns(lastLine, room) : '';
         return `  ${icon} ${p.padEnd(10)} ${r.status}${elapsed}${last ? `  ${this.paint('2', last)}` : ''}`;
       }),
     ];

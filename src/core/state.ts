@@ -5,6 +5,7 @@ import { describeProvenance, emptyProvenance, type Provenance } from './provenan
 import { DEFAULT_WORKTREE_REF } from './ref.js';
 import { formatVersions, type Versions } from './versions.js';
 import { decideCommand, decidePayload } from './decide-help.js';
+import { STATUS_ICON } from './status-icons.js';
 
 /**
  * The progress state. Its legacy part is exactly the seed's state file (init_state / mark_phase);
@@ -205,18 +206,6 @@ export function touch(state: RedeployState): void {
 export function phaseStatuses(state: Pick<RedeployState, 'phases'>): Record<Phase, PhaseStatus> {
   return Object.fromEntries(PHASES.map((p) => [p, state.phases[p].status])) as Record<Phase, PhaseStatus>;
 }
-
-const STATUS_ICON: Record<PhaseStatus, string> = {
-  pending: '·',
-  running: '▶',
-  completed: '✔',
-  failed: '✖',
-  skipped_by_flag: '⤼',
-  skipped_no_infisical: '⤼',
-  skipped_by_operator: '⤼',
-  cancelled: '■',
-  rolled_back: '↩',
-};
 
 /**
  * The exact command that continues a run: `--resume` takes its flags from the command line (skips are

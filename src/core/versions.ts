@@ -105,7 +105,13 @@ export function canonicalVersion(version: string): string {
   const post = postImplicit ?? postN;
   if (post !== undefined) out += `.post${Number(post || 0)}`;
   if (devN !== undefined) out += `.dev${Number(devN || 0)}`;
-  if (local) out += `+${local.toLowerCase().replace(/[-_]/g, '.')}`;
+  // Local segments that are numbers compare as numbers (PEP 440): `+01` is `+1`, as packaging prints it.
+  if (local)
+    out += `+${local
+      .toLowerCase()
+      .split(/[-_.]/)
+      .map((seg) => (/^\d+$/.test(seg) ? String(Number(seg)) : seg))
+      .join('.')}`;
   return out;
 }
 

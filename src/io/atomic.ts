@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto';
  * Write-then-rename in the same directory, with fsync: a reader (or a crash) sees the old file or the
  * new one, never half of it. Keeps the mode of an existing file unless one is given. A failed write
  * (disk full, file size limit) removes its temporary file before the error goes on.
+ * A symlink or FIFO at `file` is replaced, never written through or opened (rename swaps the name itself);
+ * the temporary name is random and created exclusively (`wx`), so a link planted there is not followed.
+ * npm's write-file-atomic resolves the symlink and writes at its target: docs/LIBRARIES.md.
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, mode?: number): Promise<void> {
   const dir = path.dirname(file);

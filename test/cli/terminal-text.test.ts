@@ -1,7 +1,7 @@
 /* eslint-disable no-control-regex -- these tests are about control characters */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { terminalLine, terminalSafe } from '../../src/cli/terminal-text.js';
+import { fitColumns, terminalLine, terminalSafe } from '../../src/cli/terminal-text.js';
 
 describe('terminal-safe text', () => {
   for (const [name, input, output] of [
@@ -31,4 +31,18 @@ describe('terminal-safe text', () => {
     assert.doesNotMatch(line, /[\x00-\x1f\u0080-\u009f\u202a-\u202e]/);
     assert.deepEqual(JSON.parse(line), data);
   });
+});
+
+describe('fitting a line to the terminal width', () => {
+  for (const [name, input, columns, output] of [
+    ['ASCII: cut at the width', 'abcdefghij', 4, 'abcd'],
+    ['a line that fits stays whole', 'abc', 3, 'abc'],
+    ['CJK takes two columns each; a wide char that would straddle the edge goes', '构建镜像中', 5, '构建'],
+    ['an emoji is not split into half a surrogate pair', 'ok 🚀🚀', 4, 'ok '],
+    ['a family emoji (ZWJ sequence) is one grapheme of two columns', 'a👩‍👩‍👧b', 3, 'a👩‍👩‍👧'],
+    ['a combining accent takes none and stays with its letter', 'e\u0301e\u0301e\u0301', 2, 'e\u0301e\u0301'],
+    ['no room, nothing', 'abc', 0, ''],
+  ] as const) {
+    it(name, () => assert.equal(fitColumns(input, columns), output));
+  }
 });

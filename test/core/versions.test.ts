@@ -82,10 +82,13 @@ describe('PEP 440 version equality', () => {
     assert.ok(sameVersion('2.1.0-1', '2.1.0.post1'));
     assert.ok(sameVersion('1.0.dev0', '1.0dev'));
     assert.equal(canonicalVersion('0!1.2.0+Local-Build'), '1.2+local.build');
+    assert.ok(sameVersion('1.0+01.build', '1.0+1-BUILD'), 'numeric local segments compare as numbers');
   });
   it('keeps different versions different', () => {
     assert.ok(!sameVersion('0.4.0', '0.4.1'));
     assert.ok(!sameVersion('1.0.0rc1', '1.0.0'));
     assert.ok(!sameVersion('1.0.0', '>=0.3.0,<0.5.0'));
+    assert.ok(!sameVersion('1.0+1', '1.0'));
+    assert.ok(!sameVersion('1.0+1', '1.0+10'));
   });
 });

@@ -1,0 +1,59 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { PHASE_STATUSES } from '../../src/core/phases.js';
+import { STATUS_ICON, TTY_STATUS_ICON } from '../../src/core/status-icons.js';
+import { summaryLines } from '../../src/core/summary.js';
+
+const versions = { 'omninode-claude': '0.4.0', omniintelligence: '0.8.0' };
+
+describe('run summary', () => {
+  it('without phases or provenance it is the three lines the CLI printed when NOTIFY said nothing', () => {
+    assert.deepEqual(summaryLines('redeploy-20260301-abc123', { versions, outcome: 'complete' }), [
+      '[redeploy] redeploy-20260301-abc123 complete',
+      '  Pins: omninode-claude==0.4.0, omniintelligence==0.8.0',
+      '  Phases: all completed',
+    ]);
+  });
+
+  it("names an operator's skip and a failure, not a flag's skip nor NOTIFY itself; adds what was deployed", () => {
+    const lines = summaryLines('r1', {
+      versions: { a: '1' },
+      outcome: 'complete',
+      phases: {
+        SYNC: 'skipped_by_flag',
+        INFISICAL: 'skipped_no_infisical',
+        DEPLOY: 'completed',
+        VERIFY: 'skipped_by_operator',
+        NOTIFY: 'failed',
+      },
+      provenance: {
+        ref: 'main',
+        base_commit: '1a2b3c4d5e6f7a8b9c0d',
+        origin_url: 'https://***@github.com/o/r',
+        dockerfile_sha256: '9f8e7d6c5b4a39281706f5e4d3c2b1a0',
+        deploy_script: '/wt/scripts/deploy-runtime.sh',
+        deployed_commit: null,
+      },
+    });
+    assert.deepEqual(lines, [
+      '[redeploy] r1 complete',
+      '  Pins: a==1',
+      '  Phases: all completed except VERIFY (skipped_by_operator)',
+      '  Deployed: origin/main @ 1a2b3c4d5e6f · Dockerfile sha256 9f8e7d6c5b4a3928',
+      '  Origin: https://***@github.com/o/r',
+      '  Script: /wt/scripts/deploy-runtime.sh',
+    ]);
+  });
+});
+
+describe('status icons', () => {
+  it('every status has a glyph in both views; they differ only where the terminal view always did', () => {
+    for (const s of PHASE_STATUSES) {
+      assert.ok(STATUS_ICON[s], s);
+      assert.equal(typeof TTY_STATUS_ICON[s], 'string', s);
+    }
+    const differ = PHASE_STATUSES.filter((s) => STATUS_ICON[s] !== TTY_STATUS_ICON[s]);
+    assert.deepEqual(differ, ['running', 'skipped_by_flag', 'skipped_no_infisical', 'skipped_by_operator']);
+    assert.equal(TTY_STATUS_ICON.skipped_by_operator, '↷');
+  });
+});
