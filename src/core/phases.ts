@@ -49,3 +49,21 @@ export function isSettled(status: PhaseStatus): boolean {
 export function isPhase(value: string): value is Phase {
   return (PHASES as readonly string[]).includes(value);
 }
+
+/** The flags that skip phases (structurally the same fields of RedeployFlags; no import from state). */
+export interface SkipFlags {
+  skipSync: boolean;
+  skipDockerfileUpdate: boolean;
+  skipInfisical: boolean;
+  verifyOnly: boolean;
+}
+
+/** `skipped_by_flag` when this invocation's flags pass the phase over, else undefined. */
+export function flagSkip(phase: Phase, flags: SkipFlags): PhaseStatus | undefined {
+  const skipped = flags.verifyOnly
+    ? phase !== 'VERIFY'
+    : (phase === 'SYNC' && flags.skipSync) ||
+      (phase === 'PIN_UPDATE' && flags.skipDockerfileUpdate) ||
+      (phase === 'INFISICAL' && flags.skipInfisical);
+  return skipped ? 'skipped_by_flag' : undefined;
+}

@@ -1,0 +1,13 @@
+/**
+ * The task queue a run lives on: one per runtime host, so `--target host-a` routes to the worker
+ * started with `redeploy worker --target host-a`. Pure, so the workflow derives the same name.
+ * `base` is REDEPLOY_TASK_QUEUE (default `redeploy`).
+ */
+export function taskQueueFor(base: string, target: string | undefined | null): string {
+  return target ? `${base}@${target}` : base;
+}
+
+/** The `--target` a task queue name was built from, if any (the inverse of taskQueueFor). */
+export function targetOf(taskQueue: string): string | undefined {
+  return taskQueue.includes('@') ? taskQueue.split('@')[1] : undefined;
+}
