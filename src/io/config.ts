@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_WORKTREE_REF, refProblems } from '../core/ref.js';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+import { CliError, EXIT_USAGE } from '../core/errors.js';
 
 /**
  * All configuration, from environment variables, validated once at the edge (CLI start, worker start,
@@ -16,10 +17,9 @@ export const SEED_HEALTH_ENDPOINTS: Record<string, string> = {
   'omninode-contract-resolver': 'http://localhost:8091/health',
 };
 
-export class ConfigError extends Error {
+export class ConfigError extends CliError {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`, EXIT_USAGE);
   }
 }
 
