@@ -10,7 +10,7 @@ import { createActivities, type ActivityDeps } from './activities/index.js';
 import { loadConfig, type Config } from './io/config.js';
 import { CliError } from './core/errors.js';
 import { taskQueueFor } from './core/task-queue.js';
-import { SEARCH_ATTRIBUTES } from './io/dev-server.js';
+import { SEARCH_ATTRIBUTES } from './core/search-attributes.js';
 import { connectWorker } from './io/temporal.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.js', import.meta.url));

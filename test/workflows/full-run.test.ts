@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { legacyStateSchema } from '../../src/core/schemas.js';
 import { PHASES } from '../../src/core/phases.js';
+import { REDEPLOY_PHASE } from '../../src/workflows/messages.js';
 import type { RedeployState } from '../../src/core/state.js';
 import { DEFAULT_ENV } from '../support/sandbox.js';
 import { activityRuns, createHarness, recordHistory, VERSIONS, type Harness } from '../support/harness.js';
@@ -119,7 +120,7 @@ describe('a full redeploy on a real Temporal server', { concurrency: 1 }, () => 
     const meta = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
     assert.match(meta.currentDetails, /\| ✔ DEPLOY \| completed \|/);
     const description = await handle.describe();
-    assert.deepEqual(description.searchAttributes['RedeployPhase'], ['COMPLETED']);
+    assert.equal(description.typedSearchAttributes.get(REDEPLOY_PHASE), 'COMPLETED');
   });
 
   it('writes a masked log per phase and never the secret', async () => {

@@ -1,12 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { decideUpdate, REDEPLOY_PHASE } from '../../src/workflows/messages.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { RedeployFlags, RedeployState } from '../../src/core/state.js';
+import type { RedeployFlags } from '../../src/core/state.js';
 import { DEFAULT_ENV, type SlackRequest } from '../support/sandbox.js';
 import { groupAlive } from '../../src/io/exec.js';
 import {
@@ -71,8 +72,8 @@ describe('one redeploy per target', { concurrency: 1 }, () => {
     assert.equal(waiting.waiting_for?.started_by, 'test@sandbox');
     assert.ok(!Number.isNaN(Date.parse(waiting.waiting_for?.started_at ?? '')), 'started_at is a time');
     assert.equal(waiting.phases.ENV_CHECK.status, 'pending', 'nothing runs while waiting');
-    const attrs = (await second.describe()).searchAttributes as Record<string, unknown>;
-    assert.deepEqual(attrs['RedeployPhase'], ['WAITING_FOR_TARGET'], 'queued runs can be listed');
+    const attrs = (await second.describe()).typedSearchAttributes;
+    assert.equal(attrs.get(REDEPLOY_PHASE), 'WAITING_FOR_TARGET', 'queued runs can be listed');
 
     const refused = await h.start({ flags: { ...FAST, noWait: true } });
     const busy = await failureOf(refused);
@@ -100,12 +101,12 @@ describe('one redeploy per target', { concurrency: 1 }, () => {
     );
     assert.equal(verified.waiting_for, null);
     if (verified.status === 'waiting_for_decision')
-      await verifyOnly.executeUpdate('decide', { args: [{ action: 'abort', phase: 'VERIFY' }] });
+      await verifyOnly.executeUpdate(decideUpdate, { args: [{ action: 'abort', phase: 'VERIFY' }] });
 
     await h.sb.clearFault('deploy');
-    await first.executeUpdate('decide', { args: [{ action: 'abort', phase: 'DEPLOY', by: 'alice' }] });
+    await first.executeUpdate(decideUpdate, { args: [{ action: 'abort', phase: 'DEPLOY', by: 'alice' }] });
     await failureOf(first);
-    const done = (await second.result()) as RedeployState;
+    const done = await second.result();
     assert.equal(done.status, 'completed');
     assert.equal(done.waiting_for, null);
     await recordHistory(h, second.workflowId, 'target-wait');
@@ -133,7 +134,7 @@ describe('one redeploy per target', { concurrency: 1 }, () => {
           "the waiter started while the cancelled run's deploy was alive",
         );
       }
-      const done = (await waiter.result()) as RedeployState;
+      const done = await waiter.result();
       assert.equal(done.status, 'completed');
       assert.equal((await holder.describe()).status.name, how === 'terminate' ? 'TERMINATED' : 'CANCELLED');
     });
@@ -183,7 +184,7 @@ describe('failure notifications and rollback', { concurrency: 1 }, () => {
         ),
         text,
       );
-      await first.executeUpdate('decide', { args: [{ action: 'abort', phase: 'DEPLOY', by: 'carol' }] });
+      await first.executeUpdate(decideUpdate, { args: [{ action: 'abort', phase: 'DEPLOY', by: 'carol' }] });
       await failureOf(first);
       const [aborted] = await postsWith(h, `${runId} aborted at DEPLOY`);
       await recordHistory(h, runId, 'failure-notify-abort');
@@ -343,7 +344,7 @@ describe('NOTIFY under a worker crash', { concurrency: 1 }, () => {
     }
     const second = spawnWorkerProcess(h.vars);
     try {
-      const state = (await handle.result()) as RedeployState;
+      const state = await handle.result();
       assert.equal(state.status, 'completed');
       assert.equal(await activityRuns(h, runId, 'NOTIFY'), 2, 'NOTIFY ran again on the new worker');
       assert.equal(delivered(), 1, 'one message for the run outcome');
