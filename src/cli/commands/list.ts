@@ -1,11 +1,10 @@
 import { REDEPLOY_PHASE } from '../../workflows/messages.js';
-import { redeploy } from '../../workflows/index.js';
-import type { Context } from './shared.js';
+import { workflowFunction, type Context } from './shared.js';
 
 /** `redeploy list`: the 20 most recent runs with their status and RedeployPhase. */
 export async function list(ctx: Context, json: boolean): Promise<number> {
   const rows: { run_id: string; status: string; phase: string; started: string }[] = [];
-  const query = `WorkflowType = '${redeploy.name}'`;
+  const query = `WorkflowType = '${(await workflowFunction()).name}'`;
   for await (const wf of ctx.client.workflow.list({ query, pageSize: 20 })) {
     const phase = wf.typedSearchAttributes.get(REDEPLOY_PHASE) ?? '';
     rows.push({

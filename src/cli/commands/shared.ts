@@ -5,7 +5,7 @@ import { initState, type RedeployInput, type RedeployState } from '../../core/st
 import { formatIssues, inputSchema } from '../../core/schemas.js';
 import { busyMessage, targetLockId } from '../../core/target-lock.js';
 import { targetOf, taskQueueFor } from '../../core/task-queue.js';
-import { redeploy } from '../../workflows/index.js';
+import type { redeploy } from '../../workflows/index.js';
 import type { Config } from '../../io/config.js';
 import { workflowUrl } from '../../io/temporal.js';
 import { describeTargetLock } from '../../io/target-lock.js';
@@ -31,6 +31,13 @@ export interface Context {
 /** The task queue of a run on `target` (or the default host) under this configuration. */
 export const runTaskQueue = (ctx: Context, target: string | undefined | null): string =>
   taskQueueFor(ctx.config.taskQueue, target);
+
+/**
+ * The workflow function, whose name is the workflow type. Loaded only by the commands that start or list
+ * runs: the workflow module and its imports cost ~40 ms of start-up the other commands need not pay.
+ */
+export const workflowFunction = async (): Promise<typeof redeploy> =>
+  (await import('../../workflows/index.js')).redeploy;
 
 export const operator = (): string => `${os.userInfo().username}@${os.hostname()}`;
 
@@ -130,7 +137,7 @@ export async function launch(
       return 1;
     }
   }
-  const handle = await ctx.client.workflow.start(redeploy, {
+  const handle = await ctx.client.workflow.start(await workflowFunction(), {
     workflowId: input.runId,
     taskQueue,
     args: [input],
