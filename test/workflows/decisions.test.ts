@@ -1,25 +1,14 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideSignal, decideUpdate, type DecisionPayload } from '../../src/workflows/messages.js';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { DEFAULT_ENV } from '../support/sandbox.js';
-import {
-  activityRuns,
-  createHarness,
-  progress,
-  recordHistory,
-  waitForState,
-  waitingOn,
-  type Harness,
-} from '../support/harness.js';
+import { activityRuns, progress, recordHistory, waitForState, waitingOn } from '../support/harness.js';
+import { withHarness } from '../support/suite.js';
 
 describe('operator decisions on a failed phase', { concurrency: 1 }, () => {
-  let h: Harness;
-  before(async () => {
-    h = await createHarness('decisions');
-  });
-  after(() => h.close());
+  const h = withHarness('decisions');
 
   it('retry re-runs only the failed phase: DEPLOY twice (second with --force), earlier phases once', async () => {
     await h.sb.setFault('deploy', { exitCode: 1, message: 'docker compose build: FAILED (simulated)' });

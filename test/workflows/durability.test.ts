@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideUpdate } from '../../src/workflows/messages.js';
 import fs from 'node:fs/promises';
@@ -13,23 +13,18 @@ import { buildReport } from '../../src/cli/report.js';
 import { DEFAULT_ENV, INFISICAL_TEST_ENV } from '../support/sandbox.js';
 import {
   activityRuns,
-  createHarness,
   groupProcesses,
   progress,
   sleepingGroup,
   spawnWorkerProcess,
   waitForState,
   waitingOn,
-  type Harness,
 } from '../support/harness.js';
 import { temporalCli } from '../support/temporal.js';
+import { withHarness } from '../support/suite.js';
 
 describe('durability', { concurrency: 1 }, () => {
-  let h: Harness;
-  before(async () => {
-    h = await createHarness('durability', { worker: false });
-  });
-  after(() => h.close());
+  const h = withHarness('durability', { worker: false });
 
   it('a worker SIGKILLed during DEPLOY is replaced and the run completes; earlier phases ran once', async () => {
     await h.sb.setFault('deploy', { sleepSeconds: 120 }); // a long build: still running when the re-attempt comes

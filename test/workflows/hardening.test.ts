@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideUpdate, REDEPLOY_PHASE } from '../../src/workflows/messages.js';
 import fs from 'node:fs/promises';
@@ -12,7 +12,6 @@ import { DEFAULT_ENV, type SlackRequest } from '../support/sandbox.js';
 import { groupAlive } from '../../src/io/exec.js';
 import {
   activityRuns,
-  createHarness,
   progress,
   recordHistory,
   sleepingGroup,
@@ -21,6 +20,7 @@ import {
   waitingOn,
   type Harness,
 } from '../support/harness.js';
+import { withHarness } from '../support/suite.js';
 
 /** Straight to the worktree and DEPLOY: what these tests are about happens there or later. */
 const FAST: RedeployFlags = {
@@ -52,11 +52,7 @@ async function postsWith(h: Harness, needle: string, count = 1): Promise<SlackRe
 }
 
 describe('one redeploy per target', { concurrency: 1 }, () => {
-  let h: Harness;
-  before(async () => {
-    h = await createHarness('target-lock');
-  });
-  after(() => h.close());
+  const h = withHarness('target-lock');
 
   it('a second run waits, naming the holder; --no-wait refuses; verify-only is not held up; abort frees it', async () => {
     await h.sb.setFault('deploy', { exitCode: 1, message: 'build failed' });
@@ -142,15 +138,11 @@ describe('one redeploy per target', { concurrency: 1 }, () => {
 });
 
 describe('failure notifications and rollback', { concurrency: 1 }, () => {
-  let h: Harness;
+  const h = withHarness('notifications');
   const secrets = {
     POSTGRES_PASSWORD: 'pg-Hardening-Secret-5e4d3c',
     REDIS_DSN: 'redis://:dsn-hardening-secret@127.0.0.1:6379/0',
   };
-  before(async () => {
-    h = await createHarness('notifications');
-  });
-  after(() => h.close());
 
   it('a final failure, an abort and a decision timeout each post one message; no secret in any payload', async () => {
     await h.sb.writeEnvFile({
@@ -308,11 +300,7 @@ describe('failure notifications and rollback', { concurrency: 1 }, () => {
 });
 
 describe('NOTIFY under a worker crash', { concurrency: 1 }, () => {
-  let h: Harness;
-  before(async () => {
-    h = await createHarness('notify-crash', { worker: false });
-  });
-  after(() => h.close());
+  const h = withHarness('notify-crash', { worker: false });
 
   it('a worker killed while its Slack post is in flight: the retry finds the post and does not repeat it', async () => {
     await h.sb.writeEnvFile({

@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideUpdate } from '../../src/workflows/messages.js';
 import fs from 'node:fs/promises';
@@ -6,7 +6,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import type { Phase, PhaseStatus } from '../../src/core/phases.js';
 import { DEFAULT_DOCKERFILE, DEFAULT_ENV } from '../support/sandbox.js';
-import { activityRuns, createHarness, waitForState, waitingOn, type Harness } from '../support/harness.js';
+import { activityRuns, waitForState, waitingOn, createHarness } from '../support/harness.js';
+import { withHarness } from '../support/suite.js';
 
 const FLAGS = { skipSync: true, skipDockerfileUpdate: false, skipInfisical: false, verifyOnly: false };
 const completed = (...phases: Phase[]) =>
@@ -26,11 +27,7 @@ const ALL_BUT_NOTIFY = completed(
 );
 
 describe('phase behaviour', { concurrency: 1 }, () => {
-  let h: Harness;
-  before(async () => {
-    h = await createHarness('phases');
-  });
-  after(() => h.close());
+  const h = withHarness('phases');
 
   it('ENV_CHECK names every missing variable; after the file is fixed, retry passes', async () => {
     await h.sb.writeEnvFile({ INFISICAL_ADDR: 'https://infisical.invalid', INFISICAL_CLIENT_ID: 'id' });

@@ -1,11 +1,12 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideUpdate } from '../../src/workflows/messages.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { RedeployFlags } from '../../src/core/state.js';
 import { orderQueue } from '../../src/core/target-lock.js';
-import { createHarness, recordHistory, waitForState, waitingOn, type Harness } from '../support/harness.js';
+import { recordHistory, waitForState, waitingOn } from '../support/harness.js';
+import { withHarness } from '../support/suite.js';
 
 const FAST: RedeployFlags = {
   skipSync: true,
@@ -41,11 +42,7 @@ async function timeline(h: WorkflowHandle): Promise<{ firstPhase: number; closed
 }
 
 describe('queued runs on one target', { concurrency: 1 }, () => {
-  let h: Harness;
-  before(async () => {
-    h = await createHarness('target-queue');
-  });
-  after(() => h.close());
+  const h = withHarness('target-queue');
 
   it('orders by arrival, earliest first; one entry per run', () => {
     const q = orderQueue([

@@ -14,8 +14,9 @@ import type { Phase } from '../../src/core/phases.js';
 import { isActive, type RedeployFlags, type RedeployState } from '../../src/core/state.js';
 import { TODAY_LANE, type Profile } from '../support/sandbox.js';
 import { redeploy } from '../support/cli.js';
-import { createHarness, progress, waitForState, waitingOn, type Harness } from '../support/harness.js';
+import { progress, waitForState, waitingOn, createHarness, type Harness } from '../support/harness.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { withHarness } from '../support/suite.js';
 
 const run = promisify(execFile);
 
@@ -89,12 +90,8 @@ async function finished(handle: WorkflowHandle): Promise<RedeployState> {
 
 for (const profile of ['2025', 'today'] as const) {
   describe(`omnibase_infra ${profile}: the main scenarios`, { concurrency: 1 }, () => {
-    let h: Harness;
+    const h = withHarness(`profile-${profile}`, { sandbox: { profile } });
     const versions = VERSIONS[profile];
-    before(async () => {
-      h = await createHarness(`profile-${profile}`, { sandbox: { profile } });
-    });
-    after(() => h.close());
 
     it('full run: every phase, the requested pins deployed', async () => {
       const handle = await h.start({ versions, flags: FLAGS });
