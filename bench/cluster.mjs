@@ -56,12 +56,12 @@ async function cpuSnapshot(serverGroups, serverPids, workerPids) {
 }
 
 /** One round: RUNS verify-only runs at once, alternating hosts; all must complete. */
-async function round1(client, queues) {
+async function round1(mods, client, queues) {
   const t0 = Date.now();
   const handles = await Promise.all(
     Array.from({ length: RUNS }, (_, i) => {
       const runId = benchRunId();
-      return client.workflow.start('redeploy', {
+      return client.workflow.start(mods.redeploy, {
         taskQueue: queues[i % queues.length],
         workflowId: runId,
         args: [runInput(runId, VERSIONS, { verifyOnly: true })],
@@ -90,14 +90,14 @@ async function round1(client, queues) {
 async function measure(name, { client, mods, address, serverGroups, serverPids, clientEnv = {} }) {
   const sandboxes = [];
   const workers = [];
-  const queues = HOSTS.map((h) => `bench-${name}-${process.pid}@${h}`);
+  const queues = HOSTS.map((h) => mods.taskQueueFor(`bench-${name}-${process.pid}`, h));
   try {
     for (const queue of queues) {
       const sb = await mods.createSandbox({ initialDeployed: VERSIONS });
       sandboxes.push(sb);
       workers.push(await startWorkerProcess(mods, mods.sandboxVars(sb, address, queue, clientEnv)));
     }
-    await round1(client, queues); // warm-up: worker caches, connections, task queue partitions
+    await round1(mods, client, queues); // warm-up: worker caches, connections, task queue partitions
     const rounds = [];
     for (let r = 0; r < ROUNDS; r++) {
       const before = await cpuSnapshot(
@@ -105,7 +105,7 @@ async function measure(name, { client, mods, address, serverGroups, serverPids, 
         serverPids,
         workers.map((w) => w.pid),
       );
-      const { wall, durations } = await round1(client, queues);
+      const { wall, durations } = await round1(mods, client, queues);
       const after = await cpuSnapshot(
         serverGroups,
         serverPids,

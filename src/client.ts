@@ -1,13 +1,11 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PHASES, type Phase, type PhaseStatus } from './core/phases.js';
-import { ConfigError, loadConfig } from './io/config.js';
-import { StateFileError } from './io/state-file.js';
-import { writeSkillResult } from './io/skill-result.js';
-import { parseCommand, UsageError, type Command } from './cli/args.js';
-import { dryRunLines } from './cli/dry-run.js';
-import { newRunId } from './cli/run-id.js';
+import { CliError } from './core/errors.js';
+import { formatVersions } from './core/versions.js';
+import { loadConfig } from './io/config.js';
+import { parseCommand } from './cli/args.js';
+import { dryRun } from './cli/commands/dry-run.js';
 import { terminalSafe } from './cli/terminal-text.js';
 
 export const USAGE = `Usage: redeploy --versions "pkg=ver[,pkg=ver…]" [options]
@@ -53,31 +51,6 @@ function version(): string {
   return pkg.version;
 }
 
-async function dryRun(cmd: Extract<Command, { kind: 'run' }>, out: (line: string) => void): Promise<number> {
-  const config = loadConfig(); // cheap, and keeps this function usable on its own
-  const runId = newRunId();
-  for (const line of await dryRunLines(config, runId, cmd.req)) out(line);
-  const f = cmd.req.flags;
-  const skipped = (p: Phase): boolean =>
-    f.verifyOnly
-      ? p !== 'VERIFY'
-      : (p === 'SYNC' && f.skipSync) ||
-        (p === 'PIN_UPDATE' && f.skipDockerfileUpdate) ||
-        (p === 'INFISICAL' && f.skipInfisical);
-  const phases = Object.fromEntries(
-    PHASES.map((p) => [p, skipped(p) ? 'skipped_by_flag' : 'pending']),
-  ) as Record<Phase, PhaseStatus>;
-  // A dry run leaves a skill result (status dry_run) and no state file, as the seed says.
-  await writeSkillResult(config.skillResultsDir, {
-    skill: 'redeploy',
-    status: 'dry_run',
-    run_id: runId,
-    phases,
-    pins_applied: {},
-  });
-  return 0;
-}
-
 /** CLI entry: parse → validate → dispatch. Every input is validated before any connection is made. */
 export async function main(argv: string[]): Promise<number> {
   // Every line the CLI prints may quote a script's output: made terminal-safe here, at the sink.
@@ -102,11 +75,7 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd.kind === 'run' && cmd.autoVersions) {
       const { autoVersions } = await import('./io/auto-versions.js');
       cmd.req.versions = await autoVersions(config.omniHome);
-      out(
-        `[redeploy] --versions auto: ${Object.entries(cmd.req.versions)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(',')}`,
-      );
+      out(`[redeploy] --versions auto: ${formatVersions(cmd.req.versions)}`);
     }
     if (cmd.kind === 'run' && cmd.dryRun) return await dryRun(cmd, out);
     const ac = new AbortController();
@@ -122,7 +91,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     // Loaded only now: --help and --dry-run never pay for the Temporal client.
     const { connectClient } = await import('./io/temporal.js');
-    const commands = await import('./cli/commands.js');
+    const commands = await import('./cli/commands/index.js');
     // Zero-setup: no address configured → the local dev server (started in the background if needed),
     // and a worker in this process while the command runs.
     const embedded = !config.temporal.configured;
@@ -145,63 +114,19 @@ export async function main(argv: string[]): Promise<number> {
     try {
       // Queries, updates and cancellation all need a worker: in embedded mode this process is it.
       if (localWorker) await localWorker.start(await commands.taskQueueOf(ctx, cmd));
-      switch (cmd.kind) {
-        case 'run':
-          return await commands.run(ctx, cmd.req, cmd);
-        case 'resume':
-          return await commands.resume(ctx, cmd);
-        case 'status':
-          return await commands.status(ctx, cmd.runId, cmd.json);
-        case 'watch':
-          return await commands.watch(ctx, cmd.runId, cmd.json);
-        case 'retry':
-        case 'skip':
-        case 'abort':
-          return await commands.decide(ctx, { ...cmd, kind: cmd.kind });
-        case 'cancel':
-          return await commands.cancel(ctx, cmd.runId);
-        case 'list':
-          return await commands.list(ctx, cmd.json);
-        case 'report':
-          return await commands.report(ctx, cmd.runId, cmd.json);
-        default:
-          return 2; // unreachable: every command kind is handled above
-      }
+      return await commands.dispatch(ctx, cmd);
     } finally {
       process.removeListener('SIGINT', onSigint);
       await localWorker?.stop();
       await client.connection.close();
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      for (const p of e.problems) err(`redeploy: ${p}`);
-      err('Run `redeploy --help` for usage.');
-      return 2;
+    // Every error the CLI means to end with is a CliError: it says what to print and the exit code.
+    if (e instanceof CliError) {
+      for (const line of e.lines()) err(line);
+      return e.exitCode;
     }
-    if (
-      e instanceof ConfigError ||
-      e instanceof StateFileError ||
-      (e instanceof Error && e.name === 'AutoVersionsError')
-    ) {
-      err(e.message);
-      return 2;
-    }
-    const name = e instanceof Error ? e.name : '';
-    if (name === 'MirrorError') {
-      err((e as Error).message);
-      return (e as { exitCode: number }).exitCode;
-    }
-    if (name === 'WorkflowNotFoundError') {
-      err(
-        `redeploy: no run ${(e as { workflowId?: string }).workflowId ?? ''} in Temporal (see \`redeploy list\`)`,
-      );
-      return 1;
-    }
-    err(
-      name === 'TemporalUnreachable'
-        ? (e as Error).message
-        : `redeploy: ${e instanceof Error ? e.message : String(e)}`,
-    );
+    err(`redeploy: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
 }

@@ -7,8 +7,10 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/index.js';
-import { ConfigError, loadConfig, type Config } from './io/config.js';
-import { SEARCH_ATTRIBUTES } from './io/dev-server.js';
+import { loadConfig, type Config } from './io/config.js';
+import { CliError } from './core/errors.js';
+import { taskQueueFor } from './core/task-queue.js';
+import { SEARCH_ATTRIBUTES } from './core/search-attributes.js';
 import { connectWorker } from './io/temporal.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.js', import.meta.url));
@@ -75,7 +77,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
 export async function runWorker(target?: string): Promise<void> {
   const config = loadConfig();
   // One task queue per runtime host: runs started with --target <host> come to this worker only.
-  const taskQueue = target ? `${config.taskQueue}@${target}` : config.taskQueue;
+  const taskQueue = taskQueueFor(config.taskQueue, target);
   const connection = await connectWorker(config);
   try {
     await ensureSearchAttributes(connection, config.temporal.namespace);
@@ -92,6 +94,6 @@ export async function runWorker(target?: string): Promise<void> {
 if (process.argv[1] && fileURLToPath(import.meta.url) === fs.realpathSync(process.argv[1])) {
   runWorker().catch((err: unknown) => {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(err instanceof ConfigError ? 2 : 1);
+    process.exit(err instanceof CliError ? err.exitCode : 1);
   });
 }

@@ -63,7 +63,19 @@ async function copyBuild(src, dest) {
 /** The product and test-support modules, loaded from the snapshot. */
 export async function loadModules(dist) {
   const load = (rel) => import(pathToFileURL(path.join(dist, rel)).href);
-  const [devServer, temporalCli, worker, config, activities, sandbox, harness] = await Promise.all([
+  const [
+    devServer,
+    temporalCli,
+    worker,
+    config,
+    activities,
+    sandbox,
+    harness,
+    workflows,
+    messages,
+    versions,
+    taskQueues,
+  ] = await Promise.all([
     load('src/io/dev-server.js'),
     load('src/io/temporal-cli.js'),
     load('src/worker.js'),
@@ -71,6 +83,11 @@ export async function loadModules(dist) {
     load('src/activities/index.js'),
     load('test/support/sandbox.js'),
     load('test/support/harness.js'),
+    // The workflow function and message definitions: runs are started and asked by these, not by names.
+    load('src/workflows/index.js'),
+    load('src/workflows/messages.js'),
+    load('src/core/versions.js'),
+    load('src/core/task-queue.js'),
   ]);
   return {
     startDevServer: devServer.startDevServer,
@@ -85,6 +102,11 @@ export async function loadModules(dist) {
     createSandbox: sandbox.createSandbox,
     DEFAULT_ENV: sandbox.DEFAULT_ENV,
     sandboxVars: harness.sandboxVars,
+    redeploy: workflows.redeploy,
+    progressQuery: messages.progressQuery,
+    decideUpdate: messages.decideUpdate,
+    formatVersions: versions.formatVersions,
+    taskQueueFor: taskQueues.taskQueueFor,
     clientEntry: path.join(dist, 'src', 'client.js'),
     workerEntry: path.join(dist, 'src', 'worker.js'),
   };
@@ -212,11 +234,11 @@ export async function connectClient(address) {
 }
 
 /** Polls the workflow's progress query until `predicate` holds. */
-export async function waitForProgress(handle, predicate, timeoutMs = 60_000) {
+export async function waitForProgress(mods, handle, predicate, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {
-    last = await handle.query('progress').catch(() => undefined);
+    last = await handle.query(mods.progressQuery).catch(() => undefined);
     if (last && predicate(last)) return last;
     if (Date.now() > deadline)
       throw new Error(`state not reached in ${timeoutMs} ms: ${JSON.stringify(last)}`);

@@ -22,7 +22,8 @@ export const concurrent = {
     const { client, close } = await connectClient(address);
     const serverPid = await devServerPid(address.split(':')[1]);
     try {
-      const go = (n) => withCpu(worker.pid, serverPid, () => runMany(client, vars.REDEPLOY_TASK_QUEUE, n));
+      const go = (n) =>
+        withCpu(worker.pid, serverPid, () => runMany(mods, client, vars.REDEPLOY_TASK_QUEUE, n));
       const result = await pairedRuns({
         runs,
         warmup,
@@ -64,11 +65,11 @@ export const concurrent = {
 };
 
 /** Starts `n` verify-only runs together, waits for all; every one must complete. */
-async function runMany(client, taskQueue, n) {
+async function runMany(mods, client, taskQueue, n) {
   const handles = await Promise.all(
     Array.from({ length: n }, () => {
       const runId = benchRunId();
-      return client.workflow.start('redeploy', {
+      return client.workflow.start(mods.redeploy, {
         taskQueue,
         workflowId: runId,
         args: [runInput(runId, VERSIONS, { verifyOnly: true })],

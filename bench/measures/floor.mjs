@@ -147,7 +147,7 @@ export const cpuRatio = {
     try {
       const ours = async () => {
         const runId = benchRunId();
-        const s = await client.workflow.execute('redeploy', {
+        const s = await client.workflow.execute(mods.redeploy, {
           taskQueue: vars.REDEPLOY_TASK_QUEUE,
           workflowId: runId,
           args: [runInput(runId, VERSIONS, { verifyOnly: true })],

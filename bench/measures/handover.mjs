@@ -27,7 +27,7 @@ export const handover = {
     try {
       const start = (flags = {}) => {
         const runId = benchRunId();
-        return client.workflow.start('redeploy', {
+        return client.workflow.start(mods.redeploy, {
           taskQueue,
           workflowId: runId,
           args: [
@@ -41,14 +41,16 @@ export const handover = {
       const once = async () => {
         await sb.setFault('deploy', { exitCode: 1, message: 'bench: holder fails DEPLOY and waits' });
         const a = await start();
-        await waitForProgress(a, (s) => s.status === 'waiting_for_decision');
+        await waitForProgress(mods, a, (s) => s.status === 'waiting_for_decision');
         await sb.clearFault('deploy');
         const b = await start();
-        await waitForProgress(b, (s) => s.status === 'waiting_for_target');
+        await waitForProgress(mods, b, (s) => s.status === 'waiting_for_target');
         const c = await start();
-        await waitForProgress(c, (s) => s.status === 'waiting_for_target');
+        await waitForProgress(mods, c, (s) => s.status === 'waiting_for_target');
         await sleep(queuedMs);
-        await a.executeUpdate('decide', { args: [{ action: 'abort', phase: 'DEPLOY', by: 'bench' }] });
+        await a.executeUpdate(mods.decideUpdate, {
+          args: [{ action: 'abort', phase: 'DEPLOY', by: 'bench' }],
+        });
         const [sa, sbState, sc] = await Promise.all([a.result().catch((e) => e), b.result(), c.result()]);
         if (sbState.status !== 'completed' || sc.status !== 'completed')
           throw new Error(`queued runs ended ${sbState.status} / ${sc.status}`);

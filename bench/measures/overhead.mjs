@@ -67,7 +67,7 @@ export async function overheadSandbox(mods, address, taskQueue) {
 
 export async function oursOnce(mods, vars, address) {
   const t0 = Date.now();
-  const { r, ms } = await runCli(mods, ['--versions', formatVersions(VERSIONS)], vars);
+  const { r, ms } = await runCli(mods, ['--versions', mods.formatVersions(VERSIONS)], vars);
   const t1 = Date.now();
   if (r.exitCode !== 0) throw new Error(`redeploy exited ${r.exitCode}:\n${r.stdout}\n${r.stderr}`);
   const runId = /\[redeploy\] (redeploy-\d{8}-[0-9a-f]{6})/.exec(r.stdout)?.[1];
@@ -116,12 +116,6 @@ export async function baselineOnce(sb, vars) {
     [...r.stderr.matchAll(/^PHASE (\w+) (\d+)$/gm)].map((m) => [m[1], Number(m[2])]),
   );
   return { ms, phases };
-}
-
-function formatVersions(v) {
-  return Object.entries(v)
-    .map(([k, x]) => `${k}=${x}`)
-    .join(',');
 }
 
 function summarize(result) {

@@ -55,12 +55,13 @@ export const resume = {
 async function resumeOnce({ sb, vars, mods, client, logDir, taskQueue }) {
   const runId = benchRunId();
   await sb.setFault('deploy', { exitCode: 1, message: 'bench: docker compose build failed' });
-  const handle = await client.workflow.start('redeploy', {
+  const handle = await client.workflow.start(mods.redeploy, {
     taskQueue,
     workflowId: runId,
     args: [runInput(runId, VERSIONS, { skipSync: true })],
   });
   await waitForProgress(
+    mods,
     handle,
     (s) => s.status === 'waiting_for_decision' && s.pending_decision?.phase === 'DEPLOY',
   );

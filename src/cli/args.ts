@@ -6,12 +6,16 @@ import { ticketProblems } from '../core/ticket.js';
 import { isPhase, type Phase } from '../core/phases.js';
 import { RUN_ID_RE } from '../core/schemas.js';
 import type { RedeployFlags } from '../core/state.js';
+import { CliError, EXIT_USAGE } from '../core/errors.js';
 
 /** Bad input: every problem is collected and printed; exit 2; nothing is started or written. */
-export class UsageError extends Error {
+export class UsageError extends CliError {
   constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
-    this.name = 'UsageError';
+    super(problems.join('\n'), EXIT_USAGE);
+  }
+
+  override lines(): string[] {
+    return [...this.problems.map((p) => `redeploy: ${p}`), 'Run `redeploy --help` for usage.'];
   }
 }
 

@@ -3,7 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { legacyStateSchema } from '../core/schemas.js';
+import { CliError } from '../core/errors.js';
 import { isActive, type RedeployState } from '../core/state.js';
+import { progressQuery } from '../workflows/messages.js';
 import type { Config } from '../io/config.js';
 import { resultFromState, skillResultPath, writeSkillResult } from '../io/skill-result.js';
 import { readStateFile, stateFilePath, writeStateFile } from '../io/state-file.js';
@@ -17,7 +19,7 @@ export type CloseStatus =
 
 export async function queryState(handle: WorkflowHandle): Promise<RedeployState | undefined> {
   try {
-    return await handle.query<RedeployState>('progress');
+    return await handle.query(progressQuery);
   } catch {
     return undefined;
   }
@@ -59,8 +61,7 @@ export const EXIT_NOT_MIRRORED = 74;
  * The state file (or skill result) could not be written — disk full, quota, file size limit, read-only.
  * Says what the run really is and how to pick it up again; the temp file is already gone (writeFileAtomic).
  */
-export class MirrorError extends Error {
-  readonly exitCode: number;
+export class MirrorError extends CliError {
   constructor(state: RedeployState, file: string, cause: unknown) {
     const e = cause as NodeJS.ErrnoException;
     const why = e?.code ? `${e.code}: ${e.message.replace(/^[A-Z]+: /, '').split(',')[0]}` : String(cause);
@@ -73,11 +74,10 @@ export class MirrorError extends Error {
           ? ' and goes on without this CLI following it (in zero-setup mode it pauses until a redeploy command runs again).\n'
           : '; that file does not say so yet.\n') +
         `Free space in ${path.dirname(file)}, then: redeploy status ${state.run_id} (writes the state file) · redeploy watch ${state.run_id} (re-attaches)`,
+      // Ended: the run's own exit code (the run did what it did); still active: a code of its own.
+      active ? EXIT_NOT_MIRRORED : exitCodeFor(state),
       { cause },
     );
-    this.name = 'MirrorError';
-    // Ended: the run's own exit code (the run did what it did); still active: a code of its own.
-    this.exitCode = active ? EXIT_NOT_MIRRORED : exitCodeFor(state);
   }
 }
 

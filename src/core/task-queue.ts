@@ -1,8 +1,16 @@
-/** The task queue when REDEPLOY_TASK_QUEUE is unset. */
-export const DEFAULT_TASK_QUEUE = 'redeploy';
-
-/** One task queue per runtime host: `--target host-a` routes to the worker started with the same target. */
-export function taskQueueName(base: string | undefined, target: string | undefined | null): string {
-  const queue = base ?? DEFAULT_TASK_QUEUE;
-  return target ? `${queue}@${target}` : queue;
+/**
+ * The task queue a run lives on: one per runtime host, so `--target host-a` routes to the worker
+ * started with `redeploy worker --target host-a`. Pure, so the workflow derives the same name.
+ * `base` is REDEPLOY_TASK_QUEUE (default `redeploy`).
+ */
+export function taskQueueFor(base: string, target: string | undefined | null): string {
+  return target ? `${base}@${target}` : base;
 }
+
+/** The `--target` a task queue name was built from, if any (the inverse of taskQueueFor). */
+export function targetOf(taskQueue: string): string | undefined {
+  return taskQueue.includes('@') ? taskQueue.split('@')[1] : undefined;
+}
+
+/** The task queue when REDEPLOY_TASK_QUEUE is unset (a run started by hand, without lockId, locks this one's). */
+export const DEFAULT_TASK_QUEUE = 'redeploy';

@@ -118,3 +118,13 @@ export function canonicalVersion(version: string): string {
 export function sameVersion(a: string, b: string): boolean {
   return canonicalVersion(a) === canonicalVersion(b);
 }
+
+/**
+ * The display form `a==1, b==2` (the seed's `Pins:` line, the Web UI's details): beside formatVersions,
+ * so no view writes either by hand. Display only; parse the canonical form, never this one.
+ */
+export function formatPins(versions: Versions): string {
+  return Object.entries(versions)
+    .map(([name, version]) => `${name}==${version}`)
+    .join(', ');
+}

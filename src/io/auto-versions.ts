@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import { joinPath } from '../core/commands.js';
+import { CliError, EXIT_USAGE } from '../core/errors.js';
 import { isValidVersion, type Versions } from '../core/versions.js';
 
 /** Package → repository whose `v*` tags version it (CONTRACTS.md, later versions of the skill). */
@@ -9,10 +10,9 @@ export const PACKAGE_REPOS: Record<string, string> = {
   'omninode-intelligence': 'omniintelligence',
 };
 
-export class AutoVersionsError extends Error {
+export class AutoVersionsError extends CliError {
   constructor(readonly problems: string[]) {
-    super(`--versions auto: ${problems.join('; ')}`);
-    this.name = 'AutoVersionsError';
+    super(`--versions auto: ${problems.join('; ')}`, EXIT_USAGE);
   }
 }
 

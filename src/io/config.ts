@@ -1,8 +1,10 @@
+import { DEFAULT_TASK_QUEUE } from '../core/task-queue.js';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_WORKTREE_REF, refProblems } from '../core/ref.js';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+import { CliError, EXIT_USAGE } from '../core/errors.js';
 
 /**
  * All configuration, from environment variables, validated once at the edge (CLI start, worker start,
@@ -16,10 +18,9 @@ export const SEED_HEALTH_ENDPOINTS: Record<string, string> = {
   'omninode-contract-resolver': 'http://localhost:8091/health',
 };
 
-export class ConfigError extends Error {
+export class ConfigError extends CliError {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`, EXIT_USAGE);
   }
 }
 
@@ -199,7 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     healthEndpointsSet: e.REDEPLOY_HEALTH_ENDPOINTS !== undefined,
     versionContainer: e.REDEPLOY_VERSION_CONTAINER ?? 'omninode-runtime',
     versionContainerSet: e.REDEPLOY_VERSION_CONTAINER !== undefined,
-    taskQueue: e.REDEPLOY_TASK_QUEUE ?? 'redeploy',
+    taskQueue: e.REDEPLOY_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
     pinMode: e.REDEPLOY_PIN_MODE ?? 'builtin',
     verifyTimeoutMs: e.REDEPLOY_VERIFY_TIMEOUT ?? 120_000,
     decisionTimeoutMs: e.REDEPLOY_DECISION_TIMEOUT ?? 24 * 3_600_000,

@@ -2,9 +2,9 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { execa, type ResultPromise } from 'execa';
+import { SEARCH_ATTRIBUTES } from '../core/search-attributes.js';
 
-/** Custom search attributes the workflow upserts; registered at dev-server start. */
-export const SEARCH_ATTRIBUTES = { RedeployPhase: 'Keyword' } as const;
+export { SEARCH_ATTRIBUTES };
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -39,28 +39,49 @@ export interface DevServerOptions {
 }
 
 /**
+ * `temporal server start-dev`'s arguments, on loopback, with our search attributes registered: one builder
+ * for the test/bench server (in memory, quiet) and the zero-setup one (SQLite file, detached).
+ */
+export function startDevArgs(o: {
+  port: number | string;
+  uiPort: number;
+  logLevel: 'error' | 'warn';
+  /** Persist to this SQLite file; in memory when absent. */
+  dbFile?: string;
+  /** An extra namespace to create (`default` always exists). */
+  namespace?: string;
+}): string[] {
+  return [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(o.port),
+    '--ui-port',
+    String(o.uiPort),
+    ...(o.namespace ? ['--namespace', o.namespace] : []),
+    ...(o.dbFile ? ['--db-filename', o.dbFile] : []),
+    '--log-level',
+    o.logLevel,
+    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
+  ];
+}
+
+/**
  * Starts `temporal server start-dev` on loopback with our search attributes and waits until it answers.
  * (The SDK's own launcher allows 5 s for start-up, too little on a loaded 2-core machine.)
  */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   const port = opts.port ?? (await freePort());
   const uiPort = opts.uiPort ?? (await freePort());
-  const args = [
-    'server',
-    'start-dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--ui-port',
-    String(uiPort),
-    '--namespace',
-    opts.namespace ?? 'default',
-    '--log-level',
-    'error',
-    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
-    ...(opts.dbFile ? ['--db-filename', opts.dbFile] : []),
-  ];
+  const args = startDevArgs({
+    port,
+    uiPort,
+    namespace: opts.namespace ?? 'default',
+    logLevel: 'error',
+    ...(opts.dbFile ? { dbFile: opts.dbFile } : {}),
+  });
   const child: ResultPromise = execa(opts.cli, args, {
     reject: false,
     stdin: 'ignore',

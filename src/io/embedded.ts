@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { execa } from 'execa';
 import type { Config } from './config.js';
-import { SEARCH_ATTRIBUTES } from './dev-server.js';
+import { startDevArgs } from './dev-server.js';
 import { findTemporalCli, timed } from './temporal-cli.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -140,24 +140,7 @@ async function startEmbeddedServer(
   const fd = fs.openSync(logFile, 'a', 0o600) as 1;
   const child = execa(
     cli,
-    [
-      'server',
-      'start-dev',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      port,
-      '--ui-port',
-      String(embeddedUiPort),
-      '--db-filename',
-      dbFile,
-      '--log-level',
-      'warn',
-      ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => [
-        '--search-attribute',
-        `${name}=${type}`,
-      ]),
-    ],
+    startDevArgs({ port, uiPort: embeddedUiPort, dbFile, logLevel: 'warn' }),
     // Detached with its own session and no pipes to us: it keeps running after this CLI exits.
     { detached: true, stdin: 'ignore', stdout: fd, stderr: fd, reject: false },
   );

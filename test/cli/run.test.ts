@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -7,12 +7,14 @@ import { legacyStateSchema } from '../../src/core/schemas.js';
 import type { RedeployState } from '../../src/core/state.js';
 import { redeploy } from '../support/cli.js';
 import { DEFAULT_ENV } from '../support/sandbox.js';
-import { activityRuns, createHarness, progress, type Harness } from '../support/harness.js';
+import { activityRuns, progress } from '../support/harness.js';
+import { withHarness } from '../support/suite.js';
+import { statuses, statusesOf } from '../support/phases.js';
 
 const VERSIONS = 'omninode-claude=0.4.0,omniintelligence=0.8.0';
 
 describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
-  let h: Harness;
+  const h = withHarness('cli');
   let env: Record<string, string>;
   const runIdOf = (stdout: string) => /\[redeploy\] (redeploy-\d{8}-[0-9a-f]{6}) — /.exec(stdout)?.[1] ?? '';
   const stateFile = (id: string) => path.join(h.sb.stateDir, `${id}.json`);
@@ -21,11 +23,9 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
   const result = async () =>
     JSON.parse(await fs.readFile(path.join(h.sb.skillResultsDir, 'ctx-cli', 'redeploy.json'), 'utf8'));
 
-  before(async () => {
-    h = await createHarness('cli');
+  before(() => {
     env = { ...h.vars, CLAUDE_CONTEXT_ID: 'ctx-cli' };
   });
-  after(() => h.close());
 
   it('runs a full redeploy: seed line patterns, mirrored state file, skill result', async () => {
     // Watch the state file while the CLI mirrors it: every version seen must be a whole, valid file.
@@ -90,16 +90,7 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
       skill: 'redeploy',
       status: 'success',
       run_id: id,
-      phases: {
-        SYNC: 'completed',
-        ENV_CHECK: 'completed',
-        WORKTREE: 'completed',
-        PIN_UPDATE: 'completed',
-        DEPLOY: 'completed',
-        INFISICAL: 'skipped_no_infisical',
-        VERIFY: 'completed',
-        NOTIFY: 'completed',
-      },
+      phases: statuses('completed', { INFISICAL: 'skipped_no_infisical' }),
       pins_applied: { 'omninode-claude': '0.4.0', omniintelligence: '0.8.0' },
       run_status: 'completed',
       error: null,
@@ -147,12 +138,7 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
     assert.equal(final?.event, 'finished');
     assert.equal(final?.status, 'completed');
     const phases = final?.state?.phases ?? ({} as RedeployState['phases']);
-    assert.deepEqual(
-      Object.entries(phases)
-        .filter(([, v]) => v.status !== 'skipped_by_flag')
-        .map(([p, v]) => [p, v.status]),
-      [['VERIFY', 'completed']],
-    );
+    assert.deepEqual(statusesOf(phases), statuses('skipped_by_flag', { VERIFY: 'completed' }));
     assert.ok(events.some((e) => e.event === 'phase' && e.phase === 'VERIFY' && e.status === 'completed'));
     assert.equal(await h.sb.invocations('deploy'), deploys);
   });

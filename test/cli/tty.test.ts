@@ -1,9 +1,9 @@
 /* eslint-disable no-control-regex -- these tests assert on the terminal escape sequences themselves */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { CLIENT } from '../support/cli.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { withHarness } from '../support/suite.js';
 
 /** Runs the CLI on a real pseudo-terminal (util-linux `script`), as an operator's terminal would. */
 function onTty(args: string[], env: Record<string, string>) {
@@ -18,11 +18,7 @@ function onTty(args: string[], env: Record<string, string>) {
 }
 
 describe('the live view on a terminal', { concurrency: 1 }, () => {
-  let h: Harness;
-  before(async () => {
-    h = await createHarness('tty');
-  });
-  after(() => h.close());
+  const h = withHarness('tty');
 
   it('redraws a phase list with a spinner and elapsed time on the running phase, in colour', async () => {
     await h.sb.setFault('deploy', { sleepSeconds: 3 });

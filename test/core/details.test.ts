@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { initState, markPhase, renderDetails, type RedeployInput } from '../../src/core/state.js';
-import { runMetadata } from '../../src/cli/commands.js';
+import { runMetadata } from '../../src/cli/commands/metadata.js';
 
 const input: RedeployInput = {
   runId: 'redeploy-20261202-abc123',

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   canonicalVersion,
+  formatPins,
   formatVersions,
   normalizeName,
   parseVersions,
@@ -90,5 +91,15 @@ describe('PEP 440 version equality', () => {
     assert.ok(!sameVersion('1.0.0', '>=0.3.0,<0.5.0'));
     assert.ok(!sameVersion('1.0+1', '1.0'));
     assert.ok(!sameVersion('1.0+1', '1.0+10'));
+  });
+});
+
+describe('formatPins', () => {
+  it('prints name==version pairs in order, comma-separated, for display', () => {
+    assert.equal(
+      formatPins({ 'omninode-claude': '0.4.0', omniintelligence: '0.8.0' }),
+      'omninode-claude==0.4.0, omniintelligence==0.8.0',
+    );
+    assert.equal(formatPins({}), '');
   });
 });

@@ -1,11 +1,13 @@
 // Shared checks of the hostile-world suites: what was deployed, and that nothing planted ran.
 import assert from 'node:assert/strict';
+import { decideUpdate } from '../../src/workflows/messages.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { execa } from 'execa';
 import { rewritePins } from '../../src/core/pins.js';
-import type { RedeployState } from '../../src/core/state.js';
+import type { Phase } from '../../src/core/phases.js';
+import type { DecisionAction, RedeployState } from '../../src/core/state.js';
 import type { Versions } from '../../src/core/versions.js';
 import { waitForState, type Harness } from '../support/harness.js';
 
@@ -96,7 +98,7 @@ export async function completed(
   );
   if (s.status === 'waiting_for_decision')
     assert.fail(`${s.pending_decision?.phase} failed: ${s.pending_decision?.error}`);
-  return (await handle.result()) as RedeployState;
+  return await handle.result();
 }
 
 /** A run whose first DEPLOY failed (the deploy stand-in exits 1 once), waiting for a decision. */
@@ -131,12 +133,12 @@ export async function exists(p: string): Promise<boolean> {
   );
 }
 
-export async function decide(handle: WorkflowHandle, phase: string, action: 'retry' | 'skip' | 'abort') {
-  await handle.executeUpdate('decide', { args: [{ action, phase, by: 'hostile-test' }] });
+export async function decide(handle: WorkflowHandle, phase: Phase, action: DecisionAction) {
+  await handle.executeUpdate(decideUpdate, { args: [{ action, phase, by: 'hostile-test' }] });
 }
 
 /** Ends a run that waits for a decision, so the next one gets the target. */
-export async function abortRun(handle: WorkflowHandle, phase: string): Promise<void> {
+export async function abortRun(handle: WorkflowHandle, phase: Phase): Promise<void> {
   await decide(handle, phase, 'abort');
   await handle.result().catch(() => undefined);
 }

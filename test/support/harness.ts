@@ -9,6 +9,8 @@ import type { RedeployInput, RedeployState } from '../../src/core/state.js';
 import type { Phase } from '../../src/core/phases.js';
 import { createWorker } from '../../src/worker.js';
 import { targetLockId } from '../../src/core/target-lock.js';
+import { redeploy } from '../../src/workflows/index.js';
+import { progressQuery } from '../../src/workflows/messages.js';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox.js';
 import { testBundle, testEnv, uniqueTaskQueue } from './temporal.js';
 
@@ -109,7 +111,7 @@ export interface Harness {
   taskQueue: string;
   address: string;
   vars: Record<string, string>;
-  start(overrides?: Partial<RedeployInput>): Promise<WorkflowHandle>;
+  start(overrides?: Partial<RedeployInput>): Promise<WorkflowHandle<typeof redeploy>>;
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
   close(): Promise<void>;
@@ -136,7 +138,7 @@ export async function createHarness(
     vars,
     async start(overrides = {}) {
       const input = redeployInput(taskQueue, overrides);
-      return env.client.workflow.start('redeploy', { taskQueue, workflowId: input.runId, args: [input] });
+      return env.client.workflow.start(redeploy, { taskQueue, workflowId: input.runId, args: [input] });
     },
     async startWorker() {
       worker = await createWorker({
@@ -163,7 +165,7 @@ export async function createHarness(
 }
 
 export async function progress(handle: WorkflowHandle): Promise<RedeployState> {
-  return handle.query<RedeployState>('progress');
+  return handle.query(progressQuery);
 }
 
 /** Polls the progress query until `predicate` holds; fails with the last state seen. */

@@ -1,16 +1,12 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { createHarness, type Harness } from '../support/harness.js';
 import { temporalCli } from '../support/temporal.js';
 import { assertRanAtOnce, deployInBackoff } from '../support/deploy-backoff.js';
+import { withHarness } from '../support/suite.js';
 
 describe('`temporal activity reset` on a DEPLOY waiting in retry backoff', { concurrency: 1 }, () => {
-  let h: Harness;
-  before(async () => {
-    h = await createHarness('activity-reset');
-  });
-  after(() => h.close());
+  const h = withHarness('activity-reset');
 
   it('runs DEPLOY again at once, reruns no earlier phase, and deploys the requested versions', async () => {
     const { handle, nextAttemptAt } = await deployInBackoff(h);

@@ -249,7 +249,7 @@ describe('a worker SIGKILLed during any phase', { concurrency: true }, () => {
         await steps.release();
 
         second = spawnWorkerProcess(h.vars);
-        const state = (await handle.result()) as RedeployState;
+        const state = await handle.result();
         assert.equal(state.status, 'completed');
         for (const p of PHASES) {
           const expected =

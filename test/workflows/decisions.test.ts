@@ -1,25 +1,14 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { decideSignal, decideUpdate, type DecisionPayload } from '../../src/workflows/messages.js';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { RedeployState } from '../../src/core/state.js';
 import { DEFAULT_ENV } from '../support/sandbox.js';
-import {
-  activityRuns,
-  createHarness,
-  progress,
-  recordHistory,
-  waitForState,
-  waitingOn,
-  type Harness,
-} from '../support/harness.js';
+import { activityRuns, progress, recordHistory, waitForState, waitingOn } from '../support/harness.js';
+import { withHarness } from '../support/suite.js';
 
 describe('operator decisions on a failed phase', { concurrency: 1 }, () => {
-  let h: Harness;
-  before(async () => {
-    h = await createHarness('decisions');
-  });
-  after(() => h.close());
+  const h = withHarness('decisions');
 
   it('retry re-runs only the failed phase: DEPLOY twice (second with --force), earlier phases once', async () => {
     await h.sb.setFault('deploy', { exitCode: 1, message: 'docker compose build: FAILED (simulated)' });
@@ -37,11 +26,11 @@ describe('operator decisions on a failed phase', { concurrency: 1 }, () => {
     assert.equal(await h.sb.invocations('deploy'), 1, 'a failed build is not retried automatically');
 
     await h.sb.clearFault('deploy');
-    const ack = await handle.executeUpdate('decide', {
+    const ack = await handle.executeUpdate(decideUpdate, {
       args: [{ action: 'retry', phase: 'DEPLOY', by: 'alice@host' }],
     });
     assert.deepEqual(ack, { accepted: true, phase: 'DEPLOY', action: 'retry' });
-    const state = (await handle.result()) as RedeployState;
+    const state = await handle.result();
     await recordHistory(h, runId, 'deploy-retry');
     assert.equal(state.status, 'completed');
     const deployArgs = await h.sb.invocationArgs('deploy');
@@ -66,8 +55,8 @@ describe('operator decisions on a failed phase', { concurrency: 1 }, () => {
       });
       const waiting = await waitForState(handle, waitingOn('VERIFY'));
       assert.deepEqual(waiting.phases.VERIFY['failed_health'], ['intelligence-api']);
-      await handle.executeUpdate('decide', { args: [{ action: 'skip', phase: 'VERIFY', by: 'bob' }] });
-      const state = (await handle.result()) as RedeployState;
+      await handle.executeUpdate(decideUpdate, { args: [{ action: 'skip', phase: 'VERIFY', by: 'bob' }] });
+      const state = await handle.result();
       assert.equal(state.status, 'completed');
       assert.equal(state.phases.VERIFY.status, 'skipped_by_operator');
       assert.equal(state.phases.NOTIFY.status, 'completed');
@@ -83,7 +72,7 @@ describe('operator decisions on a failed phase', { concurrency: 1 }, () => {
     try {
       const handle = await h.start();
       await waitForState(handle, waitingOn('DEPLOY'));
-      await handle.executeUpdate('decide', {
+      await handle.executeUpdate(decideUpdate, {
         args: [{ action: 'abort', phase: 'DEPLOY', by: 'carol', reason: 'bad release' }],
       });
       const err = await handle.result().then(
@@ -117,27 +106,30 @@ describe('operator decisions on a failed phase', { concurrency: 1 }, () => {
     });
     await waitForState(handle, waitingOn('DEPLOY'));
     await assert.rejects(
-      handle.executeUpdate('decide', { args: [{ action: 'retry', phase: 'VERIFY' }] }),
+      handle.executeUpdate(decideUpdate, { args: [{ action: 'retry', phase: 'VERIFY' }] }),
       (e: unknown) =>
         e instanceof WorkflowUpdateFailedError &&
         /DEPLOY is waiting, not VERIFY/.test(String(e.cause?.message)),
     );
     await assert.rejects(
-      handle.executeUpdate('decide', { args: [{ action: 'explode', phase: 'DEPLOY' }] }),
+      // Deliberately outside the payload's type: the validator must refuse what a raw client can send.
+      handle.executeUpdate(decideUpdate, {
+        args: [{ action: 'explode', phase: 'DEPLOY' } as unknown as DecisionPayload],
+      }),
       (e: unknown) =>
         e instanceof WorkflowUpdateFailedError &&
         /action must be retry, skip or abort/.test(String(e.cause?.message)),
     );
     // A wrong signal is ignored (logged), the run keeps waiting.
-    await handle.signal('decide', { action: 'retry', phase: 'SYNC' });
+    await handle.signal(decideSignal, { action: 'retry', phase: 'SYNC' });
     await h.sb.clearFault('deploy');
     assert.equal((await progress(handle)).status, 'waiting_for_decision');
-    await handle.signal('decide', { action: 'retry', phase: 'DEPLOY', by: 'web-ui' });
-    const state = (await handle.result()) as RedeployState;
+    await handle.signal(decideSignal, { action: 'retry', phase: 'DEPLOY', by: 'web-ui' });
+    const state = await handle.result();
     assert.equal(state.status, 'completed');
     assert.equal(state.decisions.at(-1)?.by, 'web-ui');
     await assert.rejects(
-      handle.executeUpdate('decide', { args: [{ action: 'retry', phase: 'DEPLOY' }] }),
+      handle.executeUpdate(decideUpdate, { args: [{ action: 'retry', phase: 'DEPLOY' }] }),
       'a closed run takes no decision',
     );
   });

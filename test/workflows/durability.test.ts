@@ -1,34 +1,30 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { decideUpdate } from '../../src/workflows/messages.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { isActive, type RedeployState } from '../../src/core/state.js';
+import { isActive } from '../../src/core/state.js';
 import { groupAlive } from '../../src/io/exec.js';
 import { buildReport } from '../../src/cli/report.js';
 import { DEFAULT_ENV, INFISICAL_TEST_ENV } from '../support/sandbox.js';
 import {
   activityRuns,
-  createHarness,
   groupProcesses,
   progress,
   sleepingGroup,
   spawnWorkerProcess,
   waitForState,
   waitingOn,
-  type Harness,
 } from '../support/harness.js';
 import { temporalCli } from '../support/temporal.js';
+import { withHarness } from '../support/suite.js';
 
 describe('durability', { concurrency: 1 }, () => {
-  let h: Harness;
-  before(async () => {
-    h = await createHarness('durability', { worker: false });
-  });
-  after(() => h.close());
+  const h = withHarness('durability', { worker: false });
 
   it('a worker SIGKILLed during DEPLOY is replaced and the run completes; earlier phases ran once', async () => {
     await h.sb.setFault('deploy', { sleepSeconds: 120 }); // a long build: still running when the re-attempt comes
@@ -46,7 +42,7 @@ describe('durability', { concurrency: 1 }, () => {
 
     const second = spawnWorkerProcess(h.vars);
     try {
-      const state = (await handle.result()) as RedeployState;
+      const state = await handle.result();
       assert.equal(state.status, 'completed');
       for (const phase of ['SYNC', 'ENV_CHECK', 'WORKTREE', 'PIN_UPDATE'] as const) {
         assert.equal(await activityRuns(h, runId, phase), 1, `${phase} ran once`);
@@ -195,7 +191,7 @@ describe('durability', { concurrency: 1 }, () => {
         (waiting.phases.DEPLOY['log_tail'] as string[]).some((l) => l.includes('POSTGRES_PASSWORD=***')),
         'the tail shows the line, masked',
       );
-      await handle.executeUpdate('decide', { args: [{ action: 'abort', phase: 'DEPLOY' }] });
+      await handle.executeUpdate(decideUpdate, { args: [{ action: 'abort', phase: 'DEPLOY' }] });
       await handle.result().catch(() => undefined);
       const exported = (
         await execa(await temporalCli(), [

@@ -1,20 +1,22 @@
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { legacyStateSchema } from '../../src/core/schemas.js';
 import { PHASES } from '../../src/core/phases.js';
+import { REDEPLOY_PHASE } from '../../src/workflows/messages.js';
 import type { RedeployState } from '../../src/core/state.js';
 import { DEFAULT_ENV } from '../support/sandbox.js';
-import { activityRuns, createHarness, recordHistory, VERSIONS, type Harness } from '../support/harness.js';
+import { activityRuns, recordHistory, VERSIONS } from '../support/harness.js';
+import { withHarness } from '../support/suite.js';
+import { statuses, statusesOf } from '../support/phases.js';
 
 describe('a full redeploy on a real Temporal server', { concurrency: 1 }, () => {
-  let h: Harness;
+  const h = withHarness('full-run');
   let state: RedeployState;
   let runId: string;
 
   before(async () => {
-    h = await createHarness('full-run');
     await h.sb.writeEnvFile({
       ...DEFAULT_ENV,
       ONEX_TIER: 'FULL_ONEX',
@@ -26,20 +28,10 @@ describe('a full redeploy on a real Temporal server', { concurrency: 1 }, () => 
     state = await handle.result();
     await recordHistory(h, runId, 'full-run');
   });
-  after(() => h.close());
 
   it('ends all eight phases as expected', () => {
     assert.equal(state.status, 'completed');
-    assert.deepEqual(Object.fromEntries(PHASES.map((p) => [p, state.phases[p].status])), {
-      SYNC: 'completed',
-      ENV_CHECK: 'completed',
-      WORKTREE: 'completed',
-      PIN_UPDATE: 'completed',
-      DEPLOY: 'completed',
-      INFISICAL: 'skipped_no_infisical',
-      VERIFY: 'completed',
-      NOTIFY: 'completed',
-    });
+    assert.deepEqual(statusesOf(state.phases), statuses('completed', { INFISICAL: 'skipped_no_infisical' }));
     for (const p of PHASES) assert.equal(typeof state.phases[p].ts, 'string', `${p} has a timestamp`);
   });
 
@@ -119,7 +111,7 @@ describe('a full redeploy on a real Temporal server', { concurrency: 1 }, () => 
     const meta = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
     assert.match(meta.currentDetails, /\| ✔ DEPLOY \| completed \|/);
     const description = await handle.describe();
-    assert.deepEqual(description.searchAttributes['RedeployPhase'], ['COMPLETED']);
+    assert.equal(description.typedSearchAttributes.get(REDEPLOY_PHASE), 'COMPLETED');
   });
 
   it('writes a masked log per phase and never the secret', async () => {

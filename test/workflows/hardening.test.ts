@@ -1,17 +1,17 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { decideUpdate, REDEPLOY_PHASE } from '../../src/workflows/messages.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { RedeployFlags, RedeployState } from '../../src/core/state.js';
+import type { RedeployFlags } from '../../src/core/state.js';
 import { DEFAULT_ENV, type SlackRequest } from '../support/sandbox.js';
 import { groupAlive } from '../../src/io/exec.js';
 import {
   activityRuns,
-  createHarness,
   progress,
   recordHistory,
   sleepingGroup,
@@ -20,6 +20,7 @@ import {
   waitingOn,
   type Harness,
 } from '../support/harness.js';
+import { withHarness } from '../support/suite.js';
 
 /** Straight to the worktree and DEPLOY: what these tests are about happens there or later. */
 const FAST: RedeployFlags = {
@@ -51,11 +52,7 @@ async function postsWith(h: Harness, needle: string, count = 1): Promise<SlackRe
 }
 
 describe('one redeploy per target', { concurrency: 1 }, () => {
-  let h: Harness;
-  before(async () => {
-    h = await createHarness('target-lock');
-  });
-  after(() => h.close());
+  const h = withHarness('target-lock');
 
   it('a second run waits, naming the holder; --no-wait refuses; verify-only is not held up; abort frees it', async () => {
     await h.sb.setFault('deploy', { exitCode: 1, message: 'build failed' });
@@ -71,8 +68,8 @@ describe('one redeploy per target', { concurrency: 1 }, () => {
     assert.equal(waiting.waiting_for?.started_by, 'test@sandbox');
     assert.ok(!Number.isNaN(Date.parse(waiting.waiting_for?.started_at ?? '')), 'started_at is a time');
     assert.equal(waiting.phases.ENV_CHECK.status, 'pending', 'nothing runs while waiting');
-    const attrs = (await second.describe()).searchAttributes as Record<string, unknown>;
-    assert.deepEqual(attrs['RedeployPhase'], ['WAITING_FOR_TARGET'], 'queued runs can be listed');
+    const attrs = (await second.describe()).typedSearchAttributes;
+    assert.equal(attrs.get(REDEPLOY_PHASE), 'WAITING_FOR_TARGET', 'queued runs can be listed');
 
     const refused = await h.start({ flags: { ...FAST, noWait: true } });
     const busy = await failureOf(refused);
@@ -100,12 +97,12 @@ describe('one redeploy per target', { concurrency: 1 }, () => {
     );
     assert.equal(verified.waiting_for, null);
     if (verified.status === 'waiting_for_decision')
-      await verifyOnly.executeUpdate('decide', { args: [{ action: 'abort', phase: 'VERIFY' }] });
+      await verifyOnly.executeUpdate(decideUpdate, { args: [{ action: 'abort', phase: 'VERIFY' }] });
 
     await h.sb.clearFault('deploy');
-    await first.executeUpdate('decide', { args: [{ action: 'abort', phase: 'DEPLOY', by: 'alice' }] });
+    await first.executeUpdate(decideUpdate, { args: [{ action: 'abort', phase: 'DEPLOY', by: 'alice' }] });
     await failureOf(first);
-    const done = (await second.result()) as RedeployState;
+    const done = await second.result();
     assert.equal(done.status, 'completed');
     assert.equal(done.waiting_for, null);
     await recordHistory(h, second.workflowId, 'target-wait');
@@ -133,7 +130,7 @@ describe('one redeploy per target', { concurrency: 1 }, () => {
           "the waiter started while the cancelled run's deploy was alive",
         );
       }
-      const done = (await waiter.result()) as RedeployState;
+      const done = await waiter.result();
       assert.equal(done.status, 'completed');
       assert.equal((await holder.describe()).status.name, how === 'terminate' ? 'TERMINATED' : 'CANCELLED');
     });
@@ -141,15 +138,11 @@ describe('one redeploy per target', { concurrency: 1 }, () => {
 });
 
 describe('failure notifications and rollback', { concurrency: 1 }, () => {
-  let h: Harness;
+  const h = withHarness('notifications');
   const secrets = {
     POSTGRES_PASSWORD: 'pg-Hardening-Secret-5e4d3c',
     REDIS_DSN: 'redis://:dsn-hardening-secret@127.0.0.1:6379/0',
   };
-  before(async () => {
-    h = await createHarness('notifications');
-  });
-  after(() => h.close());
 
   it('a final failure, an abort and a decision timeout each post one message; no secret in any payload', async () => {
     await h.sb.writeEnvFile({
@@ -183,7 +176,7 @@ describe('failure notifications and rollback', { concurrency: 1 }, () => {
         ),
         text,
       );
-      await first.executeUpdate('decide', { args: [{ action: 'abort', phase: 'DEPLOY', by: 'carol' }] });
+      await first.executeUpdate(decideUpdate, { args: [{ action: 'abort', phase: 'DEPLOY', by: 'carol' }] });
       await failureOf(first);
       const [aborted] = await postsWith(h, `${runId} aborted at DEPLOY`);
       await recordHistory(h, runId, 'failure-notify-abort');
@@ -307,11 +300,7 @@ describe('failure notifications and rollback', { concurrency: 1 }, () => {
 });
 
 describe('NOTIFY under a worker crash', { concurrency: 1 }, () => {
-  let h: Harness;
-  before(async () => {
-    h = await createHarness('notify-crash', { worker: false });
-  });
-  after(() => h.close());
+  const h = withHarness('notify-crash', { worker: false });
 
   it('a worker killed while its Slack post is in flight: the retry finds the post and does not repeat it', async () => {
     await h.sb.writeEnvFile({
@@ -343,7 +332,7 @@ describe('NOTIFY under a worker crash', { concurrency: 1 }, () => {
     }
     const second = spawnWorkerProcess(h.vars);
     try {
-      const state = (await handle.result()) as RedeployState;
+      const state = await handle.result();
       assert.equal(state.status, 'completed');
       assert.equal(await activityRuns(h, runId, 'NOTIFY'), 2, 'NOTIFY ran again on the new worker');
       assert.equal(delivered(), 1, 'one message for the run outcome');

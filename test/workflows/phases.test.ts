@@ -1,12 +1,13 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { decideUpdate } from '../../src/workflows/messages.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import type { RedeployState } from '../../src/core/state.js';
 import type { Phase, PhaseStatus } from '../../src/core/phases.js';
 import { DEFAULT_DOCKERFILE, DEFAULT_ENV } from '../support/sandbox.js';
-import { activityRuns, createHarness, waitForState, waitingOn, type Harness } from '../support/harness.js';
+import { activityRuns, waitForState, waitingOn, createHarness } from '../support/harness.js';
+import { withHarness } from '../support/suite.js';
 
 const FLAGS = { skipSync: true, skipDockerfileUpdate: false, skipInfisical: false, verifyOnly: false };
 const completed = (...phases: Phase[]) =>
@@ -26,11 +27,7 @@ const ALL_BUT_NOTIFY = completed(
 );
 
 describe('phase behaviour', { concurrency: 1 }, () => {
-  let h: Harness;
-  before(async () => {
-    h = await createHarness('phases');
-  });
-  after(() => h.close());
+  const h = withHarness('phases');
 
   it('ENV_CHECK names every missing variable; after the file is fixed, retry passes', async () => {
     await h.sb.writeEnvFile({ INFISICAL_ADDR: 'https://infisical.invalid', INFISICAL_CLIENT_ID: 'id' });
@@ -54,8 +51,8 @@ describe('phase behaviour', { concurrency: 1 }, () => {
       );
 
       await h.sb.writeEnvFile(DEFAULT_ENV); // the operator fixes the file (and drops Infisical)
-      await handle.executeUpdate('decide', { args: [{ action: 'retry', phase: 'ENV_CHECK' }] });
-      const state = (await handle.result()) as RedeployState;
+      await handle.executeUpdate(decideUpdate, { args: [{ action: 'retry', phase: 'ENV_CHECK' }] });
+      const state = await handle.result();
       assert.equal(state.status, 'completed');
       assert.deepEqual(state.phases.ENV_CHECK['checked'], ['POSTGRES_PASSWORD', 'KAFKA_BOOTSTRAP_SERVERS']);
       assert.equal(state.phases.INFISICAL.status, 'skipped_no_infisical');
@@ -95,7 +92,7 @@ describe('phase behaviour', { concurrency: 1 }, () => {
       /branch 'OMN-stale-1' already exists .* not at origin\/main \([0-9a-f]{12}\)\. Use another --worktree-ticket, or delete it: git -C .* branch -D OMN-stale-1/,
     );
     await assert.rejects(
-      handle.executeUpdate('decide', { args: [{ action: 'skip', phase: 'WORKTREE' }] }),
+      handle.executeUpdate(decideUpdate, { args: [{ action: 'skip', phase: 'WORKTREE' }] }),
       (e: unknown) => /WORKTREE cannot be skipped/.test(String((e as { cause?: Error }).cause?.message)),
     );
     await handle.terminate('test done');
@@ -111,7 +108,7 @@ describe('phase behaviour', { concurrency: 1 }, () => {
     });
     try {
       const handle = await h.start({ flags: FLAGS });
-      const state = (await handle.result()) as RedeployState;
+      const state = await handle.result();
       assert.equal(state.phases.INFISICAL.status, 'completed');
       assert.equal(state.phases.INFISICAL['script'], 'scripts/seed-infisical.py');
       const [args] = await h.sb.invocationArgs('seed-infisical');
@@ -130,7 +127,7 @@ describe('phase behaviour', { concurrency: 1 }, () => {
       { env: h.sb.env },
     );
     const handle = await h.start({ worktreeTicket: ticket, flags: FLAGS });
-    const state = (await handle.result()) as RedeployState;
+    const state = await handle.result();
     assert.deepEqual(
       { path: state.phases.WORKTREE['path'], reused: state.phases.WORKTREE['reused'] },
       { path: wt, reused: true },
@@ -224,7 +221,7 @@ describe('phase behaviour', { concurrency: 1 }, () => {
       },
     });
     h.sb.health.setUpAfter('intelligence-api', 3000);
-    const state = (await handle.result()) as RedeployState;
+    const state = await handle.result();
     assert.equal(state.phases.VERIFY.status, 'completed');
     const health = state.phases.VERIFY['health'] as Record<string, { status: string; after_ms: number }>;
     assert.equal(health['intelligence-api']?.status, 'healthy');
@@ -248,7 +245,7 @@ describe('phase behaviour', { concurrency: 1 }, () => {
           worktreePath: null,
         },
       });
-      const state = (await handle.result()) as RedeployState;
+      const state = await handle.result();
       const posts = h.sb.slack.requests.slice(before);
       assert.deepEqual(
         posts.map((p) => p.kind),
@@ -277,7 +274,7 @@ describe('phase behaviour', { concurrency: 1 }, () => {
         worktreePath: null,
       },
     });
-    const state = (await handle.result()) as RedeployState;
+    const state = await handle.result();
     assert.equal(h.sb.slack.requests.length, before, 'nothing posted');
     // KAFKA_BOOTSTRAP_SERVERS is set and omniclaude does not import: EVENT_BUS.
     assert.equal(state.phases.NOTIFY['tier'], 'EVENT_BUS');
@@ -305,7 +302,7 @@ describe('phase behaviour', { concurrency: 1 }, () => {
         headers: { 'retry-after': '1' },
         body: { ok: false, error: 'ratelimited' },
       });
-      const ok = (await (await h.start({ resumeFrom: settled })).result()) as RedeployState;
+      const ok = await (await h.start({ resumeFrom: settled })).result();
       assert.equal(ok.phases.NOTIFY.status, 'completed');
 
       h.sb.slack.failNext(1, { status: 200, body: { ok: false, error: 'channel_not_found' } });
@@ -323,7 +320,7 @@ describe('phase behaviour', { concurrency: 1 }, () => {
     const hs = await createHarness('pin-script', { vars: { REDEPLOY_PIN_MODE: 'script' } });
     try {
       const handle = await hs.start({ flags: FLAGS });
-      const state = (await handle.result()) as RedeployState;
+      const state = await handle.result();
       assert.equal(state.phases.PIN_UPDATE['mode'], 'script');
       assert.deepEqual(state.phases.PIN_UPDATE['pins_applied'], {
         'omninode-claude': { from: '>=0.3.0,<0.5.0', to: '0.4.0', matched: true },

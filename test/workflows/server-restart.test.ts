@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { ResultPromise } from 'execa';
 import { Client, Connection } from '@temporalio/client';
 import { PHASES } from '../../src/core/phases.js';
-import type { RedeployState } from '../../src/core/state.js';
+import { redeploy } from '../../src/workflows/index.js';
 import { freePort, startDevServer, type DevServer } from '../../src/io/dev-server.js';
 import { findTemporalCli } from '../../src/io/temporal-cli.js';
 import {
@@ -75,11 +75,11 @@ describe('a Temporal server restart', () => {
     const client = new Client({ connection, namespace: 'default' });
     const input = redeployInput(taskQueue);
     const runId = input.runId;
-    const handle = await client.workflow.start('redeploy', { taskQueue, workflowId: runId, args: [input] });
+    const handle = await client.workflow.start(redeploy, { taskQueue, workflowId: runId, args: [input] });
     await waitForState(handle, (s) => s.phases.DEPLOY.status === 'running', 90_000);
     const group = await sleepingGroup(logDir, runId, 'DEPLOY'); // the build is under way
     // Asked before the restart: this call has to survive it.
-    const result = handle.result() as Promise<RedeployState>;
+    const result = handle.result();
     result.catch(() => undefined); // awaited below (raced with the worker's exit)
 
     const address = server.address;

@@ -1,10 +1,12 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { decideUpdate } from '../../src/workflows/messages.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { RedeployFlags, RedeployState } from '../../src/core/state.js';
+import type { RedeployFlags } from '../../src/core/state.js';
 import { orderQueue } from '../../src/core/target-lock.js';
-import { createHarness, recordHistory, waitForState, waitingOn, type Harness } from '../support/harness.js';
+import { recordHistory, waitForState, waitingOn } from '../support/harness.js';
+import { withHarness } from '../support/suite.js';
 
 const FAST: RedeployFlags = {
   skipSync: true,
@@ -40,11 +42,7 @@ async function timeline(h: WorkflowHandle): Promise<{ firstPhase: number; closed
 }
 
 describe('queued runs on one target', { concurrency: 1 }, () => {
-  let h: Harness;
-  before(async () => {
-    h = await createHarness('target-queue');
-  });
-  after(() => h.close());
+  const h = withHarness('target-queue');
 
   it('orders by arrival, earliest first; one entry per run', () => {
     const q = orderQueue([
@@ -73,12 +71,11 @@ describe('queued runs on one target', { concurrency: 1 }, () => {
     const third = await h.start({ flags: FAST });
     await waitForState(third, (s) => s.status === 'waiting_for_target');
     await h.sb.clearFault('deploy');
-    await holder.executeUpdate('decide', { args: [{ action: 'abort', phase: 'DEPLOY', by: 'test' }] });
+    await holder.executeUpdate(decideUpdate, { args: [{ action: 'abort', phase: 'DEPLOY', by: 'test' }] });
     await holder.result().catch(() => undefined);
 
     const runs = [queuedFirst, second, third];
-    for (const r of runs)
-      assert.equal(((await r.result()) as RedeployState).status, 'completed', r.workflowId);
+    for (const r of runs) assert.equal((await r.result()).status, 'completed', r.workflowId);
     const [a, b, c, d] = await Promise.all([holder, ...runs].map(timeline));
     assert.ok(b!.firstPhase > a!.closed, 'the first queued run started after the holder closed');
     assert.ok(c!.firstPhase > b!.closed, 'the second after the first closed (arrival order, exclusive)');

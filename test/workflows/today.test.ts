@@ -3,6 +3,7 @@
 // script's own health check). Every success also checks what was deployed.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { decideUpdate } from '../../src/workflows/messages.js';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -13,8 +14,9 @@ import type { Phase } from '../../src/core/phases.js';
 import { isActive, type RedeployFlags, type RedeployState } from '../../src/core/state.js';
 import { TODAY_LANE, type Profile } from '../support/sandbox.js';
 import { redeploy } from '../support/cli.js';
-import { createHarness, progress, waitForState, waitingOn, type Harness } from '../support/harness.js';
+import { progress, waitForState, waitingOn, createHarness, type Harness } from '../support/harness.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { withHarness } from '../support/suite.js';
 
 const run = promisify(execFile);
 
@@ -56,7 +58,7 @@ async function assertDeployed(h: Harness, profile: Profile, state: RedeployState
 
 /** Ends a waiting run (it holds the target, and the next test's run would queue behind it). */
 async function abort(handle: WorkflowHandle, phase: Phase): Promise<void> {
-  await handle.executeUpdate('decide', { args: [{ action: 'abort', phase, by: 'test' }] });
+  await handle.executeUpdate(decideUpdate, { args: [{ action: 'abort', phase, by: 'test' }] });
   await handle.result().catch(() => undefined);
 }
 
@@ -88,12 +90,8 @@ async function finished(handle: WorkflowHandle): Promise<RedeployState> {
 
 for (const profile of ['2025', 'today'] as const) {
   describe(`omnibase_infra ${profile}: the main scenarios`, { concurrency: 1 }, () => {
-    let h: Harness;
+    const h = withHarness(`profile-${profile}`, { sandbox: { profile } });
     const versions = VERSIONS[profile];
-    before(async () => {
-      h = await createHarness(`profile-${profile}`, { sandbox: { profile } });
-    });
-    after(() => h.close());
 
     it('full run: every phase, the requested pins deployed', async () => {
       const handle = await h.start({ versions, flags: FLAGS });
@@ -151,7 +149,7 @@ for (const profile of ['2025', 'today'] as const) {
       assert.doesNotMatch(error, /Cleanup complete|restor/i, 'clean-up lines are not the cause');
       const before = await h.sb.invocations('deploy');
       await h.sb.clearFault('deploy');
-      await handle.executeUpdate('decide', { args: [{ action: 'retry', phase: 'DEPLOY', by: 'test' }] });
+      await handle.executeUpdate(decideUpdate, { args: [{ action: 'retry', phase: 'DEPLOY', by: 'test' }] });
       const state = await finished(handle);
       await assertDeployed(h, profile, state);
       const args = await h.sb.invocationArgs('deploy');
@@ -181,7 +179,7 @@ for (const profile of ['2025', 'today'] as const) {
             assert.deepEqual(rec['failed_health'], ['omninode-runtime']);
           }
           h.sb.health.setUp('omninode-runtime');
-          await handle.executeUpdate('decide', { args: [{ action: 'retry', phase, by: 'test' }] });
+          await handle.executeUpdate(decideUpdate, { args: [{ action: 'retry', phase, by: 'test' }] });
           await assertDeployed(h, profile, await finished(handle));
         } finally {
           h.sb.health.setUp('omninode-runtime');

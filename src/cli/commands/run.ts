@@ -1,0 +1,29 @@
+import { targetLockId } from '../../core/target-lock.js';
+import type { RunRequest } from '../args.js';
+import { newRunId } from '../run-id.js';
+import { launch, operator, runTaskQueue, type Context } from './shared.js';
+
+/** `redeploy --versions …`: a new run under a new run id. */
+export async function run(
+  ctx: Context,
+  req: RunRequest,
+  opts: { json: boolean; detach: boolean; target: string | undefined },
+): Promise<number> {
+  const runId = newRunId();
+  return launch(
+    ctx,
+    {
+      runId,
+      worktreeTicket: req.worktreeTicket ?? runId,
+      versions: req.versions,
+      flags: req.flags,
+      ref: req.ref ?? ctx.config.worktreeRef,
+      startedBy: operator(),
+      ...(opts.target ? { target: opts.target } : {}),
+      decisionTimeoutMs: ctx.config.decisionTimeoutMs,
+      targetWaitTimeoutMs: ctx.config.targetWaitTimeoutMs,
+      lockId: targetLockId(runTaskQueue(ctx, opts.target)),
+    },
+    opts,
+  );
+}
