@@ -4,7 +4,7 @@ import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activ
 import type { CommandSpec } from '../core/commands.js';
 import type { PhaseData, PhaseText } from '../core/details.js';
 import type { Phase, PhaseStatus } from '../core/phases.js';
-import { loadConfig, type Config } from '../io/config.js';
+import { ConfigError, loadConfig, type Config } from '../io/config.js';
 import { readEnvFile, EnvFileError } from '../io/env-file.js';
 import { boundString, boundValue } from '../io/bound.js';
 import { worktreePathFor } from '../core/commands.js';
@@ -214,7 +214,7 @@ function toFailure(
       details: [{}],
     });
   }
-  if (err instanceof Error && err.name === 'ConfigError') {
+  if (err instanceof ConfigError) {
     return ApplicationFailure.create({
       type: 'ConfigInvalid',
       message: `worker configuration: ${err.message}`,
