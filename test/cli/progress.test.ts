@@ -2,15 +2,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import stringWidth from 'string-width';
 import { TtyReporter } from '../../src/cli/progress.js';
-import { initState, markPhase, type RedeployInput } from '../../src/core/state.js';
+import { initState, markPhase } from '../../src/core/state.js';
+import { SAMPLE_INPUT } from '../support/state.js';
 
-const input: RedeployInput = {
-  runId: 'redeploy-20261202-abc123',
-  worktreeTicket: 'OMN-1',
-  versions: { 'omninode-claude': '0.4.0' },
-  flags: { skipSync: true, skipDockerfileUpdate: false, skipInfisical: false, verifyOnly: false },
-  startedBy: 'alice@host',
-};
+const input = SAMPLE_INPUT;
 const NOW = Date.parse('2026-12-02T00:01:05Z');
 
 /** A stand-in for the operator's terminal: its width, and what was written to it. */

@@ -1,15 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { initState, markPhase, renderDetails, type RedeployInput } from '../../src/core/state.js';
+import { initState, markPhase, renderDetails } from '../../src/core/state.js';
 import { runMetadata } from '../../src/cli/commands/metadata.js';
+import { SAMPLE_INPUT } from '../support/state.js';
 
-const input: RedeployInput = {
-  runId: 'redeploy-20261202-abc123',
-  worktreeTicket: 'OMN-1',
-  versions: { 'omninode-claude': '0.4.0' },
-  flags: { skipSync: true, skipDockerfileUpdate: false, skipInfisical: false, verifyOnly: false },
-  startedBy: 'alice@host',
-};
+const input = SAMPLE_INPUT;
 
 function waitingOn(phase: 'DEPLOY' | 'WORKTREE', logTail: string[]) {
   const state = initState(input, { workflowId: input.runId, runId: 'r' }, '2026-12-02T00:00:00Z');
