@@ -51,6 +51,9 @@ function version(): string {
   return pkg.version;
 }
 
+/** Commands that only read a run: they register no worker (issue 20). */
+const READ_ONLY = new Set(['status', 'report', 'list', 'watch']);
+
 /** CLI entry: parse → validate → dispatch. Every input is validated before any connection is made. */
 export async function main(argv: string[]): Promise<number> {
   // Every line the CLI prints may quote a script's output: made terminal-safe here, at the sink.
@@ -92,15 +95,18 @@ export async function main(argv: string[]): Promise<number> {
     // Loaded only now: --help and --dry-run never pay for the Temporal client.
     const { connectClient } = await import('./io/temporal.js');
     const commands = await import('./cli/commands/index.js');
-    // Zero-setup: no address configured → the local dev server (started in the background if needed),
-    // and a worker in this process while the command runs.
+    // Zero-setup: no address configured → the local dev server (started in the background if needed)
+    // with its supervised background worker; a worker in this process only when none is there.
     const embedded = !config.temporal.configured;
+    let background = false;
     if (embedded) {
       const { ensureEmbeddedServer } = await import('./io/embedded.js');
-      await ensureEmbeddedServer(config, err);
+      background = (await ensureEmbeddedServer(config, err)).worker;
     }
     const client = await connectClient(config);
-    const local = embedded && cmd.kind !== 'list' ? await import('./cli/local-worker.js') : undefined;
+    // Read-only commands never poll a task queue: they read by query, describe and a closed run's result.
+    const readOnly = READ_ONLY.has(cmd.kind);
+    const local = embedded && !background && !readOnly ? await import('./cli/local-worker.js') : undefined;
     const localWorker = local ? local.localWorkerFactory(config) : undefined;
     const ctx = {
       client,

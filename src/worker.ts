@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
+  Runtime,
   Worker,
   bundleWorkflowCode,
   type NativeConnection,
@@ -12,6 +13,7 @@ import { CliError } from './core/errors.js';
 import { taskQueueFor } from './core/task-queue.js';
 import { SEARCH_ATTRIBUTES } from './core/search-attributes.js';
 import { connectWorker } from './io/temporal.js';
+import { mirrorSinks } from './io/mirror-sink.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.js', import.meta.url));
 /** Written by `npm run build`; start-up drops from ~0.9 s (bundling) to ~0.1 s when it is present. */
@@ -66,6 +68,8 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     taskQueue: opts.taskQueue ?? opts.config.taskQueue,
     workflowBundle: opts.bundle ?? (await workflowBundle()),
     activities: createActivities({ config: opts.config, ...opts.deps }),
+    // The host's legacy state file and skill result follow every change, written here (workflows/mirror.ts).
+    sinks: mirrorSinks(opts.config, { warn: (m, meta) => Runtime.instance().logger.warn(m, meta) }),
     // Heartbeats reach the server at least every 3 s (the SDK default is 80% of the heartbeat timeout),
     // so DEPLOY's 20 s heartbeat timeout survives a slow event loop yet still spots a dead worker fast.
     maxHeartbeatThrottleInterval: '3s',

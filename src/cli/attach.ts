@@ -8,7 +8,7 @@ import { isActive, type RedeployState } from '../core/state.js';
 import { progressQuery } from '../workflows/messages.js';
 import type { Config } from '../io/config.js';
 import { resultFromState, skillResultPath, writeSkillResult } from '../io/skill-result.js';
-import { readStateFile, stateFilePath, writeStateFile } from '../io/state-file.js';
+import { readStateFile, stateFilePath, writeStateFileIfNewer } from '../io/state-file.js';
 import type { Live, Reporter } from './progress.js';
 
 /** How often an attached CLI asks the workflow for its progress (cheap: a query is served from memory). */
@@ -70,9 +70,7 @@ export class MirrorError extends CliError {
     super(
       `redeploy: could not write ${file} (${why}); no temporary file was left.\n` +
         `The run ${state.run_id} is ${state.status}${where}` +
-        (active
-          ? ' and goes on without this CLI following it (in zero-setup mode it pauses until a redeploy command runs again).\n'
-          : '; that file does not say so yet.\n') +
+        (active ? ' and goes on without this CLI following it.\n' : '; that file does not say so yet.\n') +
         `Free space in ${path.dirname(file)}, then: redeploy status ${state.run_id} (writes the state file) · redeploy watch ${state.run_id} (re-attaches)`,
       // Ended: the run's own exit code (the run did what it did); still active: a code of its own.
       active ? EXIT_NOT_MIRRORED : exitCodeFor(state),
@@ -89,7 +87,8 @@ export async function mirrorState(
 ) {
   let file = stateFilePath(config.stateDir, state.run_id);
   try {
-    await writeStateFile(config.stateDir, state);
+    // The worker writes it too (io/mirror-sink.ts): whichever is later stays.
+    await writeStateFileIfNewer(config.stateDir, state);
     file = skillResultPath(config.skillResultsDir);
     if (skillResult) await writeSkillResult(config.skillResultsDir, resultFromState(state));
   } catch (err) {

@@ -36,12 +36,21 @@ export interface PhaseResult<P extends Phase = Phase> {
 }
 
 /** The `RedeployPhase` search attribute's value: the phase running now, or where the run stands. */
-export function phaseLabel(state: RedeployState): string {
+export function phaseLabel(state: RedeployState, opts: { waiting?: boolean } = {}): string {
   if (state.status === 'completed') return 'COMPLETED';
   // `RedeployPhase = "WAITING_FOR_TARGET"` lists the queued runs.
   if (state.status === 'waiting_for_target') return 'WAITING_FOR_TARGET';
+  // `DEPLOY waiting`: the phase failed and waits for an operator (runs list, `redeploy list`).
+  if (opts.waiting && state.status === 'waiting_for_decision' && state.current_phase)
+    return `${state.current_phase}${WAITING_SUFFIX}`;
   return state.current_phase ?? 'PENDING';
 }
+
+/** What follows the phase name in RedeployPhase while the run waits for a decision. */
+export const WAITING_SUFFIX = ' waiting';
+
+/** Every RedeployPhase value of a run waiting for a decision (a Web UI saved view: `RedeployPhase IN (…)`). */
+export const WAITING_LABELS = PHASES.map((p) => `${p}${WAITING_SUFFIX}`);
 
 /** Flag skips are known at the start: all marked at once, so a watcher sees the whole plan from the start. */
 export function markFlagSkips(state: RedeployState, now: string): void {

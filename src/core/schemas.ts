@@ -72,6 +72,11 @@ export const inputSchema = z.object({
   decisionTimeoutMs: z.number().int().positive().optional(),
   lockId: z.string().min(1).max(400).optional(),
   targetWaitTimeoutMs: z.number().int().positive().optional(),
+  // A directory name under the skill results dir: a plain segment, as io/skill-result.ts requires.
+  skillContext: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/)
+    .optional(),
 });
 
 /** The legacy state file exactly as the seed writes it; additive fields pass through. */

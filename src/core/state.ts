@@ -138,6 +138,11 @@ export interface RedeployInput {
   lockId?: string;
   /** How long a run waits for its target to be free before it fails (ms). */
   targetWaitTimeoutMs?: number;
+  /**
+   * The starting CLI's skill context id (CLAUDE_CONTEXT_ID…): the worker writes the skill result where
+   * that skill reads it, not under its own environment's id.
+   */
+  skillContext?: string;
 }
 
 export function initState(

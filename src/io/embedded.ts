@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { execa } from 'execa';
@@ -87,13 +88,67 @@ function tryStartLock(lockDir: string): boolean {
   return true;
 }
 
-/** Reuses the server answering at the embedded address, or starts one that outlives this process. */
+/**
+ * The background worker beside a background server (src/supervisor.ts): its supervisor's pid, process
+ * group leader of it and the worker, so `redeploy server --stop` ends both.
+ */
+export interface EmbeddedWorkerInfo {
+  pid: number;
+  serverPid: number;
+  taskQueue: string;
+  logFile: string;
+  startedAt: string;
+}
+const workerInfoFile = (config: Config) => path.join(embeddedDir(config), 'worker.json');
+const SUPERVISOR = fileURLToPath(new URL('../supervisor.js', import.meta.url));
+
+export function readEmbeddedWorker(config: Config): EmbeddedWorkerInfo | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(workerInfoFile(config), 'utf8')) as EmbeddedWorkerInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The background server redeploy started (server.json, its pid alive): only that one gets a background worker. */
+const ourServer = (config: Config): EmbeddedInfo | undefined => {
+  const info = readEmbeddedInfo(config);
+  return info && alive(info.pid) ? info : undefined;
+};
+const workerAlive = (config: Config): boolean => {
+  const w = readEmbeddedWorker(config);
+  return !!w && alive(w.pid);
+};
+/**
+ * Nothing left to start: the server answers, and a server of ours has its worker. A server answering
+ * that redeploy did not start in the background (`redeploy server` in a terminal runs its own worker)
+ * gets none.
+ */
+const ready = async (config: Config): Promise<boolean> =>
+  (await answers(config.temporal.address)) && (!ourServer(config) || workerAlive(config));
+
+export interface EmbeddedStatus {
+  info: EmbeddedInfo | undefined;
+  started: boolean;
+  /** A supervised background worker polls the default task queue: a CLI need not run one. */
+  worker: boolean;
+}
+
+/**
+ * Reuses the server answering at the embedded address, or starts one that outlives this process, and
+ * beside a background server of ours a supervised background worker (started again if it is not running).
+ */
 export async function ensureEmbeddedServer(
   config: Config,
   log: (line: string) => void,
-): Promise<{ info: EmbeddedInfo | undefined; started: boolean }> {
+): Promise<EmbeddedStatus> {
   const { address } = config.temporal;
-  if (await answers(address)) return { info: readEmbeddedInfo(config), started: false };
+  const status = (started: boolean): EmbeddedStatus => ({
+    info: readEmbeddedInfo(config),
+    started,
+    worker: workerAlive(config),
+  });
+  if (await ready(config)) return status(false);
   const dir = embeddedDir(config);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const lockDir = path.join(dir, 'start.lock');
@@ -102,9 +157,15 @@ export async function ensureEmbeddedServer(
   for (;;) {
     if (tryStartLock(lockDir)) {
       try {
-        // Whoever held the lock before may have started it meanwhile.
-        if (await answers(address)) return { info: readEmbeddedInfo(config), started: false };
-        return await startEmbeddedServer(config, dir, log);
+        // Whoever held the lock before may have started them meanwhile.
+        let started = false;
+        if (!(await answers(address))) {
+          await startEmbeddedServer(config, dir, log);
+          started = true;
+        }
+        const server = ourServer(config);
+        if (server && !workerAlive(config)) await startEmbeddedWorker(config, dir, server.pid, log);
+        return status(started);
       } finally {
         fs.rmSync(lockDir, { recursive: true, force: true });
       }
@@ -115,7 +176,7 @@ export async function ensureEmbeddedServer(
         `[redeploy] another redeploy is starting the local Temporal dev server; waiting for it (${lockDir})`,
       );
     }
-    if (await answers(address, 1000)) return { info: readEmbeddedInfo(config), started: false };
+    if (await ready(config)) return status(false);
     if (Date.now() > deadline)
       throw new Error(
         `the local Temporal dev server did not come up on ${address} within ${START_WAIT_MS / 1000} s while another ` +
@@ -123,6 +184,59 @@ export async function ensureEmbeddedServer(
       );
     await sleep(250);
   }
+}
+
+/**
+ * Starts the supervisor of the background worker (src/supervisor.ts), detached like the server, its
+ * output in `worker.log` beside `server.log`. Called under start.lock: one per state directory.
+ */
+async function startEmbeddedWorker(
+  config: Config,
+  dir: string,
+  serverPid: number,
+  log: (line: string) => void,
+): Promise<void> {
+  const logFile = path.join(dir, 'worker.log');
+  const fd = fs.openSync(logFile, 'a', 0o600) as 1; // a raw descriptor: see startEmbeddedServer
+  const child = execa(process.execPath, [SUPERVISOR, String(serverPid)], {
+    detached: true,
+    stdin: 'ignore',
+    stdout: fd,
+    stderr: fd,
+    reject: false,
+    cleanup: false,
+  });
+  child.unref();
+  fs.closeSync(fd);
+  const info: EmbeddedWorkerInfo = {
+    pid: child.pid ?? 0,
+    serverPid,
+    taskQueue: config.taskQueue,
+    logFile,
+    startedAt: new Date().toISOString(),
+  };
+  await writeFileAtomic(workerInfoFile(config), `${JSON.stringify(info, null, 2)}\n`, 0o600);
+  log(
+    `[redeploy] started a background worker for task queue ${config.taskQueue} (pid ${info.pid}, log ${logFile}); it stops with the server`,
+  );
+}
+
+/** Stops the background worker (its supervisor's process group), waiting for its graceful shutdown. */
+async function stopEmbeddedWorker(config: Config): Promise<string | undefined> {
+  const w = readEmbeddedWorker(config);
+  fs.rmSync(workerInfoFile(config), { force: true });
+  if (!w || !alive(w.pid)) return undefined;
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-w.pid, sig); // the group: supervisor and worker
+    } catch {
+      // already gone
+    }
+  };
+  signal('SIGTERM');
+  for (let i = 0; i < 150 && alive(w.pid); i++) await sleep(100);
+  if (alive(w.pid)) signal('SIGKILL');
+  return `stopped the background worker (pid ${w.pid})`;
 }
 
 async function startEmbeddedServer(
@@ -181,14 +295,16 @@ async function startEmbeddedServer(
 }
 
 export async function stopEmbeddedServer(config: Config): Promise<string> {
+  // The worker first: it shuts down while the server still answers.
+  const worker = await stopEmbeddedWorker(config);
   const info = readEmbeddedInfo(config);
   if (!info || !alive(info.pid)) {
     fs.rmSync(infoFile(config), { force: true });
-    return 'no local Temporal dev server started by redeploy is running';
+    return worker ?? 'no local Temporal dev server started by redeploy is running';
   }
   process.kill(info.pid, 'SIGTERM');
   for (let i = 0; i < 100 && alive(info.pid); i++) await sleep(100);
   if (alive(info.pid)) process.kill(info.pid, 'SIGKILL');
   fs.rmSync(infoFile(config), { force: true });
-  return `stopped the local Temporal dev server (pid ${info.pid}); its history stays in ${info.dbFile}`;
+  return `${worker ? `${worker}; ` : ''}stopped the local Temporal dev server (pid ${info.pid}); its history stays in ${info.dbFile}`;
 }

@@ -24,6 +24,23 @@ export async function writeStateFile(stateDir: string, state: RedeployState): Pr
   return file;
 }
 
+/**
+ * writeStateFile, unless the file already holds a later version of the same execution: the worker (on
+ * every change) and an attached CLI (from its queries) both write it, and the file never goes back.
+ * Returns whether it wrote.
+ */
+export async function writeStateFileIfNewer(stateDir: string, state: RedeployState): Promise<boolean> {
+  const onDisk = await readStateFile(stateDir, state.run_id).catch(() => undefined);
+  if (
+    onDisk?.['temporal_run_id'] === state.temporal_run_id &&
+    typeof onDisk?.['version'] === 'number' &&
+    onDisk['version'] > state.version
+  )
+    return false;
+  await writeStateFile(stateDir, state);
+  return true;
+}
+
 export class StateFileError extends CliError {
   constructor(
     readonly file: string,

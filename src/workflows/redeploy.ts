@@ -4,6 +4,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -28,6 +29,7 @@ import {
 import type { Versions } from '../core/versions.js';
 import { phaseFailure, refusal } from './failure.js';
 import { REDEPLOY_PHASE, decideSignal, decideUpdate, progressQuery } from './messages.js';
+import { mirrorState } from './mirror.js';
 import { acts } from './options.js';
 import { callPhase, deployInput, verifyInput } from './phase-calls.js';
 import { TargetUnavailable, acquireTarget } from './target-lock.js';
@@ -39,6 +41,9 @@ import { TargetUnavailable, acquireTarget } from './target-lock.js';
  */
 
 const DEFAULT_DECISION_TIMEOUT_MS = 24 * 3_600_000;
+
+/** Patch id of the `<PHASE> waiting` search attribute value (issue 20). */
+export const WAITING_LABEL_PATCH = 'redeploy-phase-waiting-label';
 
 /** Workflow time (deterministic in the sandbox), as the seed's ISO timestamps. */
 const now = (): string => new Date().toISOString();
@@ -82,8 +87,14 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
   const publish = (): void => {
     touch(state);
     setCurrentDetails(renderDetails(state));
-    if (run.phaseLabel(state) === label) return; // a search-attribute upsert is a history event: only on change
-    label = run.phaseLabel(state);
+    // The host's state file and skill result, written by the worker (a sink: no history event).
+    mirrorState(state, input.skillContext);
+    // `DEPLOY waiting` while a decision is awaited: a new upsert, so histories recorded before it
+    // (no marker) replay with the plain phase name.
+    const waiting = state.status === 'waiting_for_decision' && patched(WAITING_LABEL_PATCH);
+    const next = run.phaseLabel(state, { waiting });
+    if (next === label) return; // a search-attribute upsert is a history event: only on change
+    label = next;
     upsertSearchAttributes([{ key: REDEPLOY_PHASE, value: label }]);
   };
   let notices = 0;

@@ -17,9 +17,10 @@ export async function list(ctx: Context, json: boolean): Promise<number> {
   }
   if (json) ctx.out(JSON.stringify(rows, null, 2));
   else {
-    ctx.out(`${'RUN ID'.padEnd(26)}${'STATUS'.padEnd(12)}${'PHASE'.padEnd(12)}STARTED`);
+    // PHASE is RedeployPhase: `DEPLOY waiting` while a failed phase waits for a decision.
+    ctx.out(`${'RUN ID'.padEnd(26)}${'STATUS'.padEnd(12)}${'PHASE'.padEnd(20)}STARTED`);
     for (const r of rows)
-      ctx.out(`${r.run_id.padEnd(26)}${r.status.padEnd(12)}${r.phase.padEnd(12)}${r.started}`);
+      ctx.out(`${r.run_id.padEnd(26)}${r.status.padEnd(12)}${r.phase.padEnd(20)}${r.started}`);
     if (rows.length === 0) ctx.out('(no redeploy runs)');
   }
   return 0;

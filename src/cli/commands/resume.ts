@@ -1,3 +1,4 @@
+import { contextId } from '../../io/skill-result.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { PHASES, isCarriedOnResume } from '../../core/phases.js';
 import { formatVersions, normalizeName, type Versions } from '../../core/versions.js';
@@ -150,6 +151,7 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
       ...(cmd.flags.lane || typeof recordedLane !== 'string' ? {} : { lane: recordedLane }),
     },
     startedBy: operator(),
+    skillContext: contextId(),
     ...(target ? { target } : {}),
     decisionTimeoutMs: ctx.config.decisionTimeoutMs,
     targetWaitTimeoutMs: ctx.config.targetWaitTimeoutMs,

@@ -1,3 +1,4 @@
+import { contextId } from '../../io/skill-result.js';
 import { targetLockId } from '../../core/target-lock.js';
 import type { RunRequest } from '../args.js';
 import { newRunId } from '../run-id.js';
@@ -19,6 +20,7 @@ export async function run(
       flags: req.flags,
       ref: req.ref ?? ctx.config.worktreeRef,
       startedBy: operator(),
+      skillContext: contextId(),
       ...(opts.target ? { target: opts.target } : {}),
       decisionTimeoutMs: ctx.config.decisionTimeoutMs,
       targetWaitTimeoutMs: ctx.config.targetWaitTimeoutMs,
