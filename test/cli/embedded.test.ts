@@ -113,18 +113,25 @@ describe('zero-setup local mode and --target routing', { concurrency: 1 }, () =>
     assert.match(await fs.readFile(workerLog, 'utf8'), /worker exited \(SIGKILL\); restarting in 1 s/);
     const second = await redeploy(['--versions', 'omniintelligence=0.6', '--verify-only'], env);
     assert.equal(second.exitCode, 0, second.stdout + second.stderr);
-    assert.doesNotMatch(second.stderr, /started a (local Temporal dev server|background worker)/, 'both reused');
+    assert.doesNotMatch(
+      second.stderr,
+      /started a (local Temporal dev server|background worker)/,
+      'both reused',
+    );
 
     // The history outlives the server: stop both, and the next command starts them again from the same file.
     const db = path.join(dir, 'temporal.db');
     assert.ok((await fs.stat(db)).size > 0);
-    const supervisor = JSON.parse(await fs.readFile(path.join(dir, 'worker.json'), 'utf8')) as { pid: number };
+    const supervisor = JSON.parse(await fs.readFile(path.join(dir, 'worker.json'), 'utf8')) as {
+      pid: number;
+    };
     const stop = await redeploy(['server', '--stop'], env);
     assert.match(
       stop.stdout,
       /^stopped the background worker \(pid \d+\); stopped the local Temporal dev server \(pid \d+\); its history stays in /,
     );
-    for (const pid of [supervisor.pid, ...(await pids())]) assert.equal(alive(pid), false, `pid ${pid} stopped`);
+    for (const pid of [supervisor.pid, ...(await pids())])
+      assert.equal(alive(pid), false, `pid ${pid} stopped`);
     const status = await redeploy(['status', id], env);
     assert.equal(status.exitCode, 0, status.stdout + status.stderr);
     assert.match(status.stderr, /started a local Temporal dev server/);

@@ -11,7 +11,13 @@ import { redeploy } from '../support/cli.js';
 import { activityRuns, createHarness, type Harness } from '../support/harness.js';
 import { launchChromium, screenshot } from '../support/browser.js';
 import { temporalCli } from '../support/temporal.js';
-import { UI_TIMEOUT, openUserMetadata, skipWithoutChromium, squash, uiContext } from '../support/webui-pages.js';
+import {
+  UI_TIMEOUT,
+  openUserMetadata,
+  skipWithoutChromium,
+  squash,
+  uiContext,
+} from '../support/webui-pages.js';
 import { chooseDecide, submitData } from '../support/webui-decide.js';
 
 /**
@@ -139,8 +145,12 @@ describe('deciding in the Web UI with no CLI attached (zero-setup mode)', { conc
     await details.getByText('DEPLOY failed — the run waits for your decision').waitFor();
     await screenshot(page, 'webui-no-cli-waiting.png', true);
     await page.getByRole('tab', { name: /^Search Attributes/ }).click();
-    await page.getByText('DEPLOY waiting', { exact: true }).first().waitFor();
+    await page.getByText('RedeployPhase').first().waitFor();
     await screenshot(page, 'webui-search-attribute-waiting.png');
+    await page
+      .getByText(/DEPLOY waiting/)
+      .first()
+      .waitFor();
 
     await h.sb.clearFault('deploy');
     await openRun(page, id);
