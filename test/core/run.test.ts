@@ -21,6 +21,7 @@ import {
   targetTaken,
   verifiedAgainst,
   waitForTarget,
+  WAITING_LABELS,
 } from '../../src/core/run.js';
 import { initState, type RedeployInput, type RedeployState } from '../../src/core/state.js';
 
@@ -176,6 +177,20 @@ describe('run transitions (core/run.ts)', () => {
       since: T1,
       deadline: '2026-12-03T08:01:00.000Z',
     });
+  });
+
+  it('labels a run waiting for a decision `<PHASE> waiting` (only where the patch is in: old histories keep the phase name)', () => {
+    const s = state();
+    startPhase(s, 'DEPLOY', T0);
+    failPhase(s, 'DEPLOY', { message: 'boom', details: {} }, T1);
+    awaitDecision(s, 'DEPLOY', 'boom', T1, '2026-12-03T08:01:00.000Z');
+    assert.equal(phaseLabel(s, { waiting: true }), 'DEPLOY waiting');
+    assert.equal(phaseLabel(s), 'DEPLOY');
+    assert.ok(WAITING_LABELS.includes('DEPLOY waiting'));
+    assert.equal(WAITING_LABELS.length, 8);
+    recordDecision(s, 'DEPLOY', { action: 'retry', phase: 'DEPLOY', by: 'alice' }, 'boom', T1);
+    startPhase(s, 'DEPLOY', T1);
+    assert.equal(phaseLabel(s, { waiting: true }), 'DEPLOY', 'running again');
   });
 
   describe('decisions', () => {

@@ -220,7 +220,14 @@ describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 },
     await page.getByRole('button', { name: /RedeployPhase\s*=\s*"COMPLETED"/ }).waitFor();
     await screenshot(page, 'webui-list.png');
 
-    const inDeploy = await listRuns(page, ui, 'RedeployPhase="DEPLOY"', waiting.workflowId, completedId);
+    // A failed phase waiting for a decision is `<PHASE> waiting` (issue 20).
+    const inDeploy = await listRuns(
+      page,
+      ui,
+      'RedeployPhase="DEPLOY waiting"',
+      waiting.workflowId,
+      completedId,
+    );
     assert.deepEqual(inDeploy, { status: 'Running', absentListed: 0 });
     await screenshot(page, 'webui-list-deploy.png');
     await page.close();
