@@ -44,6 +44,7 @@ export async function supervise(serverPid: number): Promise<void> {
     while (!stopping) {
       const startedAt = Date.now();
       child = execa(process.execPath, [WORKER_ENTRY], {
+        env: { REDEPLOY_SUPERVISOR_PID: String(process.pid) },
         stdin: 'ignore',
         stdout: 'inherit',
         stderr: 'inherit',

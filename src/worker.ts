@@ -89,7 +89,20 @@ export async function runWorker(target?: string): Promise<void> {
     process.stderr.write(
       `[redeploy] worker on task queue ${taskQueue} (Temporal ${config.temporal.address}, namespace ${config.temporal.namespace})\n`,
     );
-    await worker.run();
+    // Under zero-setup mode's supervisor: a worker whose supervisor was killed (kill -9) stops too,
+    // rather than run on beside the next supervisor's worker, out of `redeploy server --stop`'s reach.
+    const supervisor = Number(process.env['REDEPLOY_SUPERVISOR_PID']);
+    const orphaned =
+      supervisor > 0
+        ? setInterval(() => {
+            if (process.ppid !== supervisor && worker.getState() === 'RUNNING') worker.shutdown();
+          }, 1000)
+        : undefined;
+    try {
+      await worker.run();
+    } finally {
+      clearInterval(orphaned);
+    }
   } finally {
     await connection.close();
   }

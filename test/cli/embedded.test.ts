@@ -119,6 +119,17 @@ describe('zero-setup local mode and --target routing', { concurrency: 1 }, () =>
       'both reused',
     );
 
+    // A supervisor killed with kill -9: its worker stops on its own, and the next command starts both again.
+    const killed = JSON.parse(await fs.readFile(path.join(dir, 'worker.json'), 'utf8')) as { pid: number };
+    const orphan = (await pids()).at(-1) ?? 0;
+    process.kill(killed.pid, 'SIGKILL');
+    for (let i = 0; i < 300 && alive(orphan); i++) await sleep(100);
+    assert.equal(alive(orphan), false, 'the worker of a killed supervisor stops');
+    const relist = await redeploy(['list'], env);
+    assert.equal(relist.exitCode, 0, relist.stdout + relist.stderr);
+    assert.match(relist.stderr, /started a background worker/);
+    assert.doesNotMatch(relist.stderr, /started a local Temporal dev server/);
+
     // The history outlives the server: stop both, and the next command starts them again from the same file.
     const db = path.join(dir, 'temporal.db');
     assert.ok((await fs.stat(db)).size > 0);

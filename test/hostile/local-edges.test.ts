@@ -44,12 +44,16 @@ describe('local edges', { concurrency: 1 }, () => {
     };
     const db = path.join(stateDir, 'temporal', 'temporal.db');
     try {
+      const supervisorsBefore = (await processesWith('supervisor.js')).length;
       const [a, b] = await Promise.all([redeploy(['list'], env), redeploy(['list'], env)]);
       for (const r of [a, b]) assert.equal(r.exitCode, 0, r.stdout + r.stderr);
       const stderr = a.stderr + b.stderr;
       assert.doesNotMatch(stderr, /database is locked|did not start/);
       assert.equal(stderr.match(/started a local Temporal dev server/g)?.length, 1, stderr);
       assert.equal((await processesWith('start-dev', db)).length, 1, 'one server process for the db');
+      // …and one background worker (its supervisor started under the same lock).
+      assert.equal(stderr.match(/started a background worker/g)?.length, 1, stderr);
+      assert.equal((await processesWith('supervisor.js')).length - supervisorsBefore, 1, 'one supervisor');
       assert.deepEqual(
         (await fs.readdir(path.join(stateDir, 'temporal'))).filter((f) => f.includes('lock')),
         [],
