@@ -1,7 +1,7 @@
 import type { FailureDetails, PhaseDetails, PhaseRecord, PhaseRecords } from './details.js';
 import { PHASES, type Phase, type PhaseStatus } from './phases.js';
 import { specifierOf } from './pins.js';
-import { describeProvenance, emptyProvenance, type Provenance } from './provenance.js';
+import { deployHeadline, emptyProvenance, type Provenance } from './provenance.js';
 import { DEFAULT_WORKTREE_REF } from './ref.js';
 import { formatVersions, type Versions } from './versions.js';
 import { decideCommand, decidePayload } from './decide-help.js';
@@ -304,7 +304,7 @@ export function renderDetails(state: RedeployState): string {
     '',
     ...notes,
     `Versions: ${versions || '—'}  `,
-    `Deploys: ${describeProvenance(state.provenance)}  `,
+    `${deployHeadline(state.provenance, state.phases.DEPLOY.status, !state.finished_at)}  `,
     `Worktree: ${state.worktree_path ?? '—'}  `,
     `Started by ${state.started_by} at ${state.started_at}`,
     '',
@@ -312,9 +312,10 @@ export function renderDetails(state: RedeployState): string {
     '|---|---|---|---|',
     ...rows,
     // The UI sizes its iframe from body.scrollHeight, which leaves out the last ~24 px (the body's
-    // margins): without a blank last paragraph that clip cuts the table's last row.
+    // margins): without a blank last paragraph that clip cuts the table's last row. A no-break space
+    // (U+00A0), not `&nbsp;`: the UI's markdown shows entities literally; CommonMark keeps U+00A0 as text.
     '',
-    '&nbsp;',
+    '\u00a0',
   ];
   return lines.join('\n');
 }

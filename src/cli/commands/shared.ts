@@ -11,7 +11,7 @@ import { workflowUrl } from '../../io/temporal.js';
 import { describeTargetLock } from '../../io/target-lock.js';
 import { resultFromState, writeSkillResult } from '../../io/skill-result.js';
 import { attach, finalState, queryState } from '../attach.js';
-import { JsonReporter, LineReporter, TtyReporter, type Reporter } from '../progress.js';
+import { JsonReporter, LineReporter, TtyReporter, type Carried, type Reporter } from '../progress.js';
 import { UsageError, type Command } from '../args.js';
 import { runMetadata } from './metadata.js';
 
@@ -45,10 +45,11 @@ export const operator = (): string => `${os.userInfo().username}@${os.hostname()
 export const runHandle = (ctx: Context, runId: string): WorkflowHandle<typeof redeploy> =>
   ctx.client.workflow.getHandle<typeof redeploy>(runId);
 
-export function reporterFor(ctx: Context, json: boolean, settled: Phase[] = []): Reporter {
-  if (json) return new JsonReporter(ctx.out);
-  if (ctx.tty) return new TtyReporter(process.stdout);
-  return new LineReporter(ctx.out, settled);
+/** `carried`: a new run's carried phases (launch), else the run is under way and this view attaches to it. */
+export function reporterFor(ctx: Context, json: boolean, carried: Carried = 'attach'): Reporter {
+  if (json) return new JsonReporter(ctx.out, carried);
+  if (ctx.tty) return new TtyReporter(process.stdout, process.env, Date.now, carried);
+  return new LineReporter(ctx.out, carried);
 }
 
 /** Follows a run until it ends, waits for a decision, or the operator detaches; returns the exit code. */
