@@ -8,6 +8,8 @@ import {
 } from '../core/state.js';
 import { TTY_STATUS_ICON } from '../core/status-icons.js';
 import { summaryLines } from '../core/summary.js';
+import { decideCommand } from '../core/decide-help.js';
+import { prog } from '../io/invocation.js';
 import { fitColumns, terminalLine, terminalSafe } from './terminal-text.js';
 
 /** While --rollback-on-failure compensates: what it restores, and how. */
@@ -62,7 +64,7 @@ export interface Reporter {
 export function resumeHint(
   state: Pick<RedeployState, 'run_id' | 'versions_requested' | 'flags'> & { target?: string | null },
 ): string {
-  return `Resume with: ${resumeCommand(state)}`;
+  return `Resume with: ${resumeCommand(state, prog())}`;
 }
 
 /** The seed's summary: NOTIFY's own lines; without them (NOTIFY skipped), the summary naming no exception, as always. */
@@ -99,7 +101,7 @@ export function closingLines(state: RedeployState): string[] {
         `ERROR in ${p?.phase}: ${p?.error}`,
         ...(typeof log === 'string' ? [`  Full log: ${log}`] : []),
         resumeHint(state),
-        `  (or: redeploy skip --phase ${p?.phase} ${state.run_id} · redeploy abort ${state.run_id}; waits until ${p?.deadline})`,
+        `  (or: ${p ? `${decideCommand(state.run_id, p.phase, 'skip', prog())} · ` : ''}${decideCommand(state.run_id, 'DEPLOY', 'abort', prog())}; waits until ${p?.deadline})`,
       ];
     }
     case 'rolled_back': {

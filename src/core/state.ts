@@ -211,12 +211,16 @@ export function phaseStatuses(state: Pick<RedeployState, 'phases'>): Record<Phas
  * The exact command that continues a run: `--resume` takes its flags from the command line (skips are
  * not carried over), so they are all spelled out.
  */
-export function resumeCommand(run: {
-  run_id: string;
-  versions_requested: Versions;
-  flags: RedeployFlags;
-  target?: string | null;
-}): string {
+export function resumeCommand(
+  run: {
+    run_id: string;
+    versions_requested: Versions;
+    flags: RedeployFlags;
+    target?: string | null;
+  },
+  /** How the command is typed here (the CLI knows; a message read elsewhere says `redeploy`). */
+  prog = 'redeploy',
+): string {
   const f = run.flags;
   const flags = [
     f.skipSync ? ' --skip-sync' : '',
@@ -226,7 +230,7 @@ export function resumeCommand(run: {
     f.rollbackOnFailure ? ' --rollback-on-failure' : '',
     run.target ? ` --target ${run.target}` : '',
   ].join('');
-  return `redeploy --resume ${run.run_id} --versions "${formatVersions(run.versions_requested)}"${flags}`;
+  return `${prog} --resume ${run.run_id} --versions "${formatVersions(run.versions_requested)}"${flags}`;
 }
 
 /** `waiting for <run_id> (started by <user>@<host> at <time>)`, as the CLI and the Web UI show it. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { legacyStateSchema } from '../../src/core/schemas.js';
 import type { RedeployState } from '../../src/core/state.js';
-import { redeploy } from '../support/cli.js';
+import { PROG, PROG_RE, redeploy } from '../support/cli.js';
 import { DEFAULT_ENV } from '../support/sandbox.js';
 import { activityRuns, progress } from '../support/harness.js';
 import { withHarness } from '../support/suite.js';
@@ -154,7 +154,7 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
     );
     assert.match(r.stdout, new RegExp(`^ {2}Full log: .*/logs/${id}/DEPLOY\\.log$`, 'm'));
     assert.ok(
-      r.stdout.includes(`Resume with: redeploy --resume ${id} --versions "${VERSIONS}" --skip-infisical`),
+      r.stdout.includes(`Resume with: ${PROG} --resume ${id} --versions "${VERSIONS}" --skip-infisical`),
       r.stdout,
     );
     assert.equal((await result()).status, 'failed');
@@ -422,7 +422,7 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
       assert.match(
         String(r.stdout),
         new RegExp(
-          `Detached from ${id}; the run goes on\\. Re-attach: redeploy watch ${id} · cancel: redeploy cancel ${id}`,
+          `Detached from ${id}; the run goes on\\. Re-attach: ${PROG_RE} watch ${id} · cancel: ${PROG_RE} cancel ${id}`,
         ),
       );
       const w = await redeploy(['watch', id], env);

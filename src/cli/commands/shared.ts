@@ -8,6 +8,7 @@ import { targetOf, taskQueueFor } from '../../core/task-queue.js';
 import type { redeploy } from '../../workflows/index.js';
 import type { Config } from '../../io/config.js';
 import { workflowUrl } from '../../io/temporal.js';
+import { prog } from '../../io/invocation.js';
 import { describeTargetLock } from '../../io/target-lock.js';
 import { resultFromState, writeSkillResult } from '../../io/skill-result.js';
 import { attach, finalState, queryState } from '../attach.js';
@@ -67,7 +68,7 @@ export async function follow(
   });
   if (r.detached) {
     reporter.note(
-      `Detached from ${handle.workflowId}; the run goes on. Re-attach: redeploy watch ${handle.workflowId} · cancel: redeploy cancel ${handle.workflowId}`,
+      `Detached from ${handle.workflowId}; the run goes on. Re-attach: ${prog()} watch ${handle.workflowId} · cancel: ${prog()} cancel ${handle.workflowId}`,
     );
     return 130;
   }
@@ -102,7 +103,7 @@ async function warnIfNoWorker(
     const host = targetOf(taskQueue);
     const target = host !== undefined ? ` --target ${host}` : '';
     reporter.note(
-      `[redeploy] no worker is polling task queue ${taskQueue}: the run waits until one starts (\`redeploy worker${target}\`, or \`redeploy server\` locally)`,
+      `[redeploy] no worker is polling task queue ${taskQueue}: the run waits until one starts (\`${prog()} worker${target}\`, or \`${prog()} server\` locally)`,
     );
   }
 }
@@ -123,7 +124,7 @@ export async function launch(
     // Refused before anything starts; the workflow checks again (another run may start in between).
     const holder = await describeTargetLock(ctx.client, input.lockId ?? targetLockId(taskQueue));
     if (holder) {
-      const message = busyMessage(input.target, holder);
+      const message = busyMessage(input.target, holder, prog());
       ctx.out(
         opts.json
           ? JSON.stringify({ event: 'refused', reason: 'target_busy', holder, message })
@@ -148,7 +149,7 @@ export async function launch(
   reporter.started(input.runId, workflowUrl(ctx.config, input.runId));
   await warnIfNoWorker(ctx, reporter, taskQueue, opts.detach);
   if (opts.detach) {
-    reporter.note(`Detached: follow with \`redeploy watch ${input.runId}\``);
+    reporter.note(`Detached: follow with \`${prog()} watch ${input.runId}\``);
     return 0;
   }
   return follow(ctx, handle, reporter);
