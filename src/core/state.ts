@@ -273,7 +273,10 @@ function decisionNotes(state: RedeployState, d: PendingDecision): string[] {
     `Why: ${why.replace(/</g, '&lt;')}`, // shown as markdown: no HTML from a log
     ...(tail.length ? ['', `Last lines of ${d.phase}.log:`, '```text', ...tail, '```'] : []),
     '',
-    `**Decide here:** More Actions → Send an Update → Name ${code('decide')} → Data ` +
+    // Typed on this tab, every r/R goes to the UI's "refresh" key, even inside the dialog: `ety`.
+    '**First open the History tab:** on this User Metadata tab the Web UI takes every `r`/`R` you type as ' +
+      '"refresh", even in the dialog.  ',
+    `**Decide there:** More Actions → Send an Update → Name ${code('decide')} → Data ` +
       `${code(decidePayload(d.phase))} (action ${actions.map(code).join(', ')}; click outside the ` +
       'Data box before Submit).  ',
     `**Or from a shell:** ${actions.map((a) => code(decideCommand(state.run_id, d.phase, a))).join(' · ')}`,

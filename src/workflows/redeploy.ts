@@ -4,6 +4,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -69,7 +70,8 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     setHandler(
       decideSignal,
       (d) => {
-        const problem = run.decisionProblem(state, d, decision);
+        // The stricter checks ignore signals a run recorded before them accepted: replay stays the same.
+        const problem = run.decisionProblem(state, d, decision, patched('decide-refuses-mangled'));
         if (problem) log.warn('ignored decide signal', { error: problem, payload: d });
         else accept(d);
       },
