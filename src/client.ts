@@ -7,6 +7,7 @@ import { loadConfig } from './io/config.js';
 import { parseCommand } from './cli/args.js';
 import { dryRun } from './cli/commands/dry-run.js';
 import { terminalSafe } from './cli/terminal-text.js';
+import { invocationOf, setProgram } from './io/invocation.js';
 
 export const USAGE = `Usage: redeploy --versions "pkg=ver[,pkg=ver…]" [options]
        redeploy --resume <run_id> [--versions …] [options]
@@ -59,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
   // Every line the CLI prints may quote a script's output: made terminal-safe here, at the sink.
   const out = (line: string) => process.stdout.write(`${terminalSafe(line)}\n`);
   const err = (line: string) => process.stderr.write(`${terminalSafe(line)}\n`);
+  // Every hint names the command as it was typed here (`node dist/src/client.js`, `npx redeploy` …).
+  setProgram(invocationOf({ script: process.argv[1], env: process.env, cwd: process.cwd() }));
   try {
     const cmd = parseCommand(argv);
     if (cmd.kind === 'help') {

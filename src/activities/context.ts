@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { readRegularFile } from '../io/safe-read.js';
 import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import type { CommandSpec } from '../core/commands.js';
 import type { PhaseData, PhaseText } from '../core/details.js';
@@ -165,7 +166,7 @@ export async function withPhase<P extends Phase>(
         return result;
       },
     };
-    log(`[redeploy] ${phase} attempt ${ctx.attempt} started ${new Date().toISOString()}`);
+    log(await attemptHeader(phase, logFile, ctx.attempt, logName !== undefined));
     const outcome = await body(ctx);
     log(`[redeploy] ${phase} ${outcome.status ?? 'completed'}`);
     const details = { ...outcome.details, ...maskDeep(outcome.output, mask) };
@@ -180,6 +181,36 @@ export async function withPhase<P extends Phase>(
     }
     throw toFailure(err, phase, mask, tail, logFileUsed);
   }
+}
+
+/**
+ * The line that opens each attempt in the phase log: `[redeploy] DEPLOY attempt 3 started …`, numbered
+ * across the whole log. Temporal's attempt number starts at 1 again for every activity the workflow
+ * schedules (an operator's retry, a --resume, a rollback's redeploy), which made a retry "attempt 1"
+ * again under the attempts it followed; it is kept in the note when the two differ.
+ */
+async function attemptHeader(
+  phase: Phase,
+  logFile: string,
+  attempt: number,
+  shared: boolean,
+): Promise<string> {
+  const started = `started ${new Date().toISOString()}`;
+  // A shared log (the alerts') holds other activities' attempts: its own number is all it can say.
+  if (shared) return `[redeploy] ${phase} attempt ${attempt} ${started}`;
+  const header = new RegExp(`^\\[redeploy\\] ${phase} attempt \\d+ started`, 'm');
+  const text = await readRegularFile(logFile, { maxBytes: 256 * 1024 * 1024, noFollow: true }).catch(
+    () => undefined,
+  );
+  if (text === undefined) return `[redeploy] ${phase} attempt ${attempt} ${started}`;
+  const earlier = text.split('\n').filter((l) => header.test(l)).length;
+  const n = earlier + 1;
+  if (n === attempt) return `[redeploy] ${phase} attempt ${n} ${started}`;
+  const why =
+    attempt === 1
+      ? 'scheduled again: an operator retry, a --resume or a rollback'
+      : `automatic retry ${attempt - 1} of this execution`;
+  return `[redeploy] ${phase} attempt ${n} ${started} (${why}; ${earlier} earlier above)`;
 }
 
 /** Everything leaving an activity is an ApplicationFailure with a masked message and the log tail. */

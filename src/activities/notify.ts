@@ -3,7 +3,7 @@ import type { NotifyDetails } from '../core/details.js';
 import path from 'node:path';
 import type { Phase, PhaseStatus } from '../core/phases.js';
 import type { Provenance } from '../core/provenance.js';
-import { provenanceLines, summaryLines } from '../core/summary.js';
+import { alertHeadline, provenanceLines, summaryLines, type FailureKind } from '../core/summary.js';
 import type { Versions } from '../core/versions.js';
 import { formatPins, resumeCommand, type RedeployFlags } from '../core/state.js';
 import { workflowUrl } from '../io/temporal.js';
@@ -144,9 +144,7 @@ export function makeNotify(deps: ActivityDeps) {
   };
 }
 
-/** A run that did not complete: what the message says happened. */
-export type FailureKind =
-  'failed' | 'aborted' | 'decision_timeout' | 'target_wait_timeout' | 'rolled_back' | 'rollback_failed';
+export type { FailureKind } from '../core/summary.js';
 
 export interface FailureNotice {
   kind: FailureKind;
@@ -163,25 +161,13 @@ export interface FailureNotice {
   rolledBackTo?: Versions;
   /** What the run had fetched and deployed when it failed. */
   provenance?: Provenance;
+  /** DEPLOY's status then: the message says "Deployed: nothing" unless it completed (absent in older histories). */
+  deploy?: PhaseStatus;
   ticket?: string;
 }
 
 function headline(n: FailureNotice): string {
-  const at = n.phase ?? 'start';
-  switch (n.kind) {
-    case 'failed':
-      return `${at} failed — waiting for a decision`;
-    case 'aborted':
-      return `aborted at ${at}`;
-    case 'decision_timeout':
-      return `failed: no decision on ${at} in time`;
-    case 'target_wait_timeout':
-      return 'failed: its target stayed busy';
-    case 'rolled_back':
-      return `${at} failed — rolled back to ${formatPins(n.rolledBackTo ?? {})}`;
-    case 'rollback_failed':
-      return `${at} failed — rollback failed`;
-  }
+  return alertHeadline(n.kind, n.phase, n.rolledBackTo);
 }
 
 /** The failure message: phase, the error's tail, the Web UI link and the exact command to continue. */
@@ -200,7 +186,7 @@ export function failureLines(runId: string, n: FailureNotice, url: string): stri
       ? [`  Or: redeploy skip --phase ${n.phase ?? ''} ${runId} · redeploy abort ${runId}`]
       : []),
     `  Pins: ${formatPins(n.versions)}`,
-    ...provenanceLines(n.provenance),
+    ...provenanceLines(n.provenance, n.deploy),
   ];
 }
 

@@ -7,6 +7,7 @@ import { isPhase, type Phase } from '../core/phases.js';
 import { RUN_ID_RE } from '../core/schemas.js';
 import type { RedeployFlags } from '../core/state.js';
 import { CliError, EXIT_USAGE } from '../core/errors.js';
+import { prog } from '../io/invocation.js';
 
 /** Bad input: every problem is collected and printed; exit 2; nothing is started or written. */
 export class UsageError extends CliError {
@@ -15,7 +16,7 @@ export class UsageError extends CliError {
   }
 
   override lines(): string[] {
-    return [...this.problems.map((p) => `redeploy: ${p}`), 'Run `redeploy --help` for usage.'];
+    return [...this.problems.map((p) => `redeploy: ${p}`), `Run \`${prog()} --help\` for usage.`];
   }
 }
 

@@ -7,6 +7,7 @@ import { CliError } from '../core/errors.js';
 import { isActive, type RedeployState } from '../core/state.js';
 import { progressQuery } from '../workflows/messages.js';
 import type { Config } from '../io/config.js';
+import { prog } from '../io/invocation.js';
 import { resultFromState, skillResultPath, writeSkillResult } from '../io/skill-result.js';
 import { readStateFile, stateFilePath, writeStateFileIfNewer } from '../io/state-file.js';
 import type { Live, Reporter } from './progress.js';
@@ -71,7 +72,7 @@ export class MirrorError extends CliError {
       `redeploy: could not write ${file} (${why}); no temporary file was left.\n` +
         `The run ${state.run_id} is ${state.status}${where}` +
         (active ? ' and goes on without this CLI following it.\n' : '; that file does not say so yet.\n') +
-        `Free space in ${path.dirname(file)}, then: redeploy status ${state.run_id} (writes the state file) · redeploy watch ${state.run_id} (re-attaches)`,
+        `Free space in ${path.dirname(file)}, then: ${prog()} status ${state.run_id} (writes the state file) · ${prog()} watch ${state.run_id} (re-attaches)`,
       // Ended: the run's own exit code (the run did what it did); still active: a code of its own.
       active ? EXIT_NOT_MIRRORED : exitCodeFor(state),
       { cause },

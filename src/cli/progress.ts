@@ -1,4 +1,4 @@
-import { PHASE, PHASES, type Phase, type PhaseDef } from '../core/phases.js';
+import { PHASE, PHASES, isSettled, type Phase, type PhaseDef } from '../core/phases.js';
 import {
   formatPins,
   resumeCommand,
@@ -8,6 +8,8 @@ import {
 } from '../core/state.js';
 import { TTY_STATUS_ICON } from '../core/status-icons.js';
 import { summaryLines } from '../core/summary.js';
+import { decideCommand } from '../core/decide-help.js';
+import { prog } from '../io/invocation.js';
 import { fitColumns, terminalLine, terminalSafe } from './terminal-text.js';
 
 /** While --rollback-on-failure compensates: what it restores, and how. */
@@ -29,6 +31,28 @@ export interface Live {
   lastLine?: string;
 }
 
+/**
+ * Which phases an attached view shows as carried over rather than as news: a list (a closed run resumed
+ * under its id: the phases it carried into the new run), or `attach` (the CLI attaches to a run already
+ * under way — a retry, `--resume` of a waiting run, `watch`: whatever was settled when it attached).
+ */
+export type Carried = Phase[] | 'attach';
+
+/** The phases `carried` names in the first state a view sees. */
+function carriedIn(state: RedeployState, carried: Carried): Phase[] {
+  if (carried !== 'attach') return carried.filter((p) => state.phases[p].status === 'completed');
+  return PHASES.filter((p) => isSettled(state.phases[p].status));
+}
+
+/** `[redeploy] carried over, not run again: ENV_CHECK, WORKTREE completed · SYNC skipped_by_flag`. */
+export function carriedLine(state: RedeployState, phases: Phase[]): string {
+  const byStatus = new Map<string, Phase[]>();
+  for (const p of phases)
+    byStatus.set(state.phases[p].status, [...(byStatus.get(state.phases[p].status) ?? []), p]);
+  const parts = [...byStatus].map(([status, ps]) => `${ps.join(', ')} ${status}`);
+  return `[redeploy] carried over, not run again: ${parts.join(' · ')}`;
+}
+
 export interface Reporter {
   started(runId: string, url: string): void;
   update(state: RedeployState, live?: Live): void;
@@ -40,7 +64,7 @@ export interface Reporter {
 export function resumeHint(
   state: Pick<RedeployState, 'run_id' | 'versions_requested' | 'flags'> & { target?: string | null },
 ): string {
-  return `Resume with: ${resumeCommand(state)}`;
+  return `Resume with: ${resumeCommand(state, prog())}`;
 }
 
 /** The seed's summary: NOTIFY's own lines; without them (NOTIFY skipped), the summary naming no exception, as always. */
@@ -77,7 +101,7 @@ export function closingLines(state: RedeployState): string[] {
         `ERROR in ${p?.phase}: ${p?.error}`,
         ...(typeof log === 'string' ? [`  Full log: ${log}`] : []),
         resumeHint(state),
-        `  (or: redeploy skip --phase ${p?.phase} ${state.run_id} · redeploy abort ${state.run_id}; waits until ${p?.deadline})`,
+        `  (or: ${p ? `${decideCommand(state.run_id, p.phase, 'skip', prog())} · ` : ''}${decideCommand(state.run_id, 'DEPLOY', 'abort', prog())}; waits until ${p?.deadline})`,
       ];
     }
     case 'rolled_back': {
@@ -103,10 +127,13 @@ export function closingLines(state: RedeployState): string[] {
 /** Not a TTY: one line per event, in the seed's patterns. */
 export class LineReporter implements Reporter {
   private readonly seen = new Map<Phase, string>();
-  /** `settled`: phases a resumed run carries over; they are announced once, not replayed as new. */
+  /**
+   * `carried`: phases settled before this view, announced once as carried over (a resumed closed run's
+   * are already named by its `Resuming …` line), never replayed as if they ran now.
+   */
   constructor(
     private readonly write: (line: string) => void,
-    private readonly settled: Phase[] = [],
+    private readonly carried: Carried = [],
   ) {}
   private waited = '';
   private rolling = false;
@@ -123,14 +150,17 @@ export class LineReporter implements Reporter {
       this.rolling = true;
       this.write(rollingLine(state));
     }
+    if (this.seen.size === 0) {
+      const carried = carriedIn(state, this.carried);
+      if (this.carried === 'attach' && carried.length) this.write(carriedLine(state, carried));
+      for (const p of carried) this.seen.set(p, `${state.phases[p].status}@${state.phases[p].ts ?? ''}`);
+    }
     for (const phase of PHASES) {
       const r = state.phases[phase];
       const key = `${r.status}@${r.ts ?? ''}`;
       if (this.seen.get(phase) === key) continue;
-      const first = !this.seen.has(phase);
       this.seen.set(phase, key);
-      if (r.status === 'pending' || (first && r.status === 'completed' && this.settled.includes(phase)))
-        continue;
+      if (r.status === 'pending') continue;
       for (const line of phaseLines(state, phase, r)) this.write(line);
     }
   }
@@ -145,7 +175,12 @@ export class LineReporter implements Reporter {
 /** --json: one object per line; `event` says which. */
 export class JsonReporter implements Reporter {
   private readonly seen = new Map<Phase, string>();
-  constructor(private readonly write: (line: string) => void) {}
+  private carriedOver: Set<Phase> | undefined;
+  /** `carried`: as LineReporter's; their phase events say `"carried": true`. */
+  constructor(
+    private readonly write: (line: string) => void,
+    private readonly carried: Carried = [],
+  ) {}
   private emit(event: Record<string, unknown>): void {
     this.write(JSON.stringify(event));
   }
@@ -169,12 +204,21 @@ export class JsonReporter implements Reporter {
           message: waitingLine(state.waiting_for),
         });
     }
+    this.carriedOver ??= new Set(carriedIn(state, this.carried));
     for (const phase of PHASES) {
       const r = state.phases[phase];
       const key = `${r.status}@${r.ts ?? ''}`;
       if (this.seen.get(phase) === key) continue;
+      const carried = !this.seen.has(phase) && this.carriedOver.has(phase);
       this.seen.set(phase, key);
-      if (r.status !== 'pending') this.emit({ event: 'phase', run_id: state.run_id, phase, ...r });
+      if (r.status !== 'pending')
+        this.emit({
+          event: 'phase',
+          run_id: state.run_id,
+          phase,
+          ...r,
+          ...(carried ? { carried: true } : {}),
+        });
     }
     if (state.pending_decision)
       this.emit({ event: 'waiting_for_decision', run_id: state.run_id, ...state.pending_decision });
@@ -208,10 +252,14 @@ export class TtyReporter implements Reporter {
   private frame = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly color: boolean;
+  /** `PHASE@ts` of each carried record: the label goes once the phase gets a new record. */
+  private carriedOver: Set<string> | undefined;
   constructor(
     private readonly stream: NodeJS.WriteStream,
     env: NodeJS.ProcessEnv = process.env,
     private readonly now: () => number = Date.now,
+    /** As LineReporter's: shown `completed (carried over)` while their record stays the one carried. */
+    private readonly carried: Carried = [],
   ) {
     this.color = !env['NO_COLOR'];
   }
@@ -224,6 +272,9 @@ export class TtyReporter implements Reporter {
     this.timer.unref();
   }
   update(state: RedeployState, live: Live = {}): void {
+    this.carriedOver ??= new Set(
+      carriedIn(state, this.carried).map((p) => `${p}@${state.phases[p].ts ?? ''}`),
+    );
     this.state = state;
     this.live = live;
     this.draw();
@@ -255,11 +306,12 @@ export class TtyReporter implements Reporter {
                 ? this.paint('31', TTY_STATUS_ICON.failed)
                 : this.paint('2', TTY_STATUS_ICON[r.status]);
         const elapsed = r.status === 'running' && r.ts ? ` ${clock(this.now() - Date.parse(r.ts))}` : '';
+        const carried = this.carriedOver?.has(`${p}@${r.ts ?? ''}`) ? ' (carried over)' : '';
         // Visible width is what matters: a wrapped line would break the cursor-up redraw.
-        const visible = `  X ${p.padEnd(10)} ${r.status}${elapsed}`;
+        const visible = `  X ${p.padEnd(10)} ${r.status}${carried}${elapsed}`;
         const room = width - 1 - visible.length - 2;
         const last = r.status === 'running' && lastLine && room > 3 ? fitColumns(lastLine, room) : '';
-        return `  ${icon} ${p.padEnd(10)} ${r.status}${elapsed}${last ? `  ${this.paint('2', last)}` : ''}`;
+        return `  ${icon} ${p.padEnd(10)} ${r.status}${carried ? this.paint('2', carried) : ''}${elapsed}${last ? `  ${this.paint('2', last)}` : ''}`;
       }),
     ];
   }

@@ -16,7 +16,12 @@ export interface PhaseTiming {
   attempts: number;
   started_at: string | null;
   ended_at: string | null;
+  /** Wall time from the first execution's start to the last one's end: waits for a decision included. */
   duration_ms: number | null;
+  /** Time its executions ran (automatic retries and their backoff included), without the waits between. */
+  running_ms: number | null;
+  /** The rest of duration_ms: the phase had failed and waited for an operator's decision. */
+  decision_wait_ms: number | null;
 }
 
 export interface RunReport {
@@ -84,11 +89,16 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
         started_at: null,
         ended_at: null,
         duration_ms: null,
+        running_ms: null,
+        decision_wait_ms: null,
       },
     ]),
   ) as Record<Phase, PhaseTiming>;
   const first = new Map<Phase, number>();
   const last = new Map<Phase, number>();
+  /** Each execution's scheduled time (its first attempt starts then), and the phases' summed running time. */
+  const scheduledAt = new Map<string, number>();
+  const running = new Map<Phase, number>();
   for (const e of events) {
     const id = String(e.eventId ?? '');
     if (e.startChildWorkflowExecutionInitiatedEventAttributes && lockAsked === null) lockAsked = time(e);
@@ -105,6 +115,11 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
       }
       byScheduled.set(id, phase);
       timing[phase].executions++;
+      const at = time(e);
+      if (at !== null) {
+        scheduledAt.set(id, at);
+        if (!first.has(phase)) first.set(phase, at);
+      }
       continue;
     }
     const started = e.activityTaskStartedEventAttributes;
@@ -127,11 +142,14 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
     const phase = ref !== undefined && ref !== null ? byScheduled.get(String(ref)) : undefined;
     if (!phase || t === null) continue;
     if (started) {
-      // One started event per execution, written when it ends, carrying the attempt it ended on.
+      // One started event per execution, written when it ends, carrying the attempt it ended on (and
+      // that attempt's start time: the execution began at its scheduling).
       timing[phase].attempts += started.attempt ?? 1;
       if (!first.has(phase)) first.set(phase, t);
     } else {
       last.set(phase, t);
+      const from = scheduledAt.get(String(ref));
+      if (from !== undefined) running.set(phase, (running.get(phase) ?? 0) + (t - from));
     }
   }
   for (const p of PHASES) {
@@ -140,6 +158,10 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
     timing[p].started_at = a ? new Date(a).toISOString() : null;
     timing[p].ended_at = b ? new Date(b).toISOString() : null;
     timing[p].duration_ms = a && b ? b - a : null;
+    const ran = running.get(p);
+    timing[p].running_ms = ran ?? null;
+    timing[p].decision_wait_ms =
+      ran !== undefined && timing[p].duration_ms !== null ? Math.max(0, timing[p].duration_ms - ran) : null;
   }
   const applied = state.phases.PIN_UPDATE.pins_applied ?? {};
   const found = state.phases.WORKTREE.pins_found ?? {};
@@ -203,11 +225,13 @@ export function reportMarkdown(r: RunReport): string {
     '',
     '## Phases',
     '',
-    '| Phase | Status | Executions | Attempts | Duration |',
-    '|---|---|---|---|---|',
+    // Running and wall time apart: a phase that waited hours for a decision did not take hours to run.
+    '| Phase | Status | Executions | Attempts | Running | Waited for a decision | Duration (wall) |',
+    '|---|---|---|---|---|---|---|',
     ...PHASES.map((p) => {
       const t = r.phases[p];
-      return `| ${p} | ${t.status} | ${t.executions} | ${t.attempts} | ${seconds(t.duration_ms)} |`;
+      const waited = t.running_ms === null ? '—' : seconds(t.decision_wait_ms);
+      return `| ${p} | ${t.status} | ${t.executions} | ${t.attempts} | ${seconds(t.running_ms)} | ${waited} | ${seconds(t.duration_ms)} |`;
     }),
     '',
     '## Provenance',

@@ -4,6 +4,7 @@ import { startDevServer } from '../io/dev-server.js';
 import { answers, embeddedDir, stopEmbeddedServer } from '../io/embedded.js';
 import { findTemporalCli } from '../io/temporal-cli.js';
 import { connectWorker } from '../io/temporal.js';
+import { prog } from '../io/invocation.js';
 
 /**
  * `redeploy server`: the local Temporal dev server (history in the state dir, Web UI on) and a worker, in
@@ -17,7 +18,7 @@ export async function serve(
 ): Promise<number> {
   if (config.temporal.configured) {
     out(
-      `redeploy server runs the local dev server; TEMPORAL_ADDRESS (or a profile) points at ${config.temporal.address}. Use \`redeploy worker\` there.`,
+      `redeploy server runs the local dev server; TEMPORAL_ADDRESS (or a profile) points at ${config.temporal.address}. Use \`${prog()} worker\` there.`,
     );
     return 2;
   }

@@ -12,8 +12,13 @@ export function decidePayload(phase: Phase, action: DecisionAction = 'retry', by
 }
 
 /** The CLI command with the same effect as `decidePayload(phase, action)`. */
-export function decideCommand(runId: string, phase: Phase, action: DecisionAction): string {
-  return action === 'skip' ? `redeploy skip --phase ${phase} ${runId}` : `redeploy ${action} ${runId}`;
+export function decideCommand(
+  runId: string,
+  phase: Phase,
+  action: DecisionAction,
+  prog = 'redeploy',
+): string {
+  return action === 'skip' ? `${prog} skip --phase ${phase} ${runId}` : `${prog} ${action} ${runId}`;
 }
 
 const SHAPE =

@@ -1,3 +1,4 @@
+import type { PhaseStatus } from './phases.js';
 import { findPins } from './pins.js';
 import { normalizeName } from './versions.js';
 
@@ -90,4 +91,23 @@ export function unrequestedPinChanges(base: string, current: string, requested: 
     if (!asked.has(name) && from !== to) out.push(`${name}: ${from || 'unpinned'} → ${to || 'unpinned'}`);
   });
   return out;
+}
+
+/** Why nothing was deployed, in words: DEPLOY's status when known. */
+export function notDeployedWhy(deploy: PhaseStatus | undefined): string {
+  if (deploy === undefined || deploy === 'pending') return 'DEPLOY did not run';
+  if (deploy === 'running' || deploy === 'failed') return 'DEPLOY did not complete';
+  return `DEPLOY ${deploy}`;
+}
+
+/**
+ * The Web UI header's line about what the run deploys: "Deploys" while DEPLOY is still to come,
+ * "Deployed" once it completed, and "nothing" when it was skipped or the run ended without it.
+ */
+export function deployHeadline(p: Provenance, deploy: PhaseStatus, runOpen: boolean): string {
+  if (p.deployed_commit || deploy === 'completed') return `Deployed: ${describeProvenance(p)}`;
+  const settled = deploy !== 'pending' && deploy !== 'running' && deploy !== 'failed';
+  if (settled || !runOpen)
+    return `Deployed: nothing (${notDeployedWhy(deploy)}) · worktree at ${describeProvenance(p)}`;
+  return `Deploys: ${describeProvenance(p)}`;
 }

@@ -127,10 +127,21 @@ export function awaitDecision(
  * Why a decision is refused, or undefined when it is valid for the waiting phase. `applying`: a decision
  * already accepted in this activation (a signal and an update together: the first wins).
  */
+const ACTIONS = ['retry', 'skip', 'abort'] as const;
+const DECISION_FIELDS = ['action', 'phase', 'by', 'reason'] as const;
+/** Said when a refused payload looks like its r/R keys were lost (the Web UI's User Metadata tab eats them). */
+const R_SWALLOWED =
+  ' — its r/R look swallowed: the Web UI takes r/R as "refresh" on the User Metadata tab, even in the dialog. Open the History tab, then send it again';
+
 export function decisionProblem(
   state: RedeployState,
   d: unknown,
   applying: DecisionPayload | undefined,
+  /**
+   * Also refuse what the Web UI's key handling mangles (an unknown field such as `eason`, the example's
+   * `your name`). Off only for signals of runs recorded before it (workflows/redeploy.ts: patched).
+   */
+  strict = true,
 ): string | undefined {
   const pending = state.pending_decision;
   if (!pending) return `${state.run_id} is not waiting for a decision (status: ${state.status})`;
@@ -138,11 +149,27 @@ export function decisionProblem(
   const example = decidePayload(phase);
   if (!d || typeof d !== 'object' || Array.isArray(d))
     return `the data must be one JSON object, e.g. ${example}`;
-  const { action, phase: named } = d as Record<string, unknown>; // untrusted JSON from the Web UI or a shell
+  const fields = d as Record<string, unknown>; // untrusted JSON from the Web UI or a shell
+  const { action, phase: named } = fields;
+  const swallowed = (got: unknown, meant: readonly string[]) =>
+    typeof got === 'string' && meant.some((m) => m !== got && m.replace(/r/gi, '') === got);
+  const mangled = (got: unknown, meant: readonly string[]) => (swallowed(got, meant) ? R_SWALLOWED : '');
   if (action !== 'retry' && action !== 'skip' && action !== 'abort')
-    return `action must be retry, skip or abort (got ${JSON.stringify(action) ?? 'none'}), e.g. ${example}`;
+    return `action must be retry, skip or abort (got ${JSON.stringify(action) ?? 'none'}), e.g. ${example}${mangled(action, ACTIONS)}`;
   if (named !== phase)
-    return `${phase} is waiting, not ${typeof named === 'string' ? named : 'no phase'}: send e.g. ${example}`;
+    return `${phase} is waiting, not ${typeof named === 'string' ? named : 'no phase'}: send e.g. ${example}${mangled(named, [phase])}`;
+  if (strict) {
+    const unknown = Object.keys(fields).filter((k) => !(DECISION_FIELDS as readonly string[]).includes(k));
+    if (unknown.length)
+      return `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (the fields are ${DECISION_FIELDS.join(', ')}), e.g. ${example}${unknown.some((k) => swallowed(k, DECISION_FIELDS)) ? R_SWALLOWED : ''}`;
+    if (fields['by'] !== undefined && (typeof fields['by'] !== 'string' || !fields['by'].trim()))
+      return `by must name who decides, e.g. ${example}`;
+    if (fields['reason'] !== undefined && typeof fields['reason'] !== 'string')
+      return `reason must be text, e.g. ${decidePayload(phase, 'retry', 'alice')} plus "reason": "…"`;
+    const by = typeof fields['by'] === 'string' ? fields['by'].trim().toLowerCase() : '';
+    if (by === 'your name' || by === 'you name')
+      return `"by" is still the example's placeholder: put who decides (your name), e.g. ${decidePayload(phase, 'retry', 'alice')}${by === 'you name' ? R_SWALLOWED : ''}`;
+  }
   if (applying !== undefined) return `a decision (${applying.action}) for ${phase} is already being applied`;
   if (action === 'skip' && !PHASE[phase].operatorSkip)
     return `${phase} cannot be skipped: later phases need the worktree; fix it and retry, or abort`;

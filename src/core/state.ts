@@ -1,7 +1,7 @@
 import type { FailureDetails, PhaseDetails, PhaseRecord, PhaseRecords } from './details.js';
 import { PHASES, type Phase, type PhaseStatus } from './phases.js';
 import { specifierOf } from './pins.js';
-import { describeProvenance, emptyProvenance, type Provenance } from './provenance.js';
+import { deployHeadline, emptyProvenance, type Provenance } from './provenance.js';
 import { DEFAULT_WORKTREE_REF } from './ref.js';
 import { formatVersions, type Versions } from './versions.js';
 import { decideCommand, decidePayload } from './decide-help.js';
@@ -216,12 +216,16 @@ export function phaseStatuses(state: Pick<RedeployState, 'phases'>): Record<Phas
  * The exact command that continues a run: `--resume` takes its flags from the command line (skips are
  * not carried over), so they are all spelled out.
  */
-export function resumeCommand(run: {
-  run_id: string;
-  versions_requested: Versions;
-  flags: RedeployFlags;
-  target?: string | null;
-}): string {
+export function resumeCommand(
+  run: {
+    run_id: string;
+    versions_requested: Versions;
+    flags: RedeployFlags;
+    target?: string | null;
+  },
+  /** How the command is typed here (the CLI knows; a message read elsewhere says `redeploy`). */
+  prog = 'redeploy',
+): string {
   const f = run.flags;
   const flags = [
     f.skipSync ? ' --skip-sync' : '',
@@ -231,7 +235,7 @@ export function resumeCommand(run: {
     f.rollbackOnFailure ? ' --rollback-on-failure' : '',
     run.target ? ` --target ${run.target}` : '',
   ].join('');
-  return `redeploy --resume ${run.run_id} --versions "${formatVersions(run.versions_requested)}"${flags}`;
+  return `${prog} --resume ${run.run_id} --versions "${formatVersions(run.versions_requested)}"${flags}`;
 }
 
 /** `waiting for <run_id> (started by <user>@<host> at <time>)`, as the CLI and the Web UI show it. */
@@ -274,7 +278,10 @@ function decisionNotes(state: RedeployState, d: PendingDecision): string[] {
     `Why: ${why.replace(/</g, '&lt;')}`, // shown as markdown: no HTML from a log
     ...(tail.length ? ['', `Last lines of ${d.phase}.log:`, '```text', ...tail, '```'] : []),
     '',
-    `**Decide here:** More Actions → Send an Update → Name ${code('decide')} → Data ` +
+    // Typed on this tab, every r/R goes to the UI's "refresh" key, even inside the dialog: `ety`.
+    '**First open the History tab:** on this User Metadata tab the Web UI takes every `r`/`R` you type as ' +
+      '"refresh", even in the dialog.  ',
+    `**Decide there:** More Actions → Send an Update → Name ${code('decide')} → Data ` +
       `${code(decidePayload(d.phase))} (action ${actions.map(code).join(', ')}; click outside the ` +
       'Data box before Submit).  ',
     `**Or from a shell:** ${actions.map((a) => code(decideCommand(state.run_id, d.phase, a))).join(' · ')}`,
@@ -309,7 +316,7 @@ export function renderDetails(state: RedeployState): string {
     '',
     ...notes,
     `Versions: ${versions || '—'}  `,
-    `Deploys: ${describeProvenance(state.provenance)}  `,
+    `${deployHeadline(state.provenance, state.phases.DEPLOY.status, !state.finished_at)}  `,
     `Worktree: ${state.worktree_path ?? '—'}  `,
     `Started by ${state.started_by} at ${state.started_at}`,
     '',
@@ -317,9 +324,10 @@ export function renderDetails(state: RedeployState): string {
     '|---|---|---|---|',
     ...rows,
     // The UI sizes its iframe from body.scrollHeight, which leaves out the last ~24 px (the body's
-    // margins): without a blank last paragraph that clip cuts the table's last row.
+    // margins): without a blank last paragraph that clip cuts the table's last row. A no-break space
+    // (U+00A0), not `&nbsp;`: the UI's markdown shows entities literally; CommonMark keeps U+00A0 as text.
     '',
-    '&nbsp;',
+    '\u00a0',
   ];
   return lines.join('\n');
 }

@@ -11,10 +11,10 @@ export function targetLockId(taskQueue: string): string {
 }
 
 /** `--no-wait` found the target held: said by the CLI before starting, and by the workflow if it lost a race. */
-export function busyMessage(target: string | undefined, holder: LockHolder): string {
+export function busyMessage(target: string | undefined, holder: LockHolder, prog = 'redeploy'): string {
   return (
     `${target ?? 'the default target'} is busy: ${holder.run_id} (started by ${holder.started_by} at ${holder.started_at}) is redeploying it. ` +
-    `Run again without --no-wait to wait for it, or stop it: redeploy cancel ${holder.run_id}`
+    `Run again without --no-wait to wait for it, or stop it: ${prog} cancel ${holder.run_id}`
   );
 }
 

@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { startDevArgs } from './dev-server.js';
 import { findTemporalCli, timed } from './temporal-cli.js';
 import { writeFileAtomic } from './atomic.js';
+import { prog } from './invocation.js';
 
 /**
  * Zero-setup mode: with no Temporal address configured, redeploy uses a local dev server at
@@ -289,7 +290,7 @@ async function startEmbeddedServer(
   };
   await writeFileAtomic(infoFile(config), `${JSON.stringify(info, null, 2)}\n`, 0o600);
   log(
-    `[redeploy] started a local Temporal dev server on ${address} (pid ${pid}, history in ${dbFile}, Web UI ${info.uiUrl}); stop it with \`redeploy server --stop\``,
+    `[redeploy] started a local Temporal dev server on ${address} (pid ${pid}, history in ${dbFile}, Web UI ${info.uiUrl}); stop it with \`${prog()} server --stop\``,
   );
   return { info, started: true };
 }

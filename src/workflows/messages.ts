@@ -25,6 +25,12 @@ export const decideSignal = defineSignal<[DecisionPayload]>('decide');
  * has no handler: the queue is read from its history once it closed (activities/target-lock.ts).
  */
 export const queuedSignal = defineSignal<[QueueEntry]>('queued');
+/**
+ * Sent by the run holding a target lock when it is done with the target: the lock then completes while
+ * the run is still open, so the run's history shows it completed (a lock ended by the parent-close
+ * policy stays "Started" there). The lock's only handler.
+ */
+export const releaseSignal = defineSignal('release');
 
 /** Defined in core, beside the list every server registers; re-exported with the other definitions. */
 export { REDEPLOY_PHASE } from '../core/search-attributes.js';

@@ -26,13 +26,14 @@ import {
   type RedeployInput,
   type RedeployState,
 } from '../core/state.js';
+import { alertSummary } from '../core/summary.js';
 import type { Versions } from '../core/versions.js';
 import { phaseFailure, refusal } from './failure.js';
 import { REDEPLOY_PHASE, decideSignal, decideUpdate, progressQuery } from './messages.js';
 import { mirrorState } from './mirror.js';
 import { acts } from './options.js';
 import { callPhase, deployInput, verifyInput } from './phase-calls.js';
-import { TargetUnavailable, acquireTarget } from './target-lock.js';
+import { TargetUnavailable, acquireTarget, releaseTarget, type TargetLockHandle } from './target-lock.js';
 
 /**
  * The redeploy: the phases in order (core/phases.ts), each run as its activity until it completes; a
@@ -73,7 +74,8 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     setHandler(
       decideSignal,
       (d) => {
-        const problem = run.decisionProblem(state, d, decision);
+        // The stricter checks ignore signals a run recorded before them accepted: replay stays the same.
+        const problem = run.decisionProblem(state, d, decision, patched('decide-refuses-mangled'));
         if (problem) log.warn('ignored decide signal', { error: problem, payload: d });
         else accept(d);
       },
@@ -116,10 +118,11 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       flags: input.flags,
       target: input.target ?? null,
       provenance: state.provenance,
+      deploy: state.phases.DEPLOY.status,
       ticket: input.worktreeTicket,
       ...(rolledBackTo ? { rolledBackTo } : {}),
     };
-    const summary = `NOTIFY ${kind}${phase ? ` ${phase}` : ''}`;
+    const summary = alertSummary(kind, phase, rolledBackTo);
     try {
       await acts[PHASE.NOTIFY.options].notifyFailure.executeWithOptions({ summary }, [input.runId, notice]);
     } catch (err) {
@@ -219,13 +222,14 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
   };
 
   // ── The run ─────────────────────────────────────────────────────────────────────────────────────
+  let lock: TargetLockHandle | undefined;
   try {
     run.markFlagSkips(state, now());
     publish();
     // VERIFY-only runs only read: they never queue behind (or block) a deploy of the same host.
     if (!input.flags.verifyOnly) {
       try {
-        await acquireTarget(input, state, now, publish);
+        lock = await acquireTarget(input, state, now, publish);
       } catch (err) {
         if (!(err instanceof TargetUnavailable)) throw err;
         publish();
@@ -239,11 +243,14 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     }
     run.markCompleted(state, now());
     publish();
+    await releaseTarget(lock);
     return state;
   } catch (err) {
+    const cancelled = isCancellation(err) || err instanceof CancelledFailure;
     // A cancel while the final message was being sent: the outcome stands (it was already published).
-    if ((isCancellation(err) || err instanceof CancelledFailure) && run.markCancelled(state, now()))
-      publish();
+    if (cancelled && run.markCancelled(state, now())) publish();
+    // Failed, aborted, rolled back: the run is over, its lock completes with it.
+    if (!cancelled) await releaseTarget(lock);
     throw err;
   }
 }

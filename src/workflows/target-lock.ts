@@ -3,8 +3,11 @@ import {
   ParentClosePolicy,
   condition,
   isCancellation,
+  patched,
+  setHandler,
   sleep,
   startChild,
+  type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 // Not re-exported by @temporalio/workflow; @temporalio/common is deterministic and bundles into workflows.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
@@ -14,6 +17,7 @@ import { busyMessage, targetLockId, type QueueEntry } from '../core/target-lock.
 import { DEFAULT_TASK_QUEUE, taskQueueFor } from '../core/task-queue.js';
 import { phaseFailure } from './failure.js';
 import { acts } from './options.js';
+import { releaseSignal } from './messages.js';
 
 /**
  * The target lock itself: it does nothing but exist while its parent redeploy runs (see
@@ -23,9 +27,32 @@ import { acts } from './options.js';
  * Workflow type name `targetLock` is public API like the activity names.
  */
 export async function targetLock(_holder: LockHolder, _queue: QueueEntry[] = []): Promise<void> {
-  // Never completes on its own: the parent's close terminates it. Not to be terminated by hand: that
-  // frees the target under a live run; stop the run instead (`redeploy abort` / `cancel`).
-  await condition(() => false);
+  // Completes when its run releases it (the run is done with the target), else the run's close
+  // terminates it. Not to be terminated by hand: that frees the target under a live run; stop the run
+  // instead (`redeploy abort` / `cancel`).
+  let released = false;
+  setHandler(releaseSignal, () => {
+    released = true;
+  });
+  await condition(() => released);
+}
+
+export type TargetLockHandle = ChildWorkflowHandle<typeof targetLock>;
+
+/**
+ * The run is done with its target (every phase and message is behind it): the lock completes before the
+ * run does. Runs recorded before this existed closed without it (patched: their replay is unchanged);
+ * a cancelled or terminated run still leaves it to the parent-close policy.
+ */
+export async function releaseTarget(lock: TargetLockHandle | undefined): Promise<void> {
+  if (!lock || !patched('release-target-lock')) return;
+  try {
+    await lock.signal(releaseSignal);
+    await lock.result();
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    // Terminated by hand, say: the parent-close policy has nothing left to do either.
+  }
 }
 
 const DEFAULT_TARGET_WAIT_TIMEOUT_MS = 2 * 3_600_000;
@@ -54,7 +81,7 @@ export async function acquireTarget(
   state: RedeployState,
   now: () => string,
   publish: () => void,
-): Promise<void> {
+): Promise<TargetLockHandle> {
   // Without lockId (a start by hand): the ID for the default task queue name.
   const lockId = input.lockId ?? targetLockId(taskQueueFor(DEFAULT_TASK_QUEUE, input.target));
   const me: LockHolder = { run_id: input.runId, started_by: input.startedBy, started_at: now() };
@@ -66,7 +93,7 @@ export async function acquireTarget(
   let delay = RETRY_SOON_MS;
   for (;;) {
     try {
-      await startChild(targetLock, {
+      const lock = await startChild(targetLock, {
         workflowId: lockId,
         // The queue behind this run rides in the lock's input, for the runs that wait on it to read.
         args: [me, behindMe],
@@ -79,7 +106,7 @@ export async function acquireTarget(
         staticSummary: `target lock: ${targetName}, for ${input.runId}`,
       });
       if (targetTaken(state)) publish();
-      return;
+      return lock;
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { redeploy } from '../support/cli.js';
+import { PROG, redeploy } from '../support/cli.js';
 import { statuses } from '../support/phases.js';
 
 const FIXTURE = new URL('../../../test/fixtures/dry-run/', import.meta.url).pathname.replace(/\/$/, '');
@@ -112,7 +112,7 @@ describe('redeploy without a server: dry-run and bad input', { concurrency: 1 },
       const r = await redeploy(args, env);
       assert.equal(r.exitCode, 2, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
       assert.match(r.stderr, message);
-      assert.match(r.stderr, /Run `redeploy --help` for usage\./);
+      assert.ok(r.stderr.includes(`Run \`${PROG} --help\` for usage.`), r.stderr);
       assert.doesNotMatch(r.stderr, /Cannot reach Temporal/);
       await assert.rejects(fs.stat(path.join(dir, 'state')), 'no state written');
     });

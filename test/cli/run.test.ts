@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { legacyStateSchema } from '../../src/core/schemas.js';
 import type { RedeployState } from '../../src/core/state.js';
-import { redeploy } from '../support/cli.js';
+import { PROG, PROG_RE, redeploy } from '../support/cli.js';
 import { DEFAULT_ENV } from '../support/sandbox.js';
 import { activityRuns, progress } from '../support/harness.js';
 import { withHarness } from '../support/suite.js';
@@ -154,7 +154,7 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
     );
     assert.match(r.stdout, new RegExp(`^ {2}Full log: .*/logs/${id}/DEPLOY\\.log$`, 'm'));
     assert.ok(
-      r.stdout.includes(`Resume with: redeploy --resume ${id} --versions "${VERSIONS}" --skip-infisical`),
+      r.stdout.includes(`Resume with: ${PROG} --resume ${id} --versions "${VERSIONS}" --skip-infisical`),
       r.stdout,
     );
     assert.equal((await result()).status, 'failed');
@@ -213,7 +213,11 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
       [['DEPLOY', 'retry']],
     );
     const md = await redeploy(['report', id], env);
-    assert.match(md.stdout, /^\| DEPLOY \| completed \| 2 \| 2 \| \d+\.\d s \|$/m);
+    // Running, waited for the decision, wall time: the wait is not counted as DEPLOY's running time.
+    assert.match(md.stdout, /^\| DEPLOY \| completed \| 2 \| 2 \| \d+\.\d s \| \d+\.\d s \| \d+\.\d s \|$/m);
+    const d = report.phases.DEPLOY;
+    assert.equal(d.running_ms + d.decision_wait_ms, d.duration_ms);
+    assert.ok(d.decision_wait_ms > 0 && d.running_ms > 0, JSON.stringify(d));
     assert.match(md.stdout, /^- omninode-claude: 0\.4\.0 \(expected 0\.4\.0\) OK$/m);
     await fs.stat(path.join(h.sb.stateDir, 'reports', `${id}.md`));
   });
@@ -242,6 +246,30 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
       await h.sb.clearFault('deploy');
       await h.sb.writeEnvFile(DEFAULT_ENV);
     }
+  });
+
+  it('--resume of a run waiting for a decision names what it carries over and prints none of it as new', async () => {
+    await h.sb.setFault('deploy', { exitCode: 1, message: 'broken' });
+    const r = await redeploy(['--versions', VERSIONS, '--skip-sync'], env);
+    assert.equal(r.exitCode, 1, r.stdout + r.stderr);
+    const id = runIdOf(r.stdout);
+    await h.sb.clearFault('deploy');
+    const resumed = await redeploy(['--resume', id], env);
+    assert.equal(resumed.exitCode, 0, resumed.stdout + resumed.stderr);
+    assert.match(
+      resumed.stdout,
+      /^\[redeploy\] carried over, not run again: SYNC skipped_by_flag · ENV_CHECK, WORKTREE, PIN_UPDATE completed$/m,
+    );
+    for (const replayed of [/^ENV_CHECK: /m, /^Preparing worktree/m, /^PIN_UPDATE: completed$/m, /^SYNC: /m])
+      assert.doesNotMatch(resumed.stdout, replayed, resumed.stdout);
+    assert.match(resumed.stdout, /^\[redeploy\] DEPLOY started$/m);
+    assert.match(resumed.stdout, /^DEPLOY: completed$/m);
+    const pins = await h.sb.deployedPins();
+    assert.deepEqual(
+      [pins['omninode-claude'], pins['omniintelligence']],
+      ['0.4.0', '0.8.0'],
+      'what was deployed',
+    );
   });
 
   it('--resume of an aborted run starts it again after its completed phases', async () => {
@@ -422,7 +450,7 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
       assert.match(
         String(r.stdout),
         new RegExp(
-          `Detached from ${id}; the run goes on\\. Re-attach: redeploy watch ${id} · cancel: redeploy cancel ${id}`,
+          `Detached from ${id}; the run goes on\\. Re-attach: ${PROG_RE} watch ${id} · cancel: ${PROG_RE} cancel ${id}`,
         ),
       );
       const w = await redeploy(['watch', id], env);

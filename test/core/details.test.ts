@@ -33,8 +33,43 @@ describe('the current details of a run waiting for a decision', () => {
     const text = lines.join('\n');
     assert.ok(text.includes('`{"action":"retry","phase":"DEPLOY","by":"your name"}`'));
     assert.ok(text.includes('`redeploy skip --phase DEPLOY redeploy-20261202-abc123`'));
-    // The UI's frame leaves out the last ~24 px: the last line is a blank paragraph, not a table row.
-    assert.equal(lines.at(-1), '&nbsp;');
+    // The UI's frame leaves out the last ~24 px: the last line is a blank paragraph, not a table row —
+    // a no-break space, since the UI shows an entity such as `&nbsp;` literally.
+    assert.equal(lines.at(-1), '\u00a0');
+    assert.ok(!/&[a-z]+;/.test(text.replace(/&lt;/g, '')), 'no HTML entity but the escaped `<` of a log');
+  });
+
+  it('say "Deploys" only while DEPLOY is to come, and "Deployed: nothing" when it was skipped or never ran', () => {
+    const base = { ...initState(input, { workflowId: input.runId, runId: 'r' }, 'T') };
+    base.provenance = { ...base.provenance, base_commit: '1a2b3c4d5e6f7a8b' };
+    const header = (s: typeof base) =>
+      renderDetails(s)
+        .split('\n')
+        .find((l) => l.startsWith('Deploy'));
+    assert.equal(header(base), 'Deploys: origin/main @ 1a2b3c4d5e6f  ');
+    const skipped = structuredClone(base);
+    markPhase(skipped, 'DEPLOY', 'skipped_by_operator', 'T2', { by: 'bob' });
+    assert.equal(
+      header(skipped),
+      'Deployed: nothing (DEPLOY skipped_by_operator) · worktree at origin/main @ 1a2b3c4d5e6f  ',
+    );
+    const aborted = structuredClone(base);
+    markPhase(aborted, 'DEPLOY', 'failed', 'T2');
+    assert.equal(
+      header(aborted),
+      'Deploys: origin/main @ 1a2b3c4d5e6f  ',
+      'waiting: a retry still deploys it',
+    );
+    aborted.finished_at = 'T3';
+    aborted.status = 'aborted';
+    assert.equal(
+      header(aborted),
+      'Deployed: nothing (DEPLOY did not complete) · worktree at origin/main @ 1a2b3c4d5e6f  ',
+    );
+    const done = structuredClone(base);
+    markPhase(done, 'DEPLOY', 'completed', 'T2');
+    done.provenance.deployed_commit = '1a2b3c4d5e6f7a8b';
+    assert.equal(header(done), 'Deployed: origin/main @ 1a2b3c4d5e6f  ');
   });
 
   it('keep a fence in the log from ending the code block, and offer no skip for WORKTREE', () => {

@@ -223,6 +223,43 @@ describe('run transitions (core/run.ts)', () => {
       assert.equal(decisionProblem(s, { action: 'retry', phase: 'ENV_CHECK' }, undefined), undefined);
     });
 
+    it("refuses what the Web UI's swallowed r/R leaves, saying so; a payload that kept its r's passes", () => {
+      const s = waiting();
+      const problem = (d: unknown) => decisionProblem(s, d, undefined) ?? '';
+      const swallowed = /its r\/R look swallowed: .*Open the History tab, then send it again$/;
+      // `skip` has no r: the payload went through with `reason` → `eason`, and the reason was lost.
+      assert.match(
+        problem({ action: 'skip', phase: 'ENV_CHECK', by: 'bob', eason: 'flaky' }),
+        /^unknown field "eason" \(the fields are action, phase, by, reason\)/,
+      );
+      assert.match(problem({ action: 'skip', phase: 'ENV_CHECK', by: 'bob', eason: 'flaky' }), swallowed);
+      assert.match(problem({ action: 'ety', phase: 'ENV_CHECK', by: 'bob' }), swallowed);
+      assert.match(problem({ action: 'abot', phase: 'ENV_CHECK', by: 'bob' }), swallowed);
+      assert.match(problem({ action: 'skip', phase: 'ENV_CHECK', by: 'you name' }), /placeholder/);
+      assert.match(problem({ action: 'skip', phase: 'ENV_CHECK', by: 'you name' }), swallowed);
+      assert.match(
+        problem({ action: 'skip', phase: 'ENV_CHECK', by: 'your name' }),
+        /^"by" is still the example's placeholder/,
+      );
+      assert.doesNotMatch(
+        problem({ action: 'redo', phase: 'ENV_CHECK' }),
+        swallowed,
+        'only a real r-less match says so',
+      );
+      assert.match(
+        problem({ action: 'skip', phase: 'ENV_CHECK', by: 'bob', note: 'x' }),
+        /^unknown field "note"/,
+      );
+      assert.doesNotMatch(problem({ action: 'skip', phase: 'ENV_CHECK', by: 'bob', note: 'x' }), swallowed);
+      assert.match(problem({ action: 'skip', phase: 'ENV_CHECK', by: '' }), /^by must name who decides/);
+      assert.equal(problem({ action: 'retry', phase: 'ENV_CHECK', by: 'Fred Ross', reason: 'fixed' }), '');
+      // Signals a run recorded before these checks accepted stay accepted on replay.
+      assert.equal(
+        decisionProblem(s, { action: 'skip', phase: 'ENV_CHECK', eason: 'x' }, undefined, false),
+        undefined,
+      );
+    });
+
     it('refuses a second decision in the same activation', () => {
       const s = waiting();
       assert.equal(

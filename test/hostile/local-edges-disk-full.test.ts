@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { redeploy } from '../support/cli.js';
+import { PROG_RE, redeploy } from '../support/cli.js';
 import { createHarness, type Harness } from '../support/harness.js';
 
 const runIdOf = (stdout: string) => /\[redeploy\] (redeploy-\d{8}-[0-9a-f]{6}) — /.exec(stdout)?.[1] ?? '';
@@ -58,7 +58,7 @@ describe('disk full in the state dir', { concurrency: 1 }, () => {
       r.stderr,
       new RegExp(`The run ${id} is running(?: in [A-Z_]+)? and goes on without this CLI following it`),
     );
-    assert.match(r.stderr, new RegExp(`redeploy status ${id} .* redeploy watch ${id} \\(re-attaches\\)`));
+    assert.match(r.stderr, new RegExp(`${PROG_RE} status ${id} .* ${PROG_RE} watch ${id} \\(re-attaches\\)`));
     // The worker's phase logs live under the state dir too (logs/); the CLI's own files are what matter here.
     const mine = async () => (await filesUnder(mount)).filter((f) => !f.startsWith('logs/'));
     assert.deepEqual(await mine(), [], 'no temp file, no half-written state file');

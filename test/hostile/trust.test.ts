@@ -246,7 +246,7 @@ describe('hostile world: legacy state files for --resume', { concurrency: 1 }, (
       assert.match(
         status.stdout,
         new RegExp(
-          `^  Deploys: +origin/main @ ${upstream.slice(0, 12)} · Dockerfile sha256 [0-9a-f]{16}$`,
+          `^  Deployed: +origin/main @ ${upstream.slice(0, 12)} · Dockerfile sha256 [0-9a-f]{16}$`,
           'm',
         ),
       );

@@ -2,13 +2,28 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideSignal, decideUpdate, type DecisionPayload } from '../../src/workflows/messages.js';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { DEFAULT_ENV } from '../support/sandbox.js';
 import { activityRuns, progress, recordHistory, waitForState, waitingOn } from '../support/harness.js';
 import { withHarness } from '../support/suite.js';
 
 describe('operator decisions on a failed phase', { concurrency: 1 }, () => {
   const h = withHarness('decisions');
+
+  /** The run's target lock completed while the run was open: its history (and Web UI) says so, not "Started". */
+  async function lockCompleted(runId: string) {
+    const events = (await h.client.workflow.getHandle(runId).fetchHistory()).events ?? [];
+    const started = events.filter((e) => e.childWorkflowExecutionStartedEventAttributes);
+    const completed = events.filter((e) => e.childWorkflowExecutionCompletedEventAttributes);
+    assert.equal(started.length, 1, 'one target lock');
+    assert.equal(completed.length, 1, "the lock completed in the run's history");
+    const lockId =
+      started[0]?.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId ?? '';
+    const lock = await h.client.workflow.getHandle(lockId).describe();
+    assert.equal(lock.status.name, 'COMPLETED');
+  }
 
   it('retry re-runs only the failed phase: DEPLOY twice (second with --force), earlier phases once', async () => {
     await h.sb.setFault('deploy', { exitCode: 1, message: 'docker compose build: FAILED (simulated)' });
@@ -45,6 +60,31 @@ describe('operator decisions on a failed phase', { concurrency: 1 }, () => {
       state.decisions.map((d) => [d.phase, d.action, d.by]),
       [['DEPLOY', 'retry', 'alice@host']],
     );
+    // The operator's retry is DEPLOY's second attempt in its log, not "attempt 1" again.
+    const headers = (await fs.readFile(path.join(h.config.logDir, runId, 'DEPLOY.log'), 'utf8'))
+      .split('\n')
+      .filter((l) => l.startsWith('[redeploy] DEPLOY attempt'));
+    assert.equal(headers.length, 2, headers.join('\n'));
+    assert.match(headers[0] ?? '', /^\[redeploy\] DEPLOY attempt 1 started \S+$/);
+    assert.match(
+      headers[1] ?? '',
+      /^\[redeploy\] DEPLOY attempt 2 started \S+ \(scheduled again: an operator retry, a --resume or a rollback; 1 earlier above\)$/,
+    );
+    // The alert that went out while it waited: labelled as what it says, and honest that nothing was deployed.
+    const history = await handle.fetchHistory();
+    const alerts = (history.events ?? [])
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notifyFailure')
+      .map((e) =>
+        e.userMetadata?.summary ? defaultPayloadConverter.fromPayload(e.userMetadata.summary) : '',
+      );
+    assert.deepEqual(alerts, ['failure alert: DEPLOY failed — waiting for a decision']);
+    const alert = await fs.readFile(path.join(h.config.logDir, runId, 'ALERTS.log'), 'utf8');
+    assert.match(
+      alert,
+      /^ {2}Deployed: nothing \(DEPLOY did not complete\) · worktree at origin\/main @ [0-9a-f]{12}/m,
+    );
+    assert.ok(!/Deployed: origin/.test(alert), alert);
+    await lockCompleted(runId);
   });
 
   it('skip marks the phase skipped_by_operator and goes on', async () => {
@@ -85,6 +125,7 @@ describe('operator decisions on a failed phase', { concurrency: 1 }, () => {
       assert.match(err.cause.message, /aborted by carol at DEPLOY: deploy-runtime\.sh failed \(exit 1\)/);
       const state = await progress(handle);
       assert.equal(state.status, 'aborted');
+      await lockCompleted(handle.workflowId);
       assert.equal(state.phases.INFISICAL.status, 'pending');
       assert.equal(state.phases.NOTIFY.status, 'pending');
       assert.deepEqual(state.decisions[0], {

@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { CliError, EXIT_FAILED } from '../../core/errors.js';
+import { prog } from '../../io/invocation.js';
 import type { Command } from '../args.js';
 import { cancel } from './cancel.js';
 import { decide } from './decide.js';
@@ -16,7 +17,7 @@ export { taskQueueOf, type Context } from './shared.js';
 /** A command named a run Temporal does not know. */
 export class RunNotFound extends CliError {
   constructor(workflowId: string, cause: unknown) {
-    super(`redeploy: no run ${workflowId} in Temporal (see \`redeploy list\`)`, EXIT_FAILED, { cause });
+    super(`redeploy: no run ${workflowId} in Temporal (see \`${prog()} list\`)`, EXIT_FAILED, { cause });
   }
 }
 

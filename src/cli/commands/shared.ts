@@ -8,10 +8,11 @@ import { targetOf, taskQueueFor } from '../../core/task-queue.js';
 import type { redeploy } from '../../workflows/index.js';
 import type { Config } from '../../io/config.js';
 import { workflowUrl } from '../../io/temporal.js';
+import { prog } from '../../io/invocation.js';
 import { describeTargetLock } from '../../io/target-lock.js';
 import { resultFromState, writeSkillResult } from '../../io/skill-result.js';
 import { attach, finalState, queryState } from '../attach.js';
-import { JsonReporter, LineReporter, TtyReporter, type Reporter } from '../progress.js';
+import { JsonReporter, LineReporter, TtyReporter, type Carried, type Reporter } from '../progress.js';
 import { UsageError, type Command } from '../args.js';
 import { runMetadata } from './metadata.js';
 
@@ -45,10 +46,11 @@ export const operator = (): string => `${os.userInfo().username}@${os.hostname()
 export const runHandle = (ctx: Context, runId: string): WorkflowHandle<typeof redeploy> =>
   ctx.client.workflow.getHandle<typeof redeploy>(runId);
 
-export function reporterFor(ctx: Context, json: boolean, settled: Phase[] = []): Reporter {
-  if (json) return new JsonReporter(ctx.out);
-  if (ctx.tty) return new TtyReporter(process.stdout);
-  return new LineReporter(ctx.out, settled);
+/** `carried`: a new run's carried phases (launch), else the run is under way and this view attaches to it. */
+export function reporterFor(ctx: Context, json: boolean, carried: Carried = 'attach'): Reporter {
+  if (json) return new JsonReporter(ctx.out, carried);
+  if (ctx.tty) return new TtyReporter(process.stdout, process.env, Date.now, carried);
+  return new LineReporter(ctx.out, carried);
 }
 
 /** Follows a run until it ends, waits for a decision, or the operator detaches; returns the exit code. */
@@ -66,7 +68,7 @@ export async function follow(
   });
   if (r.detached) {
     reporter.note(
-      `Detached from ${handle.workflowId}; the run goes on. Re-attach: redeploy watch ${handle.workflowId} · cancel: redeploy cancel ${handle.workflowId}`,
+      `Detached from ${handle.workflowId}; the run goes on. Re-attach: ${prog()} watch ${handle.workflowId} · cancel: ${prog()} cancel ${handle.workflowId}`,
     );
     return 130;
   }
@@ -101,7 +103,7 @@ async function warnIfNoWorker(
     const host = targetOf(taskQueue);
     const target = host !== undefined ? ` --target ${host}` : '';
     reporter.note(
-      `[redeploy] no worker is polling task queue ${taskQueue}: the run waits until one starts (\`redeploy worker${target}\`, or \`redeploy server\` locally)`,
+      `[redeploy] no worker is polling task queue ${taskQueue}: the run waits until one starts (\`${prog()} worker${target}\`, or \`${prog()} server\` locally)`,
     );
   }
 }
@@ -122,7 +124,7 @@ export async function launch(
     // Refused before anything starts; the workflow checks again (another run may start in between).
     const holder = await describeTargetLock(ctx.client, input.lockId ?? targetLockId(taskQueue));
     if (holder) {
-      const message = busyMessage(input.target, holder);
+      const message = busyMessage(input.target, holder, prog());
       ctx.out(
         opts.json
           ? JSON.stringify({ event: 'refused', reason: 'target_busy', holder, message })
@@ -147,7 +149,7 @@ export async function launch(
   reporter.started(input.runId, workflowUrl(ctx.config, input.runId));
   await warnIfNoWorker(ctx, reporter, taskQueue, opts.detach);
   if (opts.detach) {
-    reporter.note(`Detached: follow with \`redeploy watch ${input.runId}\``);
+    reporter.note(`Detached: follow with \`${prog()} watch ${input.runId}\``);
     return 0;
   }
   return follow(ctx, handle, reporter);

@@ -1,6 +1,6 @@
 import { PHASES } from '../../core/phases.js';
 import { isActive, waitingLine } from '../../core/state.js';
-import { describeProvenance } from '../../core/provenance.js';
+import { deployHeadline } from '../../core/provenance.js';
 import { workflowUrl } from '../../io/temporal.js';
 import { mirrorState } from '../attach.js';
 import { closingLines } from '../progress.js';
@@ -34,7 +34,7 @@ export async function status(ctx: Context, runId: string, json: boolean): Promis
   if (state.provenance) {
     const p = state.provenance;
     ctx.out(
-      `  Deploys:    ${describeProvenance(p)}${p.dockerfile_sha256 ? ` · Dockerfile sha256 ${p.dockerfile_sha256.slice(0, 16)}` : ''}`,
+      `  ${deployHeadline(p, state.phases.DEPLOY.status, !state.finished_at)}${p.dockerfile_sha256 ? ` · Dockerfile sha256 ${p.dockerfile_sha256.slice(0, 16)}` : ''}`,
     );
     if (p.deploy_script) ctx.out(`  Script:     ${p.deploy_script}`);
   }
