@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { startDevArgs } from './dev-server.js';
 import { findTemporalCli, timed } from './temporal-cli.js';
 import { writeFileAtomic } from './atomic.js';
+import { checkExistingFile, ensureOwnedDir, openAppendSafe } from './safe-fs.js';
 
 /**
  * Zero-setup mode: with no Temporal address configured, redeploy uses a local dev server at
@@ -29,7 +30,17 @@ const infoFile = (config: Config) => path.join(embeddedDir(config), 'server.json
 
 export function readEmbeddedInfo(config: Config): EmbeddedInfo | undefined {
   try {
-    return JSON.parse(fs.readFileSync(infoFile(config), 'utf8')) as EmbeddedInfo;
+    // No-follow: its pid is what `server --stop` signals, so a link to another file is not read.
+    const fd = fs.openSync(
+      infoFile(config),
+      fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK,
+    );
+    try {
+      if (!fs.fstatSync(fd).isFile()) return undefined;
+      return JSON.parse(fs.readFileSync(fd, 'utf8')) as EmbeddedInfo;
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch {
     return undefined;
   }
@@ -83,7 +94,8 @@ function tryStartLock(lockDir: string): boolean {
     fs.rmSync(lockDir, { recursive: true, force: true });
     return false; // taken on the next turn, after another look at the address
   }
-  fs.writeFileSync(path.join(lockDir, 'pid'), String(process.pid));
+  // The lock directory was just made by this process: 'wx' all the same (nothing is ever written through a link).
+  fs.writeFileSync(path.join(lockDir, 'pid'), String(process.pid), { flag: 'wx', mode: 0o600 });
   return true;
 }
 
@@ -94,8 +106,7 @@ export async function ensureEmbeddedServer(
 ): Promise<{ info: EmbeddedInfo | undefined; started: boolean }> {
   const { address } = config.temporal;
   if (await answers(address)) return { info: readEmbeddedInfo(config), started: false };
-  const dir = embeddedDir(config);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const dir = ensureOwnedDir(config.stateDir, embeddedDir(config), 'REDEPLOY_STATE_DIR');
   const lockDir = path.join(dir, 'start.lock');
   const deadline = Date.now() + START_WAIT_MS;
   let said = false;
@@ -137,7 +148,10 @@ async function startEmbeddedServer(
   const port = address.split(':')[1] ?? '7233';
   // A raw descriptor, not execa's {file} target (that one is piped through us and dies with us). execa's
   // types only accept literal descriptors, hence the cast; at run time any open fd is passed through.
-  const fd = fs.openSync(logFile, 'a', 0o600) as 1;
+  ensureOwnedDir(config.stateDir, dir, 'REDEPLOY_STATE_DIR');
+  // The server opens its database by name (following links): what is there must be a plain file of ours.
+  for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`, `${dbFile}-journal`]) checkExistingFile(f);
+  const fd = openAppendSafe(logFile) as 1;
   const child = execa(
     cli,
     startDevArgs({ port, uiPort: embeddedUiPort, dbFile, logLevel: 'warn' }),
