@@ -68,7 +68,7 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'version' };
 
-const RUN_OPTIONS = {
+export const RUN_OPTIONS = {
   versions: { type: 'string' },
   'skip-sync': { type: 'boolean', default: false },
   'skip-dockerfile-update': { type: 'boolean', default: false },
@@ -88,7 +88,7 @@ const RUN_OPTIONS = {
   version: { type: 'boolean', default: false },
 } as const;
 
-const OPERATOR_OPTIONS = {
+export const OPERATOR_OPTIONS = {
   phase: { type: 'string' },
   target: { type: 'string' },
   stop: { type: 'boolean', default: false },

@@ -25,8 +25,10 @@ export class UnsafeDirError extends CliError {
     readonly dir: string,
     readonly problem: string,
     readonly fix: string,
+    verb = 'refusing',
   ) {
-    super(`redeploy: refusing ${dir}: ${problem}. ${fix}`, EXIT_USAGE);
+    // One line: what, why, and the fix (a command, or the variable that moves the directory).
+    super(`redeploy: ${verb} ${dir}: ${problem}. ${fix}`, EXIT_USAGE);
   }
 }
 
@@ -58,12 +60,12 @@ function cannotCreate(dir: string, err: NodeJS.ErrnoException, variable: DirVari
         : err.code === 'EACCES' || err.code === 'EPERM'
           ? 'permission denied'
           : (err.code ?? err.message);
-  const e = new UnsafeDirError(
+  return new UnsafeDirError(
     dir,
-    `cannot create it (${err.code ?? 'error'}: ${why})`,
-    `Set ${variable} to a writable directory of your own`,
+    `${err.code ?? 'error'} (${why})`,
+    `Set ${variable} to a writable directory`,
+    'cannot create',
   );
-  return e;
 }
 
 /** An ancestor above redeploy's own directory: root's or ours, and nobody else can rename inside it. */
@@ -186,6 +188,30 @@ export function ensureOwnedDir(root: string, dir: string, variable: DirVariable)
     p = path.join(p, next);
   }
   return absDir;
+}
+
+/**
+ * Checks each of redeploy's directories (creating what is missing) and that a file can be made in it,
+ * before anything starts: a read-only HOME is one line naming the directory and the variable, not a run
+ * that cannot be followed.
+ */
+export function preflightDirs(dirs: { root?: string; dir: string; variable: DirVariable }[]): void {
+  for (const { root, dir, variable } of dirs) {
+    ensureOwnedDir(root ?? dir, dir, variable);
+    const probe = path.join(dir, `.redeploy-probe-${process.pid}-${Date.now()}`);
+    try {
+      fs.closeSync(fs.openSync(probe, 'wx', 0o600));
+      fs.rmSync(probe, { force: true });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new UnsafeDirError(
+        dir,
+        `${e.code ?? 'error'} (cannot write in it)`,
+        `Set ${variable} to a writable directory`,
+        'cannot use',
+      );
+    }
+  }
 }
 
 /** The fstat checks on a descriptor redeploy is about to write: a regular file of ours, one name only. */
