@@ -51,7 +51,12 @@ function userName(uid: number): string {
 const modeText = (mode: number) => (mode & 0o7777).toString(8).padStart(4, '0');
 
 /** Creating a directory failed for a reason the operator fixes by moving it (read-only, full, no access). */
-function cannotCreate(dir: string, err: NodeJS.ErrnoException, variable: DirVariable): UnsafeDirError {
+function cannotCreate(
+  dir: string,
+  err: NodeJS.ErrnoException,
+  variable: DirVariable,
+  at?: string,
+): UnsafeDirError {
   const why =
     err.code === 'EROFS'
       ? 'read-only file system'
@@ -62,7 +67,7 @@ function cannotCreate(dir: string, err: NodeJS.ErrnoException, variable: DirVari
           : (err.code ?? err.message);
   return new UnsafeDirError(
     dir,
-    `${err.code ?? 'error'} (${why})`,
+    `${err.code ?? 'error'} (${why}${at && at !== dir ? ` at ${at}` : ''})`,
     `Set ${variable} to a writable directory`,
     'cannot create',
   );
@@ -76,7 +81,7 @@ function checkAncestor(dir: string, st: fs.Stats, variable: DirVariable): void {
     throw new UnsafeDirError(
       dir,
       `it is owned by ${userName(st.uid)}, who could replace what redeploy writes below it`,
-      `Set ${variable} to a directory whose every parent belongs to root or ${userName(me)}`,
+      `Set ${variable} to a directory whose every parent belongs to root${me === 0 ? '' : ` or ${userName(me)}`}`,
     );
   const sticky = (st.mode & 0o1000) !== 0;
   if ((st.mode & 0o022) !== 0 && !sticky)
@@ -123,14 +128,14 @@ function lstatOrUndefined(p: string): fs.Stats | undefined {
 }
 
 /** mkdir of one level, 0700; false when something is already there (checked by the caller). */
-function mkdirOne(dir: string, variable: DirVariable): boolean {
+function mkdirOne(dir: string, variable: DirVariable, named = dir): boolean {
   try {
     fs.mkdirSync(dir, { mode: 0o700 });
     return true;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EEXIST') return false;
-    throw cannotCreate(dir, e, variable);
+    throw cannotCreate(named, e, variable, dir);
   }
 }
 
@@ -160,7 +165,7 @@ export function ensureOwnedDir(root: string, dir: string, variable: DirVariable)
   try {
     real = fs.realpathSync(parent);
   } catch (err) {
-    throw cannotCreate(parent, err as NodeJS.ErrnoException, variable);
+    throw cannotCreate(absRoot, err as NodeJS.ErrnoException, variable, parent);
   }
   for (let p = real; ; p = path.dirname(p)) {
     checkAncestor(p, fs.statSync(p), variable);
@@ -169,7 +174,7 @@ export function ensureOwnedDir(root: string, dir: string, variable: DirVariable)
   // Links in the unresolved parent path: each must sit in a checked directory, which it does once the
   // real path is checked; the levels we create now are ours.
   for (const m of missing) {
-    mkdirOne(m, variable);
+    mkdirOne(m, variable, absRoot);
     const st = fs.lstatSync(m);
     if (st.isSymbolicLink() || !st.isDirectory()) checkOwned(m, st, variable);
     checkAncestor(m, st, variable);
