@@ -104,6 +104,8 @@ describe('the write boundary (io/safe-fs.ts)', { concurrency: 1 }, () => {
       await fs.symlink(v.dir, link);
       const before = await fingerprint(v.dir);
       const r = await redeploy(['--versions', VERSIONS_ARG, '--skip-sync'], env);
+      // Only when the refusal failed to happen: a server was then started for this state dir.
+      if (r.exitCode !== 2) await redeploy(['server', '--stop'], env);
       assert.equal(r.exitCode, 2, `${which}: ${r.stdout}${r.stderr}`);
       assert.equal(
         r.stderr.trim(),
@@ -126,7 +128,9 @@ describe('the write boundary (io/safe-fs.ts)', { concurrency: 1 }, () => {
       const link = path.join(stateDir, 'temporal', name);
       await fs.symlink(v.file, link);
       const before = await fingerprint(v.dir);
-      const r = await redeploy(['list'], await zero(stateDir));
+      const env = await zero(stateDir);
+      const r = await redeploy(['list'], env);
+      if (r.exitCode !== 2) await redeploy(['server', '--stop'], env);
       assert.equal(r.exitCode, 2, `${name}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, new RegExp(`^redeploy: refusing ${link}: it is a symbolic link\\. `, 'm'));
       assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
@@ -159,7 +163,9 @@ describe('the write boundary (io/safe-fs.ts)', { concurrency: 1 }, () => {
       await fs.writeFile(path.join(stateDir, 'keep.json'), '{}\n', { mode: 0o600 });
       const named = await plant(base, stateDir);
       const before = await fingerprint(base);
-      const r = await redeploy(['--versions', VERSIONS_ARG], await zero(stateDir));
+      const env = await zero(stateDir);
+      const r = await redeploy(['--versions', VERSIONS_ARG], env);
+      if (r.exitCode !== 2) await redeploy(['server', '--stop'], env);
       assert.equal(r.exitCode, 2, `${name}: ${r.stdout}${r.stderr}`);
       assert.equal(r.stderr.trim().split('\n').length, 1, `${name}: one line:\n${r.stderr}`);
       assert.ok(r.stderr.startsWith(`redeploy: refusing ${named}: `), `${name}: ${r.stderr}`);
