@@ -128,20 +128,22 @@ export async function main(argv: string[]): Promise<number> {
     preflightDirs(dirsFor(config, cmd.kind));
     const ac = new AbortController();
     let received: DetachSignal | undefined;
+    const handlers: (readonly [DetachSignal, () => void])[] = [];
+    const removeHandlers = () => {
+      for (const [sig, handler] of handlers) process.removeListener(sig, handler);
+    };
     // SIGTERM and SIGHUP detach exactly as Ctrl-C does; the exit code says which one it was (128 + n).
-    const handlers = (Object.keys(DETACH_SIGNALS) as DetachSignal[]).map((sig) => {
+    for (const sig of Object.keys(DETACH_SIGNALS) as DetachSignal[]) {
       const handler = () => {
-        if (received) return;
         received = sig;
+        // Once: a second signal gets the default (ends the process) while the detach is under way.
+        removeHandlers();
         if (sig !== 'SIGINT') err(`[redeploy] ${sig} received: detaching as Ctrl-C does`);
         ac.abort();
       };
       process.on(sig, handler);
-      return [sig, handler] as const;
-    });
-    const removeHandlers = () => {
-      for (const [sig, handler] of handlers) process.removeListener(sig, handler);
-    };
+      handlers.push([sig, handler] as const);
+    }
     const exitFor = (code: number) => (code === 130 && received ? 128 + DETACH_SIGNALS[received] : code);
     if (cmd.kind === 'server') {
       const server = await import('./cli/server.js');
