@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError } from './core/errors.js';
 import { formatVersions } from './core/versions.js';
-import { loadConfig } from './io/config.js';
+import { loadConfig, type Config } from './io/config.js';
+import { preflightDirs } from './io/safe-fs.js';
+import { skillResultPath } from './io/skill-result.js';
 import { parseCommand } from './cli/args.js';
 import { dryRun } from './cli/commands/dry-run.js';
 import { terminalSafe } from './cli/terminal-text.js';
@@ -43,7 +46,7 @@ Commands:
   worker                     run a worker for REDEPLOY_TASK_QUEUE
 
 Exit codes: 0 success · 1 run failed or aborted (or Temporal unreachable) · 2 usage or configuration error ·
-130 interrupted (Ctrl-C detaches; the run goes on).`;
+130 interrupted (Ctrl-C detaches; the run goes on; SIGHUP 129 and SIGTERM 143 likewise).`;
 
 function version(): string {
   const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -54,12 +57,53 @@ function version(): string {
 
 /** Commands that only read a run: they register no worker (issue 20). */
 const READ_ONLY = new Set(['status', 'report', 'list', 'watch']);
+/** Signals that detach the CLI as Ctrl-C does (a closed terminal sends SIGHUP, `kill` and systemd SIGTERM). */
+export const DETACH_SIGNALS = { SIGINT: 2, SIGHUP: 1, SIGTERM: 15 } as const;
+type DetachSignal = keyof typeof DETACH_SIGNALS;
+
+const closedOutput = new Set<NodeJS.WriteStream>();
+/**
+ * `redeploy … | head`, or a closed terminal: once the reader is gone, writes fail (EPIPE, EIO). Output is
+ * then dropped — the run, the mirror into the state file and the skill result go on; without a listener
+ * the error event would end the process.
+ */
+function tolerateClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') > 0) continue;
+    stream.on('error', () => closedOutput.add(stream));
+  }
+}
+const write = (stream: NodeJS.WriteStream, line: string): void => {
+  if (closedOutput.has(stream)) return;
+  try {
+    stream.write(`${terminalSafe(line)}\n`);
+  } catch {
+    closedOutput.add(stream);
+  }
+};
+
+/** Directories a command writes, checked (and created) before anything starts: io/safe-fs.ts. */
+function dirsFor(config: Config, kind: string): Parameters<typeof preflightDirs>[0] {
+  const dirs: Parameters<typeof preflightDirs>[0] = [
+    { dir: config.stateDir, variable: 'REDEPLOY_STATE_DIR' },
+  ];
+  if (kind !== 'list' && kind !== 'server')
+    dirs.push({
+      root: config.skillResultsDir,
+      dir: path.dirname(skillResultPath(config.skillResultsDir)),
+      variable: 'REDEPLOY_SKILL_RESULTS_DIR',
+    });
+  // The embedded mode's in-process worker writes the phase logs.
+  if (!config.temporal.configured) dirs.push({ dir: config.logDir, variable: 'REDEPLOY_LOG_DIR' });
+  return dirs;
+}
 
 /** CLI entry: parse → validate → dispatch. Every input is validated before any connection is made. */
 export async function main(argv: string[]): Promise<number> {
+  tolerateClosedOutput();
   // Every line the CLI prints may quote a script's output: made terminal-safe here, at the sink.
-  const out = (line: string) => process.stdout.write(`${terminalSafe(line)}\n`);
-  const err = (line: string) => process.stderr.write(`${terminalSafe(line)}\n`);
+  const out = (line: string) => write(process.stdout, line);
+  const err = (line: string) => write(process.stderr, line);
   // Every hint names the command as it was typed here (`node dist/src/client.js`, `npx redeploy` …).
   setProgram(invocationOf({ script: process.argv[1], env: process.env, cwd: process.cwd() }));
   try {
@@ -73,6 +117,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (cmd.kind === 'worker') {
+      const wc = loadConfig();
+      preflightDirs([{ dir: wc.logDir, variable: 'REDEPLOY_LOG_DIR' }]);
       const { runWorker } = await import('./worker.js');
       await runWorker(cmd.target);
       return 0;
@@ -84,15 +130,32 @@ export async function main(argv: string[]): Promise<number> {
       out(`[redeploy] --versions auto: ${formatVersions(cmd.req.versions)}`);
     }
     if (cmd.kind === 'run' && cmd.dryRun) return await dryRun(cmd, out);
+    preflightDirs(dirsFor(config, cmd.kind));
     const ac = new AbortController();
-    const onSigint = () => ac.abort();
-    process.once('SIGINT', onSigint);
+    let received: DetachSignal | undefined;
+    const handlers: (readonly [DetachSignal, () => void])[] = [];
+    const removeHandlers = () => {
+      for (const [sig, handler] of handlers) process.removeListener(sig, handler);
+    };
+    // SIGTERM and SIGHUP detach exactly as Ctrl-C does; the exit code says which one it was (128 + n).
+    for (const sig of Object.keys(DETACH_SIGNALS) as DetachSignal[]) {
+      const handler = () => {
+        received = sig;
+        // Once: a second signal gets the default (ends the process) while the detach is under way.
+        removeHandlers();
+        if (sig !== 'SIGINT') err(`[redeploy] ${sig} received: detaching as Ctrl-C does`);
+        ac.abort();
+      };
+      process.on(sig, handler);
+      handlers.push([sig, handler] as const);
+    }
+    const exitFor = (code: number) => (code === 130 && received ? 128 + DETACH_SIGNALS[received] : code);
     if (cmd.kind === 'server') {
       const server = await import('./cli/server.js');
       try {
         return cmd.stop ? await server.serverStop(config, out) : await server.serve(config, out, ac.signal);
       } finally {
-        process.removeListener('SIGINT', onSigint);
+        removeHandlers();
       }
     }
     // Loaded only now: --help and --dry-run never pay for the Temporal client.
@@ -123,9 +186,9 @@ export async function main(argv: string[]): Promise<number> {
     try {
       // Queries, updates and cancellation all need a worker: in embedded mode this process is it.
       if (localWorker) await localWorker.start(await commands.taskQueueOf(ctx, cmd));
-      return await commands.dispatch(ctx, cmd);
+      return exitFor(await commands.dispatch(ctx, cmd));
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      removeHandlers();
       await localWorker?.stop();
       await client.connection.close();
     }

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { readRegularFile } from '../io/safe-read.js';
 import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
@@ -11,6 +10,7 @@ import { boundString, boundValue } from '../io/bound.js';
 import { worktreePathFor } from '../core/commands.js';
 import { createMasker, maskDeep, secretValues, type Masker } from '../io/mask.js';
 import { runCommand, type RunResult } from '../io/exec.js';
+import { appendFileSafe, ensureOwnedDir, UnsafeDirError } from '../io/safe-fs.js';
 import { explainingLines } from '../core/failure-lines.js';
 
 /**
@@ -132,10 +132,8 @@ export async function withPhase<P extends Phase>(
       ? path.join(config.logDir, runId, `${logName}.log`)
       : phaseLogFile(config, runId, phase);
     logFileUsed = logFile;
-    fs.mkdirSync(path.dirname(logFile), { recursive: true, mode: 0o700 });
-    const log = (line: string): void => {
-      fs.appendFileSync(logFile, `${mask(line)}\n`, { mode: 0o600 });
-    };
+    ensureOwnedDir(config.logDir, path.dirname(logFile), 'REDEPLOY_LOG_DIR');
+    const log = (line: string): void => appendFileSafe(logFile, `${mask(line)}\n`);
     const heartbeat = (detail?: string): void =>
       activity.heartbeat(detail === undefined ? undefined : mask(detail));
     const ctx: PhaseContext = {
@@ -155,6 +153,7 @@ export async function withPhase<P extends Phase>(
           env: opts.env ? { ...env, ...opts.env } : env,
           mask,
           logFile,
+          logRoot: config.logDir,
           heartbeat,
           signal: activity.cancellationSignal,
           ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
@@ -240,6 +239,15 @@ function toFailure(
   if (err instanceof EnvFileError) {
     return ApplicationFailure.create({
       type: 'EnvFileInvalid',
+      message: boundString(err.message),
+      nonRetryable: true,
+      details: [{}],
+    });
+  }
+  if (err instanceof UnsafeDirError) {
+    // Retrying cannot help until the operator fixes the directory: the message says how.
+    return ApplicationFailure.create({
+      type: 'UnsafeDirectory',
       message: boundString(err.message),
       nonRetryable: true,
       details: [{}],

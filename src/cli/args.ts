@@ -69,7 +69,7 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'version' };
 
-const RUN_OPTIONS = {
+export const RUN_OPTIONS = {
   versions: { type: 'string' },
   'skip-sync': { type: 'boolean', default: false },
   'skip-dockerfile-update': { type: 'boolean', default: false },
@@ -89,7 +89,7 @@ const RUN_OPTIONS = {
   version: { type: 'boolean', default: false },
 } as const;
 
-const OPERATOR_OPTIONS = {
+export const OPERATOR_OPTIONS = {
   phase: { type: 'string' },
   target: { type: 'string' },
   stop: { type: 'boolean', default: false },
@@ -120,6 +120,33 @@ function guarded<T>(fn: () => T): T {
   }
 }
 
+type Options = typeof RUN_OPTIONS | typeof OPERATOR_OPTIONS;
+
+/**
+ * parseArgs keeps the last of a repeated option: `--ref main --ref x` would deploy x. Every option that
+ * takes a value may be given once (exit 2 otherwise); a repeated boolean changes nothing and is allowed.
+ */
+function parseOnce<O extends Options>(argv: string[], options: O) {
+  const parsed = guarded(() =>
+    parseArgs({ args: argv, options, strict: true, allowPositionals: true, tokens: true }),
+  );
+  const seen = new Map<string, string[]>();
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option' || (options as Record<string, { type: string }>)[t.name]?.type !== 'string')
+      continue;
+    seen.set(t.name, [...(seen.get(t.name) ?? []), t.value ?? '']);
+  }
+  const problems = [...seen]
+    .filter(([, values]) => values.length > 1)
+    .map(
+      ([name, values]) =>
+        `--${name} was given ${values.length} times (${values.map((v) => JSON.stringify(v)).join(', ')}); give it once` +
+        (name === 'versions' ? ' (list every package in one: --versions "a=1,b=2")' : ''),
+    );
+  if (problems.length) throw new UsageError(problems);
+  return parsed;
+}
+
 export function runIdProblems(runId: string, label: string): string[] {
   return RUN_ID_RE.test(runId)
     ? []
@@ -129,9 +156,7 @@ export function runIdProblems(runId: string, label: string): string[] {
 }
 
 function parseOperator(kind: (typeof OPERATOR_COMMANDS)[number], argv: string[]): Command {
-  const { values, positionals } = guarded(() =>
-    parseArgs({ args: argv, options: OPERATOR_OPTIONS, strict: true, allowPositionals: true }),
-  );
+  const { values, positionals } = parseOnce(argv, OPERATOR_OPTIONS);
   if (values.help) return { kind: 'help' };
   if (kind === 'worker') {
     if (positionals.length || values.phase || values.stop)
@@ -183,9 +208,7 @@ export function parseCommand(argv: string[]): Command {
   if (first && (OPERATOR_COMMANDS as readonly string[]).includes(first)) {
     return parseOperator(first as (typeof OPERATOR_COMMANDS)[number], argv.slice(1));
   }
-  const { values, positionals } = guarded(() =>
-    parseArgs({ args: argv, options: RUN_OPTIONS, strict: true, allowPositionals: true }),
-  );
+  const { values, positionals } = parseOnce(argv, RUN_OPTIONS);
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
   const problems: string[] = [];

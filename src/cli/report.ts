@@ -1,12 +1,11 @@
 import type { Provenance } from '../core/provenance.js';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { VerifyDetails } from '../core/details.js';
 import { PHASES, phaseOfActivity, type Phase, type PhaseStatus } from '../core/phases.js';
 import { previousPin } from '../core/pins.js';
 import { formatPins, type RedeployState, type RollbackRecord } from '../core/state.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeOwnedFile } from '../io/safe-fs.js';
 
 export interface PhaseTiming {
   status: string;
@@ -284,10 +283,9 @@ export function reportMarkdown(r: RunReport): string {
 /** Writes `<state dir>/reports/<run_id>.md` and `.json`; returns their paths. */
 export async function writeReport(stateDir: string, r: RunReport): Promise<{ md: string; json: string }> {
   const dir = path.join(stateDir, 'reports');
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const md = path.join(dir, `${r.run_id}.md`);
   const json = path.join(dir, `${r.run_id}.json`);
-  await writeFileAtomic(md, reportMarkdown(r), 0o600);
-  await writeFileAtomic(json, `${JSON.stringify(r, null, 2)}\n`, 0o600);
+  await writeOwnedFile(stateDir, md, reportMarkdown(r), 'REDEPLOY_STATE_DIR');
+  await writeOwnedFile(stateDir, json, `${JSON.stringify(r, null, 2)}\n`, 'REDEPLOY_STATE_DIR');
   return { md, json };
 }

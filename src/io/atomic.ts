@@ -13,19 +13,21 @@ import { randomBytes } from 'node:crypto';
 export async function writeFileAtomic(file: string, data: string | Uint8Array, mode?: number): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const existingMode = await fs.stat(file).then(
-    (s) => s.mode & 0o777,
+  // lstat: the mode of a link's target is not ours to copy.
+  const existingMode = await fs.lstat(file).then(
+    (s) => (s.isFile() ? s.mode & 0o777 : undefined),
     () => undefined,
   );
   const handle = await fs.open(tmp, 'wx', mode ?? existingMode ?? 0o644);
   try {
     try {
       await handle.writeFile(data);
+      // On the descriptor of the file just created (the umask may have narrowed it): never a path chmod.
+      if (mode !== undefined) await handle.chmod(mode);
       await handle.sync();
     } finally {
       await handle.close();
     }
-    if (mode !== undefined) await fs.chmod(tmp, mode);
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });

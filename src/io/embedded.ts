@@ -9,6 +9,7 @@ import { startDevArgs } from './dev-server.js';
 import { findTemporalCli, timed } from './temporal-cli.js';
 import { writeFileAtomic } from './atomic.js';
 import { prog } from './invocation.js';
+import { checkExistingFile, ensureOwnedDir, openAppendSafe } from './safe-fs.js';
 
 /**
  * Zero-setup mode: with no Temporal address configured, redeploy uses a local dev server at
@@ -29,12 +30,23 @@ export function embeddedDir(config: Config): string {
 }
 const infoFile = (config: Config) => path.join(embeddedDir(config), 'server.json');
 
-export function readEmbeddedInfo(config: Config): EmbeddedInfo | undefined {
+/** A pid file of ours, read without following a link: its pid is what `server --stop` signals. */
+function readPidJson<T>(file: string): T | undefined {
   try {
-    return JSON.parse(fs.readFileSync(infoFile(config), 'utf8')) as EmbeddedInfo;
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    try {
+      if (!fs.fstatSync(fd).isFile()) return undefined;
+      return JSON.parse(fs.readFileSync(fd, 'utf8')) as T;
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch {
     return undefined;
   }
+}
+
+export function readEmbeddedInfo(config: Config): EmbeddedInfo | undefined {
+  return readPidJson<EmbeddedInfo>(infoFile(config));
 }
 
 export async function answers(address: string, timeoutMs = 1500): Promise<boolean> {
@@ -85,7 +97,8 @@ function tryStartLock(lockDir: string): boolean {
     fs.rmSync(lockDir, { recursive: true, force: true });
     return false; // taken on the next turn, after another look at the address
   }
-  fs.writeFileSync(path.join(lockDir, 'pid'), String(process.pid));
+  // The lock directory was just made by this process: 'wx' all the same (nothing is ever written through a link).
+  fs.writeFileSync(path.join(lockDir, 'pid'), String(process.pid), { flag: 'wx', mode: 0o600 });
   return true;
 }
 
@@ -104,11 +117,8 @@ const workerInfoFile = (config: Config) => path.join(embeddedDir(config), 'worke
 const SUPERVISOR = fileURLToPath(new URL('../supervisor.js', import.meta.url));
 
 export function readEmbeddedWorker(config: Config): EmbeddedWorkerInfo | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(workerInfoFile(config), 'utf8')) as EmbeddedWorkerInfo;
-  } catch {
-    return undefined;
-  }
+  // Its pid's process group is what `server --stop` signals: read like server.json.
+  return readPidJson<EmbeddedWorkerInfo>(workerInfoFile(config));
 }
 
 /** The background server redeploy started (server.json, its pid alive): only that one gets a background worker. */
@@ -150,8 +160,7 @@ export async function ensureEmbeddedServer(
     worker: workerAlive(config),
   });
   if (await ready(config)) return status(false);
-  const dir = embeddedDir(config);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const dir = ensureOwnedDir(config.stateDir, embeddedDir(config), 'REDEPLOY_STATE_DIR');
   const lockDir = path.join(dir, 'start.lock');
   const deadline = Date.now() + START_WAIT_MS;
   let said = false;
@@ -198,7 +207,7 @@ async function startEmbeddedWorker(
   log: (line: string) => void,
 ): Promise<void> {
   const logFile = path.join(dir, 'worker.log');
-  const fd = fs.openSync(logFile, 'a', 0o600) as 1; // a raw descriptor: see startEmbeddedServer
+  const fd = openAppendSafe(logFile) as 1; // a raw descriptor: see startEmbeddedServer
   const child = execa(process.execPath, [SUPERVISOR, String(serverPid)], {
     detached: true,
     stdin: 'ignore',
@@ -252,7 +261,10 @@ async function startEmbeddedServer(
   const port = address.split(':')[1] ?? '7233';
   // A raw descriptor, not execa's {file} target (that one is piped through us and dies with us). execa's
   // types only accept literal descriptors, hence the cast; at run time any open fd is passed through.
-  const fd = fs.openSync(logFile, 'a', 0o600) as 1;
+  ensureOwnedDir(config.stateDir, dir, 'REDEPLOY_STATE_DIR');
+  // The server opens its database by name (following links): what is there must be a plain file of ours.
+  for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`, `${dbFile}-journal`]) checkExistingFile(f);
+  const fd = openAppendSafe(logFile) as 1;
   const child = execa(
     cli,
     startDevArgs({ port, uiPort: embeddedUiPort, dbFile, logLevel: 'warn' }),

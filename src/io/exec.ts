@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { formatCommand, type CommandSpec } from '../core/commands.js';
 import { boundString } from './bound.js';
 import { readRegularFile } from './safe-read.js';
+import { ensureOwnedDir, openAppendSafe, writeNewFileSafe } from './safe-fs.js';
 import type { Masker } from './mask.js';
 
 /**
@@ -18,8 +19,10 @@ export const TAIL_LINES = 20;
 export interface RunOptions {
   env: Record<string, string>;
   mask: Masker;
-  /** Appended to; created 0600. */
+  /** Appended to; created 0600; never through a link (io/safe-fs.ts). */
   logFile: string;
+  /** The directory a variable names (REDEPLOY_LOG_DIR) above logFile's: checked from there down. */
+  logRoot?: string;
   /** Records the process group so a later attempt can stop an orphan left by a killed worker. */
   pidFile?: string;
   /** Called every `heartbeatMs` with the latest output line (masked), also while the command is silent. */
@@ -136,8 +139,9 @@ async function groupIsOurs(pgid: number, pidFile: string): Promise<boolean> {
 }
 
 export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<RunResult> {
-  await fs.promises.mkdir(path.dirname(opts.logFile), { recursive: true, mode: 0o700 });
-  const fd = fs.openSync(opts.logFile, 'a', 0o600);
+  const logDir = path.dirname(opts.logFile);
+  ensureOwnedDir(opts.logRoot ?? logDir, logDir, 'REDEPLOY_LOG_DIR');
+  const fd = openAppendSafe(opts.logFile);
   const tail: string[] = [];
   let lastLine = '';
   const write = (line: string): void => {
@@ -200,7 +204,8 @@ export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<R
     });
     const pgid = subprocess.pid;
     if (pgid !== undefined && opts.pidFile)
-      await fs.promises.writeFile(opts.pidFile, String(pgid), { mode: 0o600 });
+      // Removed and created anew (O_EXCL): a link planted at the .pgid name is unlinked, its target untouched.
+      await writeNewFileSafe(opts.pidFile, String(pgid));
     let aborted = false;
     let timedOut = false;
     const onAbort = (): void => {

@@ -1,8 +1,7 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PHASES, type PhaseStatus, type Phase } from '../core/phases.js';
 import type { RedeployState } from '../core/state.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeOwnedFile } from './safe-fs.js';
 
 /** The seed's ModelSkillResult, `<skill results>/<context_id>/redeploy.json`. */
 export interface SkillResult {
@@ -47,7 +46,5 @@ export async function writeSkillResult(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
   const file = skillResultPath(dir, env);
-  await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(file, `${JSON.stringify(result, null, 2)}\n`, 0o600);
-  return file;
+  return writeOwnedFile(dir, file, `${JSON.stringify(result, null, 2)}\n`, 'REDEPLOY_SKILL_RESULTS_DIR');
 }

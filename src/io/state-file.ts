@@ -1,9 +1,8 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { legacyStateSchema, formatIssues, type LegacyState } from '../core/schemas.js';
 import type { RedeployState } from '../core/state.js';
 import { CliError, EXIT_USAGE } from '../core/errors.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeOwnedFile } from './safe-fs.js';
 import { readRegularFile, UnsafeFileError } from './safe-read.js';
 
 /**
@@ -16,12 +15,9 @@ export function stateFilePath(stateDir: string, runId: string): string {
 }
 
 export async function writeStateFile(stateDir: string, state: RedeployState): Promise<string> {
-  await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
-  // An existing directory (e.g. made by the old skill) is tightened too: state files carry run details.
-  await fs.chmod(stateDir, 0o700).catch(() => undefined);
+  // Checked, never chmod-ed: a directory another user can write is refused (io/safe-fs.ts).
   const file = stateFilePath(stateDir, state.run_id);
-  await writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`, 0o600);
-  return file;
+  return writeOwnedFile(stateDir, file, `${JSON.stringify(state, null, 2)}\n`, 'REDEPLOY_STATE_DIR');
 }
 
 /**

@@ -76,7 +76,8 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
     assert.ok(legacyStateSchema.safeParse(mirrored).success);
     const stat = await fs.stat(stateFile(id));
     assert.equal(stat.mode & 0o777, 0o600);
-    assert.equal((await fs.stat(h.sb.stateDir)).mode & 0o777, 0o700);
+    // The sandbox made the state dir (0755): checked, never chmod-ed (io/safe-fs.ts); writable by nobody else.
+    assert.equal((await fs.stat(h.sb.stateDir)).mode & 0o777, 0o755);
     const versionsSeen = seen.map((t) => JSON.parse(t) as RedeployState).filter((s) => s.run_id === id);
     assert.ok(versionsSeen.length >= 2, `saw ${versionsSeen.length} versions of the file`);
     const order = versionsSeen.map((v) => v.version);
