@@ -1,4 +1,5 @@
 import { LANE_RE } from '../core/lanes.js';
+import { isPinPolicy } from '../core/pin-policy.js';
 import { parseArgs } from 'node:util';
 import { parseVersions, type Versions } from '../core/versions.js';
 import { refProblems } from '../core/ref.js';
@@ -46,6 +47,8 @@ export type Command =
       dryRun: boolean;
       target: string | undefined;
       autoVersions: boolean;
+      /** `--pin-policy` as given (decided with the lane and the env var by cli/pin-policy.ts). */
+      pinPolicy: string | undefined;
     } & OutputOptions)
   | ({
       kind: 'resume';
@@ -55,6 +58,7 @@ export type Command =
       worktreeTicket: string | undefined;
       target: string | undefined;
       ref: string | undefined;
+      pinPolicy: string | undefined;
     } & OutputOptions)
   | ({
       kind: 'status' | 'watch' | 'retry' | 'abort' | 'cancel' | 'report';
@@ -76,6 +80,7 @@ const RUN_OPTIONS = {
   'worktree-ticket': { type: 'string' },
   ref: { type: 'string' },
   lane: { type: 'string' },
+  'pin-policy': { type: 'string' },
   'verify-only': { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   'no-wait': { type: 'boolean', default: false },
@@ -228,6 +233,11 @@ export function parseCommand(argv: string[]): Command {
     problems.push(
       `--lane "${values.lane}" is not a lane name (lowercase letters, digits, "-"; e.g. stability-test)`,
     );
+  const pinPolicy = values['pin-policy'];
+  if (pinPolicy !== undefined && !isPinPolicy(pinPolicy))
+    problems.push(
+      `--pin-policy "${pinPolicy}" is not a pin policy: edit (write ==version in the worktree) or admit (origin's specifier must admit it)`,
+    );
   if (values['verify-only'] && values['rollback-on-failure'])
     problems.push(
       '--rollback-on-failure cannot be combined with --verify-only (a verify-only run deploys nothing)',
@@ -249,13 +259,23 @@ export function parseCommand(argv: string[]): Command {
   };
   const out = { json: values.json, detach: values.detach, target: values.target };
   if (values.resume !== undefined) {
-    return { kind: 'resume', runId: values.resume, versions, flags, worktreeTicket: ticket, ref, ...out };
+    return {
+      kind: 'resume',
+      runId: values.resume,
+      versions,
+      flags,
+      worktreeTicket: ticket,
+      ref,
+      pinPolicy,
+      ...out,
+    };
   }
   return {
     kind: 'run',
     req: { versions: versions ?? {}, flags, worktreeTicket: ticket, ...(ref ? { ref } : {}) },
     dryRun: values['dry-run'],
     autoVersions: auto,
+    pinPolicy,
     ...out,
   };
 }

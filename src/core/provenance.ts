@@ -18,6 +18,10 @@ export interface Provenance {
   deploy_script: string | null;
   /** The commit DEPLOY checked the worktree's HEAD against before it ran. */
   deployed_commit: string | null;
+  /** A promoted lane: the running image's revision label VERIFY found equal to deployed_commit. */
+  image_revision?: string | null;
+  /** --require-proven: the run on the proving lane that deployed and verified the same commit and versions. */
+  proven_by?: string | null;
 }
 
 export function emptyProvenance(ref: string): Provenance {

@@ -29,6 +29,7 @@ export const flagsSchema = z.object({
   noWait: z.boolean().optional(),
   rollbackOnFailure: z.boolean().optional(),
   lane: z.string().regex(LANE_RE).optional(),
+  pinPolicy: z.enum(['edit', 'admit']).optional(),
 });
 
 const sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full commit SHA');

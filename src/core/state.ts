@@ -78,6 +78,11 @@ export interface RedeployFlags {
    * so the state records it and `--resume` keeps it.
    */
   lane?: string;
+  /**
+   * `--pin-policy` (core/pin-policy.ts): `edit` the worktree's pins, or `admit` origin's specifiers
+   * unchanged. Decided by the CLI before the run starts (by lane); unset in runs of earlier versions (edit).
+   */
+  pinPolicy?: 'edit' | 'admit';
 }
 
 export interface RedeployState {
