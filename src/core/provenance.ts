@@ -74,7 +74,12 @@ export function onlyPinsDiffer(base: string, current: string): boolean {
 export function describeProvenance(p: Provenance | undefined | null): string {
   if (!p) return '—';
   const commit = p.deployed_commit ?? p.base_commit;
-  return `origin/${p.ref} @ ${commit ? commit.slice(0, 12) : '(not fetched yet)'}`;
+  // A promoted lane's proof travels with the commit: the Web UI details, `status` and the notifications show it.
+  const proof = [
+    ...(p.image_revision ? [`image revision ${p.image_revision} verified`] : []),
+    ...(p.proven_by ? [`proven by ${p.proven_by}`] : []),
+  ];
+  return `origin/${p.ref} @ ${commit ? commit.slice(0, 12) : '(not fetched yet)'}${proof.length ? ` (${proof.join('; ')})` : ''}`;
 }
 
 /**
