@@ -22,6 +22,8 @@ Run options (the /redeploy skill's):
   --skip-infisical           skip INFISICAL
   --worktree-ticket NAME     worktree and branch name (default: the run id)
   --lane NAME                omnibase_infra lane to deploy and verify (default: ONEX_DEPLOY_LANE, else dev)
+  --require-proven LANE      refuse unless a completed run on LANE deployed the same origin/main commit
+                             and verified the same versions (env REDEPLOY_REQUIRE_PROVEN: promoted lanes)
   --pin-policy edit|admit    edit: write ==version in the worktree; admit: origin's specifier must admit
                              each version, nothing is edited (default: admit on prod and lanes whose
                              deploy script guards promoted lineage, else edit; env REDEPLOY_PIN_POLICY)
@@ -89,6 +91,9 @@ export async function main(argv: string[]): Promise<number> {
         pinPolicy: cmd.pinPolicy,
       });
       cmd.req.flags = withPolicy(cmd.req.flags, policy);
+      // The env var opts a promoted lane in; the flag applies to whatever lane it is given with.
+      const { REQUIRE_PROVEN_ENV } = await import('./cli/proven.js');
+      cmd.requireProven ??= (policy.promoted.promoted && process.env[REQUIRE_PROVEN_ENV]) || undefined;
     }
     if (cmd.kind === 'run' && cmd.dryRun) return await dryRun(cmd, out);
     const ac = new AbortController();

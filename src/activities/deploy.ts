@@ -51,6 +51,8 @@ export interface DeployInput {
   versions?: Versions;
   /** `--lane` (else ONEX_DEPLOY_LANE from the env, else dev). */
   lane?: string;
+  /** --require-proven: the commit the proving run deployed; HEAD must be it. */
+  provenCommit?: string;
 }
 
 /** Exit 64: today's deploy-runtime.sh refused a named precondition (OPERATOR_ENV_MISSING, BUILD_SOURCE …). */
@@ -93,6 +95,13 @@ async function preflight(ctx: PhaseContext, wt: string, opts: DeployInput) {
       { retryable: false },
     );
   }
+  if (opts.provenCommit && changes.head !== opts.provenCommit)
+    throw new PhaseError(
+      'NotProven',
+      `${wt} is at ${changes.head.slice(0, 12)}, but the proving run deployed ${opts.provenCommit.slice(0, 12)} (origin/main moved since); nothing was deployed. ` +
+        `Prove the new commit on the proving lane, then start a new run`,
+      { retryable: false },
+    );
   const script = await worktreeScript(wt, DEPLOY_SCRIPT);
   if (!script)
     throw new PhaseError(

@@ -49,6 +49,8 @@ export type Command =
       autoVersions: boolean;
       /** `--pin-policy` as given (decided with the lane and the env var by cli/pin-policy.ts). */
       pinPolicy: string | undefined;
+      /** `--require-proven LANE` (or REDEPLOY_REQUIRE_PROVEN on a promoted lane, set by the CLI). */
+      requireProven: string | undefined;
     } & OutputOptions)
   | ({
       kind: 'resume';
@@ -81,6 +83,7 @@ const RUN_OPTIONS = {
   ref: { type: 'string' },
   lane: { type: 'string' },
   'pin-policy': { type: 'string' },
+  'require-proven': { type: 'string' },
   'verify-only': { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   'no-wait': { type: 'boolean', default: false },
@@ -238,6 +241,13 @@ export function parseCommand(argv: string[]): Command {
     problems.push(
       `--pin-policy "${pinPolicy}" is not a pin policy: edit (write ==version in the worktree) or admit (origin's specifier must admit it)`,
     );
+  const proven = values['require-proven'];
+  if (proven !== undefined && !LANE_RE.test(proven))
+    problems.push(`--require-proven "${proven}" is not a lane name (e.g. stability-test)`);
+  if (proven !== undefined && values.resume !== undefined)
+    problems.push(
+      '--require-proven cannot be combined with --resume (the run resumed was proven, or not, when it started)',
+    );
   if (values['verify-only'] && values['rollback-on-failure'])
     problems.push(
       '--rollback-on-failure cannot be combined with --verify-only (a verify-only run deploys nothing)',
@@ -276,6 +286,7 @@ export function parseCommand(argv: string[]): Command {
     dryRun: values['dry-run'],
     autoVersions: auto,
     pinPolicy,
+    requireProven: proven,
     ...out,
   };
 }

@@ -73,6 +73,9 @@ export const inputSchema = z.object({
   decisionTimeoutMs: z.number().int().positive().optional(),
   lockId: z.string().min(1).max(400).optional(),
   targetWaitTimeoutMs: z.number().int().positive().optional(),
+  proven: z
+    .object({ lane: z.string().regex(LANE_RE), run_id: z.string().min(1).max(200), commit: sha })
+    .optional(),
 });
 
 /** The legacy state file exactly as the seed writes it; additive fields pass through. */

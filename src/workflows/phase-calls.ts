@@ -31,6 +31,8 @@ export function deployInput(c: Call, expectPins: Versions | 'unchanged') {
     dockerfileSha256: expectPins === 'unchanged' ? null : c.state.provenance.dockerfile_sha256,
     expectPins,
     ...laneOf(c.input),
+    // --require-proven: only the commit the proving run deployed may be built.
+    ...(c.input.proven ? { provenCommit: c.input.proven.commit } : {}),
   };
 }
 

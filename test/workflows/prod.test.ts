@@ -14,7 +14,7 @@ import type { RedeployFlags, RedeployState } from '../../src/core/state.js';
 import { decideUpdate } from '../../src/workflows/messages.js';
 import { redeploy } from '../support/cli.js';
 import { progress, waitForState, waitingOn, type Harness } from '../support/harness.js';
-import { PROD_LANE, TODAY_PINS, buildDockerfile } from '../support/sandbox.js';
+import { PROD_LANE, TODAY_LANE, TODAY_PINS, buildDockerfile } from '../support/sandbox.js';
 import { withHarness } from '../support/suite.js';
 
 const run = promisify(execFile);
@@ -260,5 +260,45 @@ describe('today: the prod lane — promoted main, admitted pins, a proven image'
     } finally {
       await h.sb.clearFault('docker');
     }
+  });
+
+  it('--require-proven: refused without a proving run, accepted after one; the proving run in the provenance', async () => {
+    await prodEnv();
+    const before = await fs.readdir(h.sb.stateDir);
+    const main = await gitOut(h, [
+      '-C',
+      path.join(h.sb.omniHome, 'omnibase_infra'),
+      'rev-parse',
+      'origin/main',
+    ]);
+    const gated = [...ARGS, '--lane', PROD_LANE, '--require-proven', TODAY_LANE];
+    const refused = await redeploy(gated, h.vars);
+    assert.equal(refused.exitCode, 1, refused.stderr);
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `no completed redeploy on lane ${TODAY_LANE} deployed origin/main @ ${main.slice(0, 12)} and verified omninode-claude==0\\.4\\.0, omninode-intelligence==0\\.8\\.0`,
+      ),
+    );
+    assert.deepEqual(await fs.readdir(h.sb.stateDir), before, 'nothing started');
+    // The env var opts the prod lane in the same way.
+    const byEnv = await redeploy([...ARGS, '--lane', PROD_LANE], {
+      ...h.vars,
+      REDEPLOY_REQUIRE_PROVEN: TODAY_LANE,
+    });
+    assert.equal(byEnv.exitCode, 1, byEnv.stderr);
+    const proving = await redeploy([...ARGS, '--lane', TODAY_LANE], h.vars);
+    assert.equal(proving.exitCode, 0, `${proving.stdout}\n${proving.stderr}`);
+    const provingId = runIdOf(proving.stdout);
+    const r = await redeploy(gated, h.vars);
+    assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`proven on ${TODAY_LANE} by ${provingId}`));
+    const state = (await h.client.workflow
+      .getHandle(runIdOf(r.stdout.replace(provingId, '')))
+      .result()) as RedeployState;
+    await assertProdDeployed(h, state);
+    assert.equal(state.provenance.proven_by, provingId);
+    const report = await redeploy(['report', state.run_id], h.vars);
+    assert.match(report.stdout, new RegExp(`Proven by: ${provingId}`));
   });
 });
