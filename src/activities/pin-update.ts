@@ -220,13 +220,15 @@ export function makePinUpdate(deps: ActivityDeps) {
             : await builtin(ctx, worktreePath, opts.versions);
         return {
           details: {
-            // Edited: each matched pin's record says so (old reports lack `action`).
-            pins_applied: Object.fromEntries(
-              Object.entries(report).map(([k, c]) => [
-                k,
-                c.matched ? { ...c, action: 'edited' as const } : c,
-              ]),
-            ),
+            // Under a decided policy each matched pin's record says it was edited (runs without one: as before).
+            pins_applied: opts.policy
+              ? Object.fromEntries(
+                  Object.entries(report).map(([k, c]) => [
+                    k,
+                    c.matched ? { ...c, action: 'edited' as const } : c,
+                  ]),
+                )
+              : report,
             mode: ctx.config.pinMode,
             ...(opts.policy ? { policy: opts.policy } : {}),
             ...(await written()),

@@ -163,7 +163,11 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
       // The verdict PIN_UPDATE will reach: one function (core/pin-policy.ts) for both.
       const policy = req.flags.pinPolicy ?? 'edit';
       const plan = planPins(text, req.versions, policy);
-      lines.push(`Pin policy ${policy} on lane ${lane ?? DEV_LANE} (pins from ${dockerfile}):`);
+      lines.push(
+        policy === 'admit'
+          ? `Pin policy admit on lane ${lane ?? DEV_LANE} (pins from ${dockerfile}):`
+          : `Pin policy edit on lane ${lane ?? DEV_LANE}:`,
+      );
       for (const v of plan.verdicts) lines.push(`  ${verdictLine(v)}`);
       if (policy === 'admit') {
         if (plan.refused.length > 0) {
@@ -183,7 +187,7 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
           lines.push(
             `WARNING: ${plan.unmatched.join(', ')} not found in ${DOCKERFILE_REL}: PIN_UPDATE would fail`,
           );
-        lines.push('Pin change:');
+        lines.push(`Pin change (from ${dockerfile}):`);
         const diff = unifiedDiff(text, plan.text, DOCKERFILE_REL);
         lines.push(diff || '(no change: pins already at the requested versions)');
       }

@@ -219,7 +219,7 @@ describe('today: the prod lane — promoted main, admitted pins, a proven image'
   it('dev lane, edit over a range: the state shows range → ==version, and the rollback restores the range byte for byte', async () => {
     await h.sb.writeEnvFile(h.sb.envVars);
     const dry = await redeploy([...ARGS, '--dry-run'], h.vars);
-    assert.match(dry.stdout, /^Pin policy edit on lane dev /m);
+    assert.match(dry.stdout, /^Pin policy edit on lane dev:$/m);
     assert.match(dry.stdout, /omninode-claude: >=0\.3\.0,<0\.5\.0 → ==0\.4\.0 \(edited in the worktree\)/);
     // VERIFY's version read fails (docker exec), so --rollback-on-failure restores origin's ranges.
     await h.sb.setFault('docker', { exitCode: 1, message: 'simulated: docker exec failed' });
