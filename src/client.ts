@@ -26,6 +26,11 @@ Run options (the /redeploy skill's):
   --skip-infisical           skip INFISICAL
   --worktree-ticket NAME     worktree and branch name (default: the run id)
   --lane NAME                omnibase_infra lane to deploy and verify (default: ONEX_DEPLOY_LANE, else dev)
+  --require-proven LANE      refuse unless a completed run on LANE deployed the same origin/main commit
+                             and verified the same versions (env REDEPLOY_REQUIRE_PROVEN: promoted lanes)
+  --pin-policy edit|admit    edit: write ==version in the worktree; admit: origin's specifier must admit
+                             each version, nothing is edited (default: admit on prod and lanes whose
+                             deploy script guards promoted lineage, else edit; env REDEPLOY_PIN_POLICY)
   --verify-only              run VERIFY only
   --dry-run                  print the commands each phase would run and the pin diff; start nothing
   --resume RUN_ID            continue a run: retry its failed phase, or start it again after its completed phases
@@ -128,6 +133,19 @@ export async function main(argv: string[]): Promise<number> {
       const { autoVersions } = await import('./io/auto-versions.js');
       cmd.req.versions = await autoVersions(config.omniHome);
       out(`[redeploy] --versions auto: ${formatVersions(cmd.req.versions)}`);
+    }
+    if (cmd.kind === 'run') {
+      // Before anything starts (dry runs included): a refused lane/ref/policy combination is exit 2.
+      const { decideRunPolicy, withPolicy } = await import('./cli/pin-policy.js');
+      const policy = await decideRunPolicy(config, {
+        flags: cmd.req.flags,
+        ref: cmd.req.ref,
+        pinPolicy: cmd.pinPolicy,
+      });
+      cmd.req.flags = withPolicy(cmd.req.flags, policy);
+      // The env var opts a promoted lane in; the flag applies to whatever lane it is given with.
+      const { REQUIRE_PROVEN_ENV } = await import('./cli/proven.js');
+      cmd.requireProven ??= (policy.promoted.promoted && process.env[REQUIRE_PROVEN_ENV]) || undefined;
     }
     if (cmd.kind === 'run' && cmd.dryRun) return await dryRun(cmd, out);
     preflightDirs(dirsFor(config, cmd.kind));

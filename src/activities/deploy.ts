@@ -14,7 +14,10 @@ import {
   type ActivityDeps,
   type PhaseContext,
 } from './context.js';
-import { DOCKERFILE_REL } from '../core/commands.js';
+import { DOCKERFILE_REL, infraClone, joinPath } from '../core/commands.js';
+import { DEV_LANE } from '../core/lanes.js';
+import { PROMOTED_REF, promotedLane } from '../core/pin-policy.js';
+import { readRegularFile } from '../io/safe-read.js';
 import { unrequestedPinChanges } from '../core/provenance.js';
 import {
   git,
@@ -48,6 +51,8 @@ export interface DeployInput {
   versions?: Versions;
   /** `--lane` (else ONEX_DEPLOY_LANE from the env, else dev). */
   lane?: string;
+  /** --require-proven: the commit the proving run deployed; HEAD must be it. */
+  provenCommit?: string;
 }
 
 /** Exit 64: today's deploy-runtime.sh refused a named precondition (OPERATOR_ENV_MISSING, BUILD_SOURCE …). */
@@ -90,6 +95,13 @@ async function preflight(ctx: PhaseContext, wt: string, opts: DeployInput) {
       { retryable: false },
     );
   }
+  if (opts.provenCommit && changes.head !== opts.provenCommit)
+    throw new PhaseError(
+      'NotProven',
+      `${wt} is at ${changes.head.slice(0, 12)}, but the proving run deployed ${opts.provenCommit.slice(0, 12)} (origin/main moved since); nothing was deployed. ` +
+        `Prove the new commit on the proving lane, then start a new run`,
+      { retryable: false },
+    );
   const script = await worktreeScript(wt, DEPLOY_SCRIPT);
   if (!script)
     throw new PhaseError(
@@ -98,6 +110,45 @@ async function preflight(ctx: PhaseContext, wt: string, opts: DeployInput) {
       { retryable: false },
     );
   return { commit: changes.head, sha, script };
+}
+
+/**
+ * A promoted lane (prod, or one its script guards) builds exactly origin/main: the lineage guard's own
+ * rules, checked here so a run that would be refused by the script is refused with redeploy's reasons
+ * — clean tree with no untracked file (git status, as the guard reads it) and HEAD = fetched origin/main.
+ */
+export async function promotedCheck(
+  ctx: PhaseContext,
+  wt: string,
+  lane: string | undefined,
+  ref: string,
+): Promise<{ lane: string; why: string } | undefined> {
+  const name = lane ?? DEV_LANE;
+  const script = await readRegularFile(joinPath(wt, DEPLOY_SCRIPT), { maxBytes: 4 * 1024 * 1024 }).catch(
+    () => undefined,
+  );
+  const promoted = promotedLane(name, script);
+  if (!promoted.promoted) return undefined;
+  if (ref !== PROMOTED_REF)
+    throw new PhaseError(
+      'NotPromoted',
+      `lane ${name}: ${promoted.why}, but this run deploys origin/${ref}; nothing was deployed. Start a new run without --ref`,
+      { retryable: false },
+    );
+  const status = await git(ctx, ['-C', wt, 'status', '--porcelain', '--untracked-files=all'], wt);
+  if (status.exitCode !== 0)
+    throw new PhaseError('WorktreeInvalid', `git status failed in ${wt}: ${status.tail.join(' ')}`, {
+      retryable: true,
+    });
+  const dirty = status.stdout.split('\n').filter((l) => l.trim() !== '');
+  if (dirty.length > 0)
+    throw new PhaseError(
+      'PromotedTreeDirty',
+      `lane ${name}: ${promoted.why}, and ${wt} is not clean (${dirty.slice(0, 10).join(', ')}); nothing was deployed. ` +
+        `Remove the worktree (git -C ${infraClone(ctx.config.omniHome)} worktree remove --force ${wt}) and resume, or start a new run with another --worktree-ticket`,
+      { retryable: false, details: { changed_files: dirty } },
+    );
+  return { lane: name, why: promoted.why };
 }
 
 /**
@@ -159,6 +210,11 @@ export function makeDeploy(deps: ActivityDeps) {
         const needs = await checkDeployNeeds(ctx, dirTree(wt), lane);
         const { force, why } = await needsForce(ctx.config.deployRoot, wt, opts.reattempt || ctx.attempt > 1);
         ctx.log(`[redeploy] --force ${force ? 'on' : 'off'}: ${why}`);
+        const promoted = await promotedCheck(ctx, wt, lane, opts.ref ?? 'main');
+        if (promoted)
+          ctx.log(
+            `[redeploy] lane ${promoted.lane} is promoted: the worktree is clean and exactly origin/main`,
+          );
         const extra = deployScriptEnv(
           ctx.env,
           ctx.envFile.path,

@@ -1,11 +1,20 @@
 import type { PhaseResult } from '../core/run.js';
 import { z } from 'zod';
-import { DOCKERFILE_REL, joinPath, pinScriptCommand } from '../core/commands.js';
+import { DOCKERFILE_REL, infraClone, joinPath, pinScriptCommand } from '../core/commands.js';
+import {
+  automationBranch,
+  planPins,
+  refusalMessage,
+  verdictLine,
+  type PinPolicy,
+  type PinVerdict,
+} from '../core/pin-policy.js';
 import { rewritePins, unifiedDiff, type PinReport } from '../core/pins.js';
 import type { Versions } from '../core/versions.js';
 import { formatPins } from '../core/state.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import {
+  git,
   readDockerfile,
   requireWorktree,
   ticketOf,
@@ -62,6 +71,55 @@ async function builtin(
     ctx.log('PIN_UPDATE: pins already at the requested versions; nothing to change');
   }
   return result.report;
+}
+
+/**
+ * `admit`: the worktree (origin/<ref> itself) is never edited; every requested version must satisfy
+ * origin's specifier. A refusal is final (no retry makes a range admit another version) and names the
+ * way out: the change on main, through origin's `automation/pin-<pkg>-v<version>` branch when it exists.
+ */
+async function admit(
+  ctx: PhaseContext,
+  worktreePath: string,
+  versions: Versions,
+  ref: string,
+): Promise<PinReport> {
+  const text = await readDockerfile(worktreePath);
+  const plan = planPins(text, versions, 'admit');
+  for (const v of plan.verdicts) ctx.log(`  ${verdictLine(v)}`);
+  if (plan.refused.length > 0) {
+    const branches = await automationBranches(ctx, plan.refused);
+    throw new PhaseError('PinNotAdmitted', refusalMessage(plan.refused, ref, branches), {
+      retryable: false,
+      details: {
+        pins_applied: plan.report,
+        not_admitted: plan.refused.map((v) => v.package),
+        automation_branches: [...branches],
+      },
+    });
+  }
+  ctx.log('PIN_UPDATE: every requested version is admitted by origin; the Dockerfile is not edited');
+  return plan.report;
+}
+
+/** Which `automation/pin-<pkg>-v<version>` branches origin has (asked of origin, not of stale local refs). */
+async function automationBranches(ctx: PhaseContext, refused: PinVerdict[]): Promise<Set<string>> {
+  const wanted = refused.map((v) => automationBranch(v.package, v.requested));
+  const clone = infraClone(ctx.config.omniHome);
+  const r = await git(
+    ctx,
+    ['-C', clone, 'ls-remote', '--heads', 'origin', ...wanted.map((b) => `refs/heads/${b}`)],
+    clone,
+  );
+  // Best effort: an unreachable origin only loses the hint, never the refusal.
+  if (r.exitCode !== 0) return new Set();
+  const found = new Set(
+    r.stdout
+      .split('\n')
+      .map((l) => l.split('\t')[1]?.replace(/^refs\/heads\//, ''))
+      .filter((b): b is string => !!b),
+  );
+  return new Set(wanted.filter((b) => found.has(b)));
 }
 
 /** Script mode: the seed's update-plugin-pins.py contract (--versions, last stdout line JSON). */
@@ -124,6 +182,8 @@ export function makePinUpdate(deps: ActivityDeps) {
       baseCommit?: string | null;
       /** Earlier versions of the workflow passed the path; ignored — the path is derived from the ticket. */
       worktreePath?: string;
+      /** The run's pin policy (unset in runs of earlier versions: edit). */
+      policy?: PinPolicy;
     },
   ): Promise<PhaseResult<'PIN_UPDATE'>> {
     return withPhase(
@@ -143,6 +203,14 @@ export function makePinUpdate(deps: ActivityDeps) {
           };
           return restored;
         }
+        if (opts.policy === 'admit') {
+          const report = await admit(ctx, worktreePath, opts.versions, opts.ref ?? 'main');
+          const admitted: PhaseOutcome<'PIN_UPDATE'> = {
+            details: { pins_applied: report, mode: 'builtin', policy: 'admit', ...(await written()) },
+            output: {},
+          };
+          return admitted;
+        }
         const report =
           ctx.config.pinMode === 'script'
             ? await script(ctx, worktreePath, opts.versions, {
@@ -151,7 +219,20 @@ export function makePinUpdate(deps: ActivityDeps) {
               })
             : await builtin(ctx, worktreePath, opts.versions);
         return {
-          details: { pins_applied: report, mode: ctx.config.pinMode, ...(await written()) },
+          details: {
+            // Under a decided policy each matched pin's record says it was edited (runs without one: as before).
+            pins_applied: opts.policy
+              ? Object.fromEntries(
+                  Object.entries(report).map(([k, c]) => [
+                    k,
+                    c.matched ? { ...c, action: 'edited' as const } : c,
+                  ]),
+                )
+              : report,
+            mode: ctx.config.pinMode,
+            ...(opts.policy ? { policy: opts.policy } : {}),
+            ...(await written()),
+          },
           output: {},
         };
       },

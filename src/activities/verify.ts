@@ -1,11 +1,19 @@
 import type { PhaseResult } from '../core/run.js';
-import type { HealthResult, VerifiedAgainst, VersionResult } from '../core/details.js';
+import type { HealthResult, ImageRevision, VerifiedAgainst, VersionResult } from '../core/details.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { infraClone, versionCheckCommand } from '../core/commands.js';
-import { POLICY_REL } from '../core/lanes.js';
+import { DOCKERFILE_REL, imageRevisionCommand, infraClone, versionCheckCommand } from '../core/commands.js';
+import { DEPLOY_SCRIPT_REL, DEV_LANE, POLICY_REL } from '../core/lanes.js';
+import {
+  PROMOTED_REF,
+  REVISION_LABEL,
+  mismatchLine,
+  promotedLane,
+  revisionProves,
+} from '../core/pin-policy.js';
+import { currentSpecifiers } from '../core/pins.js';
 import { dirTree } from '../io/infra-tree.js';
 import { checkDeployNeeds, chosenLane } from './deploy-env.js';
-import { locateWorktree } from './worktree-guard.js';
+import { locateWorktree, resolveCommit } from './worktree-guard.js';
 import { normalizeName, sameVersion, type Versions } from '../core/versions.js';
 import { describeExit, PhaseError, withPhase, type ActivityDeps, type PhaseContext } from './context.js';
 
@@ -119,6 +127,40 @@ async function checkVersions(
   );
 }
 
+/**
+ * A promoted lane: whether it is one (from the worktree's deploy script, else the clone's), and the
+ * specifiers origin pins (for "resolved to" messages) — read from the same tree.
+ */
+async function laneTree(
+  ctx: PhaseContext,
+  ticket: string | undefined,
+  lane: string | undefined,
+  packages: string[],
+): Promise<{ promoted: boolean; specifiers: Record<string, string> }> {
+  const wt = ticket ? await locateWorktree(ctx, ticket) : undefined;
+  const tree = dirTree(wt ?? infraClone(ctx.config.omniHome));
+  const [script, dockerfile] = await Promise.all([tree.read(DEPLOY_SCRIPT_REL), tree.read(DOCKERFILE_REL)]);
+  return {
+    promoted: promotedLane(lane ?? DEV_LANE, script).promoted,
+    specifiers: dockerfile === undefined ? {} : currentSpecifiers(dockerfile, packages),
+  };
+}
+
+/** `docker inspect` of the running container: its revision label (null when docker cannot tell). */
+async function imageRevision(
+  ctx: PhaseContext,
+  container: string,
+  expected: string | null,
+): Promise<ImageRevision & { why: string }> {
+  const r = await ctx.run(imageRevisionCommand(container, ctx.config.omniHome), { timeoutMs: 60_000 });
+  const label = r.exitCode === 0 ? r.stdout.trim() : null;
+  const verdict =
+    r.exitCode === 0
+      ? revisionProves(label, expected)
+      : { ok: false, why: `docker inspect ${container} failed (${describeExit(r)}: ${r.tail.at(-1) ?? ''})` };
+  return { container, label, expected, ok: verdict.ok, why: verdict.why };
+}
+
 /** VERIFY: every health endpoint (in parallel, until a deadline) and every version (one docker exec). */
 export function makeVerify(deps: ActivityDeps) {
   return async function verify(
@@ -148,6 +190,8 @@ export function makeVerify(deps: ActivityDeps) {
         // the two waits overlap. If it finds a problem it runs once more after health settles (a container
         // that was still restarting answers then).
         const earlyVersions = checkVersions(ctx, opts.versions, container);
+        const lane = chosenLane(ctx, opts.lane);
+        const tree = await laneTree(ctx, opts.ticket, lane, Object.keys(opts.versions));
         earlyVersions.catch(() => undefined); // awaited below; if health throws first, its rejection must not go unhandled
         const beat = setInterval(() => ctx.heartbeat('polling health endpoints'), 2000);
         let health: Record<string, HealthResult>;
@@ -175,6 +219,31 @@ export function makeVerify(deps: ActivityDeps) {
             `VERIFY: ${pkg} Version: ${v.actual ?? 'not installed'} (expected ${v.expected}) -> ${v.ok ? 'OK' : 'MISMATCH'}`,
           );
         }
+        // A promoted lane proves the image too: its revision label must be the commit DEPLOY built.
+        const revision = tree.promoted
+          ? await imageRevision(
+              ctx,
+              container,
+              // --verify-only deployed nothing: promoted main (as last fetched) is what must run.
+              opts.against?.commit ??
+                (await resolveCommit(ctx, infraClone(ctx.config.omniHome), `origin/${PROMOTED_REF}`)) ??
+                null,
+            )
+          : undefined;
+        if (revision)
+          ctx.log(
+            `VERIFY: ${container} ${REVISION_LABEL}=${revision.label ?? '(none)'} (deployed ${revision.expected ?? '?'}) -> ${revision.ok ? 'OK' : 'MISMATCH'}`,
+          );
+        const imageDetails = revision
+          ? {
+              image_revision: {
+                container: revision.container,
+                label: revision.label,
+                expected: revision.expected,
+                ok: revision.ok,
+              },
+            }
+          : {};
         const failedHealth = Object.entries(health)
           .filter(([, h]) => h.status !== 'healthy')
           .map(([n]) => n);
@@ -185,14 +254,15 @@ export function makeVerify(deps: ActivityDeps) {
               ? `${pkg}: ${v.error}`
               : v.actual === null
                 ? `${pkg}: not installed in ${container}`
-                : `${pkg}: expected ${v.expected}, got ${v.actual}`,
+                : mismatchLine(pkg, v.expected, v.actual, tree.specifiers[pkg]),
           );
-        if (failedHealth.length || failedVersions.length) {
+        if (failedHealth.length || failedVersions.length || (revision && !revision.ok)) {
           const parts = [
             failedHealth.length
               ? `Health checks failed for: ${failedHealth.map((n) => `${n} (${unhealthyWhy(health[n])})`).join(', ')}`
               : '',
             failedVersions.length ? `Version mismatches: ${failedVersions.join('; ')}` : '',
+            revision && !revision.ok ? `Image revision: ${revision.why}` : '',
           ].filter(Boolean);
           throw new PhaseError('VerifyFailed', `VERIFY FAILED: ${parts.join('. ')}`, {
             retryable: false,
@@ -203,12 +273,17 @@ export function makeVerify(deps: ActivityDeps) {
               failed_versions: failedVersions,
               health,
               versions,
+              ...imageDetails,
             },
           });
         }
         // Health and versions are what the stack answered: output, masked like any command output.
         return {
-          details: { verified_against: opts.against ?? null, ...(opts.lane ? { lane: opts.lane } : {}) },
+          details: {
+            verified_against: opts.against ?? null,
+            ...(opts.lane ? { lane: opts.lane } : {}),
+            ...imageDetails,
+          },
           output: { health, versions },
         };
       },

@@ -1,4 +1,5 @@
 import { LANE_RE } from '../core/lanes.js';
+import { isPinPolicy } from '../core/pin-policy.js';
 import { parseArgs } from 'node:util';
 import { parseVersions, type Versions } from '../core/versions.js';
 import { refProblems } from '../core/ref.js';
@@ -47,6 +48,10 @@ export type Command =
       dryRun: boolean;
       target: string | undefined;
       autoVersions: boolean;
+      /** `--pin-policy` as given (decided with the lane and the env var by cli/pin-policy.ts). */
+      pinPolicy: string | undefined;
+      /** `--require-proven LANE` (or REDEPLOY_REQUIRE_PROVEN on a promoted lane, set by the CLI). */
+      requireProven: string | undefined;
     } & OutputOptions)
   | ({
       kind: 'resume';
@@ -56,6 +61,7 @@ export type Command =
       worktreeTicket: string | undefined;
       target: string | undefined;
       ref: string | undefined;
+      pinPolicy: string | undefined;
     } & OutputOptions)
   | ({
       kind: 'status' | 'watch' | 'retry' | 'abort' | 'cancel' | 'report';
@@ -77,6 +83,8 @@ export const RUN_OPTIONS = {
   'worktree-ticket': { type: 'string' },
   ref: { type: 'string' },
   lane: { type: 'string' },
+  'pin-policy': { type: 'string' },
+  'require-proven': { type: 'string' },
   'verify-only': { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   'no-wait': { type: 'boolean', default: false },
@@ -252,6 +260,18 @@ export function parseCommand(argv: string[]): Command {
     problems.push(
       `--lane "${values.lane}" is not a lane name (lowercase letters, digits, "-"; e.g. stability-test)`,
     );
+  const pinPolicy = values['pin-policy'];
+  if (pinPolicy !== undefined && !isPinPolicy(pinPolicy))
+    problems.push(
+      `--pin-policy "${pinPolicy}" is not a pin policy: edit (write ==version in the worktree) or admit (origin's specifier must admit it)`,
+    );
+  const proven = values['require-proven'];
+  if (proven !== undefined && !LANE_RE.test(proven))
+    problems.push(`--require-proven "${proven}" is not a lane name (e.g. stability-test)`);
+  if (proven !== undefined && values.resume !== undefined)
+    problems.push(
+      '--require-proven cannot be combined with --resume (the run resumed was proven, or not, when it started)',
+    );
   if (values['verify-only'] && values['rollback-on-failure'])
     problems.push(
       '--rollback-on-failure cannot be combined with --verify-only (a verify-only run deploys nothing)',
@@ -273,13 +293,24 @@ export function parseCommand(argv: string[]): Command {
   };
   const out = { json: values.json, detach: values.detach, target: values.target };
   if (values.resume !== undefined) {
-    return { kind: 'resume', runId: values.resume, versions, flags, worktreeTicket: ticket, ref, ...out };
+    return {
+      kind: 'resume',
+      runId: values.resume,
+      versions,
+      flags,
+      worktreeTicket: ticket,
+      ref,
+      pinPolicy,
+      ...out,
+    };
   }
   return {
     kind: 'run',
     req: { versions: versions ?? {}, flags, worktreeTicket: ticket, ...(ref ? { ref } : {}) },
     dryRun: values['dry-run'],
     autoVersions: auto,
+    pinPolicy,
+    requireProven: proven,
     ...out,
   };
 }

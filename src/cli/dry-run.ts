@@ -3,7 +3,8 @@ import { execa } from 'execa';
 import { readRegularFile } from '../io/safe-read.js';
 import { DOCKERFILE_REL, infraClone, joinPath, originRef, worktreePathFor } from '../core/commands.js';
 import { PHASE, PHASES, skippingOption, type Phase, type PreviewFacts } from '../core/phases.js';
-import { rewritePins, unifiedDiff } from '../core/pins.js';
+import { unifiedDiff } from '../core/pins.js';
+import { planPins, refusalMessage, verdictLine } from '../core/pin-policy.js';
 import type { Config } from '../io/config.js';
 import { needsForce } from '../io/deploy-force.js';
 import { readEnvFile } from '../io/env-file.js';
@@ -18,7 +19,7 @@ import {
   providedVars,
   type Needs,
 } from '../io/infra-tree.js';
-import { LaneError } from '../core/lanes.js';
+import { DEV_LANE, LaneError } from '../core/lanes.js';
 
 const emptyNeeds: Needs = {
   checked: [],
@@ -159,14 +160,37 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
     if (text === undefined) {
       lines.push(`(no ${DOCKERFILE_REL} reachable at ${dockerfile}: pin diff not shown)`);
     } else {
-      const r = rewritePins(text, req.versions);
-      lines.push(`Pin change (from ${dockerfile}):`);
-      if (r.unmatched.length)
-        lines.push(
-          `WARNING: ${r.unmatched.join(', ')} not found in ${DOCKERFILE_REL}: PIN_UPDATE would fail`,
-        );
-      const diff = unifiedDiff(text, r.text, DOCKERFILE_REL);
-      lines.push(diff || '(no change: pins already at the requested versions)');
+      // The verdict PIN_UPDATE will reach: one function (core/pin-policy.ts) for both.
+      const policy = req.flags.pinPolicy ?? 'edit';
+      const plan = planPins(text, req.versions, policy);
+      lines.push(
+        policy === 'admit'
+          ? `Pin policy admit on lane ${lane ?? DEV_LANE} (pins from ${dockerfile}):`
+          : `Pin policy edit on lane ${lane ?? DEV_LANE}:`,
+      );
+      for (const v of plan.verdicts) lines.push(`  ${verdictLine(v)}`);
+      if (policy === 'admit') {
+        if (plan.refused.length > 0) {
+          // Only what this clone already knows of origin's branches: a dry run fetches nothing.
+          const known = await gitOut(clone, [
+            'for-each-ref',
+            '--format=%(refname:strip=3)',
+            'refs/remotes/origin/automation/',
+          ]);
+          const branches = new Set((known ?? '').split('\n').filter((b) => b !== ''));
+          lines.push(`PIN_UPDATE would fail: ${refusalMessage(plan.refused, ref, branches)}`);
+        } else {
+          lines.push('(no change: origin/' + ref + ' is built as it is)');
+        }
+      } else {
+        if (plan.unmatched.length)
+          lines.push(
+            `WARNING: ${plan.unmatched.join(', ')} not found in ${DOCKERFILE_REL}: PIN_UPDATE would fail`,
+          );
+        lines.push(`Pin change (from ${dockerfile}):`);
+        const diff = unifiedDiff(text, plan.text, DOCKERFILE_REL);
+        lines.push(diff || '(no change: pins already at the requested versions)');
+      }
     }
   }
   return lines;

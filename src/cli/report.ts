@@ -30,6 +30,9 @@ export interface RunReport {
   started_at: string;
   finished_at: string | null;
   target: string | null;
+  /** The lane deployed (`--lane`; null: ONEX_DEPLOY_LANE or dev, as the worker chose) and the pin policy. */
+  lane: string | null;
+  pin_policy: 'edit' | 'admit' | null;
   phases: Record<Phase, PhaseTiming>;
   versions: Record<string, { before: string | null; after: string }>;
   verification: {
@@ -181,6 +184,9 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
     started_at: state.started_at,
     finished_at: state.finished_at,
     target: state.target ?? null,
+    lane: state.flags.lane ?? null,
+    // Runs of earlier versions had no policy: they edited.
+    pin_policy: state.flags.pinPolicy ?? null,
     phases: timing,
     versions,
     verification: {
@@ -217,6 +223,8 @@ export function reportMarkdown(r: RunReport): string {
     `# redeploy ${r.run_id}: ${r.status}`,
     '',
     `Started by ${r.started_by} at ${r.started_at}${r.finished_at ? `, finished ${r.finished_at}` : ''}${r.target ? `, target ${r.target}` : ''}.`,
+    '',
+    `Lane ${r.lane ?? 'default (ONEX_DEPLOY_LANE, else dev)'}, pin policy ${r.pin_policy ?? 'edit (recorded before policies)'}.`,
     ...(r.error ? ['', `**Error:** ${r.error}`] : []),
     ...(r.target_wait_ms !== null && r.target_wait_ms >= 1000
       ? ['', `Waited ${seconds(r.target_wait_ms)} for the target (another run held it).`]
@@ -242,6 +250,10 @@ export function reportMarkdown(r: RunReport): string {
           `- Deployed commit: ${r.provenance.deployed_commit ?? '— (DEPLOY did not run)'}`,
           `- Dockerfile SHA-256: ${r.provenance.dockerfile_sha256 ?? '—'}`,
           `- Deploy script: ${r.provenance.deploy_script ?? '—'}`,
+          ...(r.provenance.image_revision
+            ? [`- Image revision (org.opencontainers.image.revision): ${r.provenance.image_revision}`]
+            : []),
+          ...(r.provenance.proven_by ? [`- Proven by: ${r.provenance.proven_by}`] : []),
         ]
       : ['Not recorded (a run of an earlier version).']),
     '',

@@ -125,6 +125,15 @@ export function versionCheckCommand(container: string, packages: string[], cwd: 
   return { file: 'docker', args: ['exec', container, 'uv', 'pip', 'show', ...packages], cwd };
 }
 
+/** The running container's revision label (today's deploy-runtime.sh bakes it; VERIFY proves a promoted lane with it). */
+export function imageRevisionCommand(container: string, cwd: string): CommandSpec {
+  return {
+    file: 'docker',
+    args: ['inspect', '--format', '{{index .Config.Labels "org.opencontainers.image.revision"}}', container],
+    cwd,
+  };
+}
+
 /** Shell-quoted rendering for display only (dry-run, logs). Never executed. */
 export function formatCommand(spec: CommandSpec): string {
   const quote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);

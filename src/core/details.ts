@@ -70,6 +70,8 @@ export interface WorktreeDetails {
 export interface PinUpdateDetails {
   pins_applied: PinReport;
   mode: 'builtin' | 'script';
+  /** The run's pin policy (absent in runs of earlier versions: edit). */
+  policy?: 'edit' | 'admit';
   dockerfile_sha256: string;
   /** Written by --rollback-on-failure's restore. */
   rollback?: true;
@@ -97,9 +99,18 @@ export interface InfisicalDetails {
   diff?: string;
 }
 
+/** A promoted lane's proof: the running container's revision label against the deployed commit. */
+export interface ImageRevision {
+  container: string;
+  label: string | null;
+  expected: string | null;
+  ok: boolean;
+}
+
 export interface VerifyDetails {
   verified_against: VerifiedAgainst | null;
   lane?: string;
+  image_revision?: ImageRevision;
   health: Record<string, HealthResult>;
   versions: Record<string, VersionResult>;
   failed_health?: string[];

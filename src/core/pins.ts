@@ -17,6 +17,8 @@ export interface PinChange {
   from_raw?: string;
   to: string;
   matched: boolean;
+  /** The pin policy's verdict (core/pin-policy.ts): edited in the worktree, or admitted by origin's specifier. */
+  action?: 'edited' | 'admitted' | 'refused';
 }
 export type PinReport = Record<string, PinChange>;
 

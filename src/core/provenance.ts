@@ -19,6 +19,10 @@ export interface Provenance {
   deploy_script: string | null;
   /** The commit DEPLOY checked the worktree's HEAD against before it ran. */
   deployed_commit: string | null;
+  /** A promoted lane: the running image's revision label VERIFY found equal to deployed_commit. */
+  image_revision?: string | null;
+  /** --require-proven: the run on the proving lane that deployed and verified the same commit and versions. */
+  proven_by?: string | null;
 }
 
 export function emptyProvenance(ref: string): Provenance {
@@ -71,7 +75,12 @@ export function onlyPinsDiffer(base: string, current: string): boolean {
 export function describeProvenance(p: Provenance | undefined | null): string {
   if (!p) return '—';
   const commit = p.deployed_commit ?? p.base_commit;
-  return `origin/${p.ref} @ ${commit ? commit.slice(0, 12) : '(not fetched yet)'}`;
+  // A promoted lane's proof travels with the commit: the Web UI details, `status` and the notifications show it.
+  const proof = [
+    ...(p.image_revision ? [`image revision ${p.image_revision} verified`] : []),
+    ...(p.proven_by ? [`proven by ${p.proven_by}`] : []),
+  ];
+  return `origin/${p.ref} @ ${commit ? commit.slice(0, 12) : '(not fetched yet)'}${proof.length ? ` (${proof.join('; ')})` : ''}`;
 }
 
 /**

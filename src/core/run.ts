@@ -78,6 +78,7 @@ export function recordProvenance(state: RedeployState, d: Partial<PhaseDetails[P
   if ('dockerfile_sha256' in d && d.dockerfile_sha256) p.dockerfile_sha256 = d.dockerfile_sha256;
   if ('deploy_script' in d && d.deploy_script) p.deploy_script = d.deploy_script;
   if ('deployed_commit' in d && d.deployed_commit) p.deployed_commit = d.deployed_commit;
+  if ('image_revision' in d && d.image_revision?.ok) p.image_revision = d.image_revision.label;
 }
 
 /** A phase's activity returned: its record, the worktree path, the pins applied and the provenance. */
@@ -276,6 +277,8 @@ export function targetWaitTimedOut(
 
 /** What DEPLOY must find in the Dockerfile: the requested pins, or origin's when no pin was written. */
 export function expectedPins(state: RedeployState, input: RedeployInput): Versions | 'unchanged' {
+  // Admitted pins are origin's own: the Dockerfile must be exactly HEAD's.
+  if (input.flags.pinPolicy === 'admit') return 'unchanged';
   return state.phases.PIN_UPDATE.status === 'completed' ? { ...input.versions } : 'unchanged';
 }
 
@@ -310,6 +313,7 @@ export function rollbackPlan(state: RedeployState): RollbackPlan {
   const foundRaw = state.phases.WORKTREE.pins_found_raw ?? {};
   const restore: Versions = {};
   for (const [pkg, change] of Object.entries(applied)) {
+    if (change.action === 'admitted') continue; // never edited: nothing to restore
     const raw = originalSpecifier(foundRaw[pkg], change);
     if (raw !== undefined) restore[pkg] = raw;
   }

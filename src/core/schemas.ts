@@ -29,6 +29,7 @@ export const flagsSchema = z.object({
   noWait: z.boolean().optional(),
   rollbackOnFailure: z.boolean().optional(),
   lane: z.string().regex(LANE_RE).optional(),
+  pinPolicy: z.enum(['edit', 'admit']).optional(),
 });
 
 const sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full commit SHA');
@@ -76,6 +77,9 @@ export const inputSchema = z.object({
   skillContext: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/)
+    .optional(),
+  proven: z
+    .object({ lane: z.string().regex(LANE_RE), run_id: z.string().min(1).max(200), commit: sha })
     .optional(),
 });
 

@@ -78,6 +78,11 @@ export interface RedeployFlags {
    * so the state records it and `--resume` keeps it.
    */
   lane?: string;
+  /**
+   * `--pin-policy` (core/pin-policy.ts): `edit` the worktree's pins, or `admit` origin's specifiers
+   * unchanged. Decided by the CLI before the run starts (by lane); unset in runs of earlier versions (edit).
+   */
+  pinPolicy?: 'edit' | 'admit';
 }
 
 export interface RedeployState {
@@ -132,6 +137,11 @@ export interface RedeployInput {
   /** How long a failed phase waits for an operator decision before the run fails (ms). */
   decisionTimeoutMs?: number;
   /**
+   * --require-proven: the run on the proving lane that deployed `commit` with the same versions. DEPLOY
+   * refuses any other commit; its run ID goes into the provenance.
+   */
+  proven?: { lane: string; run_id: string; commit: string };
+  /**
    * The target lock's workflow ID (core/target-lock.ts), from the task queue the run is sent to. In the
    * input, not read from workflowInfo(): a replay must see the same ID whatever queue replays it.
    */
@@ -184,7 +194,10 @@ export function initState(
     rollback: null,
     error: null,
     finished_at: null,
-    provenance: input.resumeFrom?.provenance ?? emptyProvenance(input.ref ?? DEFAULT_WORKTREE_REF),
+    provenance: {
+      ...(input.resumeFrom?.provenance ?? emptyProvenance(input.ref ?? DEFAULT_WORKTREE_REF)),
+      ...(input.proven ? { proven_by: input.proven.run_id } : {}),
+    },
     version: 0,
   };
 }

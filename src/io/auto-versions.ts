@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import { joinPath } from '../core/commands.js';
 import { CliError, EXIT_USAGE } from '../core/errors.js';
+import { sortVersionsDescending } from '../core/pep440.js';
 import { isValidVersion, type Versions } from '../core/versions.js';
 
 /** Package → repository whose `v*` tags version it (CONTRACTS.md, later versions of the skill). */
@@ -40,13 +41,27 @@ async function latestTag(repoPath: string): Promise<string | undefined> {
       ],
       { reject: false },
     );
-    return onCommit.stdout.split('\n')[0]?.trim() || described.stdout.trim();
+    return highest(onCommit.stdout) ?? described.stdout.trim();
   }
   // No v* tag reachable from HEAD: the highest v* tag anywhere in the repo.
   const listed = await execa('git', ['-C', repoPath, 'tag', '--list', 'v*', '--sort=-v:refname'], {
     reject: false,
   });
-  return listed.exitCode === 0 ? listed.stdout.split('\n')[0]?.trim() || undefined : undefined;
+  return listed.exitCode === 0 ? highest(listed.stdout) : undefined;
+}
+
+/**
+ * The highest tag by PEP 440 (git's version sort puts `v1.0.0rc1` above `v1.0.0`: a suffix sorts
+ * after the bare version there). Tags that are not versions only when nothing else is there.
+ */
+function highest(lines: string): string | undefined {
+  const tags = lines
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const byVersion = new Map(tags.map((t) => [t.replace(/^v/, ''), t]));
+  const [top] = sortVersionsDescending([...byVersion.keys()]);
+  return top === undefined ? undefined : byVersion.get(top);
 }
 
 /**

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { joinPath } from '../core/commands.js';
+import { parse as parseToml } from 'smol-toml';
 import { readRegularFile } from './safe-read.js';
 
 /** omnibase_infra's own `[project] version`: names the deployment directory deploy-runtime.sh creates. */
@@ -10,8 +11,21 @@ export async function infraVersion(repoPath: string): Promise<string | undefined
     (await readRegularFile(joinPath(repoPath, 'pyproject.toml'), { maxBytes: 1024 * 1024 }).catch(
       () => undefined,
     )) ?? '';
-  const project = /^\[project\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(text)?.[1] ?? '';
-  return /^\s*version\s*=\s*["']([^"']+)["']/m.exec(project)?.[1];
+  return projectVersion(text);
+}
+
+/**
+ * `[project] version` of a pyproject.toml's text, read by a TOML parser: a comment after `[project]`,
+ * a dotted `project.version` key or a multi-line string are all TOML a regex misreads (and then no
+ * --force would be passed). Undefined when the text is not TOML or has no string version.
+ */
+export function projectVersion(text: string): string | undefined {
+  try {
+    const project = (parseToml(text) as { project?: { version?: unknown } }).project;
+    return typeof project?.version === 'string' ? project.version.trim() || undefined : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -31,6 +31,8 @@ export function deployInput(c: Call, expectPins: Versions | 'unchanged') {
     dockerfileSha256: expectPins === 'unchanged' ? null : c.state.provenance.dockerfile_sha256,
     expectPins,
     ...laneOf(c.input),
+    // --require-proven: only the commit the proving run deployed may be built.
+    ...(c.input.proven ? { provenCommit: c.input.proven.commit } : {}),
   };
 }
 
@@ -63,7 +65,12 @@ const CALLS: { [P in Phase]: (c: Call, summary: { summary: string }) => Promise<
   PIN_UPDATE: (c, s) =>
     acts[PHASE.PIN_UPDATE.options].pinUpdate.executeWithOptions(s, [
       c.input.runId,
-      { ...worktreeAt(c), versions: c.input.versions },
+      {
+        ...worktreeAt(c),
+        versions: c.input.versions,
+        // Only when decided: activity inputs of earlier runs stay as they were recorded.
+        ...(c.input.flags.pinPolicy ? { policy: c.input.flags.pinPolicy } : {}),
+      },
     ]),
   DEPLOY: (c, s) =>
     acts[PHASE.DEPLOY.options].deploy.executeWithOptions(s, [

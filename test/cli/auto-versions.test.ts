@@ -10,7 +10,11 @@ describe('--versions auto', { concurrency: 1 }, () => {
   let env: Record<string, string>;
   before(async () => {
     sb = await createSandbox({
-      tags: { omniclaude: ['v0.3.0', 'v0.4.0'], omnimemory: ['v0.6.1'], omniintelligence: ['v0.8.0'] },
+      tags: {
+        omniclaude: ['v0.3.0', 'v0.4.0'],
+        omnimemory: ['v0.6.1'],
+        omniintelligence: ['v0.8.0rc1', 'v0.8.0'],
+      },
     });
     // A dry run needs no server: an address nothing listens on proves it.
     env = sandboxVars(sb, '127.0.0.1:1', 'unused');

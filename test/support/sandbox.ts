@@ -39,6 +39,8 @@ export const TODAY_REPOS = [...REPOS, 'omnibase_compat', 'omnidash-v2', 'omnigem
 
 /** The lane the today profile can deploy besides dev (docker-compose.stability-test.yml). */
 export const TODAY_LANE = 'stability-test';
+/** The promoted lane of the today profile: its deploy script runs the promotion-lineage guard. */
+export const PROD_LANE = 'prod';
 
 export type FaultTarget =
   'pull-all' | 'deploy' | 'docker' | 'seed-infisical' | 'update-plugin-pins' | 'sync-omnibase-env';
@@ -70,6 +72,11 @@ export interface SandboxOptions {
   initialDeployed?: Record<string, string>;
   /** Tags to create in a repo (and push to its origin), e.g. { omniclaude: ['v0.4.0'] }. */
   tags?: Partial<Record<string, string[]>>;
+  /**
+   * The package index a build resolves ranges against (`<root>/index.json`): a range pin installs the
+   * newest release listed here that it admits. Packages not listed keep their specifier as written.
+   */
+  index?: Record<string, string[]>;
 }
 
 export interface Sandbox {
@@ -104,6 +111,10 @@ export interface Sandbox {
   /** Commit scripts/sync-omnibase-env.sh to omnibase_infra (origin, and the clone if it is on main). */
   addSyncEnvScript(): Promise<void>;
   deployedPins(): Promise<Record<string, string>>;
+  /** The running image's revision label (the 12-character HEAD the deploy stand-in built), or undefined. */
+  deployedRevision(): Promise<string | undefined>;
+  /** Push a branch to omnibase_infra's origin (from main, one commit), e.g. automation/pin-<pkg>-v<ver>. */
+  pushBranch(branch: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -223,6 +234,23 @@ services:
     ports: ["\${CONTRACT_RESOLVER_PORT:-8091}:8091"]
 `;
 
+const TODAY_PROD_OVERLAY = `# Stand-in for docker/docker-compose.prod.yml: the prod lane's containers and ports.
+name: omnibase-infra-prod
+services:
+  omninode-runtime:
+    container_name: omninode-prod-runtime
+    ports: !override
+      - "\${PROD_RUNTIME_MAIN_PORT:?runtime policy contract must set PROD_RUNTIME_MAIN_PORT}:8085"
+  runtime-effects:
+    container_name: omninode-prod-runtime-effects
+    ports: !override
+      - "\${PROD_RUNTIME_EFFECTS_PORT:?runtime policy contract must set PROD_RUNTIME_EFFECTS_PORT}:8085"
+  intelligence-api:
+    profiles: !override ["prod-disabled"]
+  omninode-contract-resolver:
+    profiles: !override ["prod-disabled"]
+`;
+
 const TODAY_STABILITY_OVERLAY = `# Stand-in for docker/docker-compose.stability-test.yml: lane-named containers and ports.
 name: omnibase-infra-stability-test
 services:
@@ -250,6 +278,8 @@ export const TODAY_HEALTH_SERVICES = [
   'omninode-runtime-effects',
   'omninode-stability-test-runtime',
   'omninode-stability-test-runtime-effects',
+  'omninode-prod-runtime',
+  'omninode-prod-runtime-effects',
 ];
 
 const port = (url: string | undefined): string => (url ? new URL(url).port : '1');
@@ -265,6 +295,9 @@ function todayRuntimePolicy(endpoints: Record<string, string>): string {
     'STABILITY_TEST_COMPOSE_PROJECT=omnibase-infra-stability-test',
     `STABILITY_TEST_RUNTIME_MAIN_PORT=${port(endpoints['omninode-stability-test-runtime'])}`,
     `STABILITY_TEST_RUNTIME_EFFECTS_PORT=${port(endpoints['omninode-stability-test-runtime-effects'])}`,
+    'PROD_COMPOSE_PROJECT=omnibase-infra-prod',
+    `PROD_RUNTIME_MAIN_PORT=${port(endpoints['omninode-prod-runtime'])}`,
+    `PROD_RUNTIME_EFFECTS_PORT=${port(endpoints['omninode-prod-runtime-effects'])}`,
     '',
   ].join('\n');
 }
@@ -422,6 +455,7 @@ export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox>
       deployedFile,
     );
     if (today) envVars = todayEnv(health.endpoints);
+    if (opts.index) await fs.writeFile(path.join(root, 'index.json'), JSON.stringify(opts.index, null, 2));
     if (opts.initialDeployed) {
       await fs.writeFile(deployedFile, JSON.stringify(opts.initialDeployed, null, 2) + '\n');
     }
@@ -456,6 +490,7 @@ export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox>
       await write('docker/docker-compose.infra.yml', today ? TODAY_COMPOSE_FILE : COMPOSE_FILE);
       if (today) {
         await write(`docker/docker-compose.${TODAY_LANE}.yml`, TODAY_STABILITY_OVERLAY);
+        await write(`docker/docker-compose.${PROD_LANE}.yml`, TODAY_PROD_OVERLAY);
         await write('docker/runtime-policy.env', todayRuntimePolicy(health?.endpoints ?? {}));
         await write('scripts/sync-omnibase-env.py', await template('sync-omnibase-env.py'), 0o755);
       }
@@ -605,6 +640,29 @@ export async function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox>
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
         throw e;
+      }
+    },
+    async deployedRevision() {
+      try {
+        return (await fs.readFile(path.join(root, 'deployed-revision'), 'utf8')).trim();
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw e;
+      }
+    },
+    async pushBranch(branch) {
+      const origin = path.join(originsDir, 'omnibase_infra.git');
+      const dir = await fs.mkdtemp(path.join(tmpDir, 'branch-'));
+      try {
+        await git(['clone', '-q', '-b', 'main', origin, dir]);
+        await git(['switch', '-q', '-c', branch], dir);
+        await fs.writeFile(path.join(dir, 'AUTOMATION.md'), `${branch}\n`);
+        await git(['add', 'AUTOMATION.md'], dir);
+        await git(['commit', '-q', '-m', `chore(deps): ${branch}`], dir);
+        await git(['push', '-q', 'origin', `HEAD:refs/heads/${branch}`], dir);
+        return await git(['rev-parse', 'HEAD'], dir);
+      } finally {
+        await fs.rm(dir, { recursive: true, force: true });
       }
     },
     close,

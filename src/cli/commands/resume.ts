@@ -1,4 +1,5 @@
 import { contextId } from '../../io/skill-result.js';
+import { isPinPolicy } from '../../core/pin-policy.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { PHASES, isCarriedOnResume } from '../../core/phases.js';
 import { formatVersions, normalizeName, type Versions } from '../../core/versions.js';
@@ -139,6 +140,12 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
   const recordedTarget = (prev as { target?: string | null }).target ?? undefined;
   const target = cmd.target ?? recordedTarget;
   const recordedLane = (prev as { flags?: { lane?: unknown } }).flags?.lane;
+  const recordedPolicy = (prev as { flags?: { pinPolicy?: unknown } }).flags?.pinPolicy;
+  // A resumed run keeps the policy its PIN_UPDATE ran under: another one would undo or contradict it.
+  if (cmd.pinPolicy !== undefined && isPinPolicy(recordedPolicy) && cmd.pinPolicy !== recordedPolicy)
+    throw new UsageError([
+      `--pin-policy ${cmd.pinPolicy} does not match ${cmd.runId}'s pin policy "${recordedPolicy}" (a resumed run keeps its policy; start a new run for another)`,
+    ]);
   const carried = carriedPhases(prev);
   const completed = PHASES.filter((p) => carried[p]?.status === 'completed');
   const input: RedeployInput = {
@@ -149,6 +156,11 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
     flags: {
       ...cmd.flags,
       ...(cmd.flags.lane || typeof recordedLane !== 'string' ? {} : { lane: recordedLane }),
+      ...(isPinPolicy(recordedPolicy)
+        ? { pinPolicy: recordedPolicy }
+        : isPinPolicy(cmd.pinPolicy)
+          ? { pinPolicy: cmd.pinPolicy }
+          : {}),
     },
     startedBy: operator(),
     skillContext: contextId(),

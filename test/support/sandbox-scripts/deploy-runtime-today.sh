@@ -84,10 +84,23 @@ if [[ "$EXECUTE" != true ]]; then
     log "Dry run: would deploy $VERSION to $DEPLOY_DIR (project $PROJECT)"
     exit 0
 fi
-if [[ "$PROD" == true && -n "$(git -C "$REPO_ROOT" status --porcelain)" ]]; then
-    err "prod lane refuses a dirty source tree ($REPO_ROOT)"
-    exit 1
-fi
+# The prod promotion-lineage guard (the real script runs scripts/check_prod_promotion_lineage.py
+# --repo <tree>): (a) clean tree, untracked files included; (b) HEAD ancestor-of/equal-to origin/main.
+guard_prod_promotion_lineage() {
+    [[ "$PROD" == true ]] || return 0
+    if [[ -n "$(git -C "$REPO_ROOT" status --porcelain --untracked-files=all)" ]]; then
+        echo "[prod-lineage] FAIL (dirty_tree): prod build rejected: working tree in $REPO_ROOT has uncommitted or untracked changes; the baked revision would not match the image contents. Commit or stash, then rebuild from a clean clone." >&2
+        err "Prod promotion-lineage guard FAILED. Refusing to build prod."
+        exit 1
+    fi
+    if ! git -C "$REPO_ROOT" merge-base --is-ancestor HEAD origin/main 2>/dev/null; then
+        echo "[prod-lineage] FAIL (not_promoted): prod build rejected: HEAD $(git -C "$REPO_ROOT" rev-parse HEAD) in $REPO_ROOT is not an ancestor-of/equal-to origin/main" >&2
+        err "Prod promotion-lineage guard FAILED. Refusing to build prod."
+        exit 1
+    fi
+    log "Prod promotion-lineage guard passed: source clean + promoted."
+}
+guard_prod_promotion_lineage
 
 LOCK_HELD=false
 BACKUP_DIR=""
@@ -154,6 +167,8 @@ log "docker compose build: SUCCESS"
 
 if [[ "$RESTART" == true ]]; then
     python3 "$STANDIN_ROOT/lib/standin_lib.py" record-deployed "$REPO_ROOT/docker/Dockerfile.runtime" "$RUNTIME_CONTAINER"
+    # The image's org.opencontainers.image.revision (VCS_REF: the 12-character HEAD), for docker inspect.
+    git -C "$REPO_ROOT" rev-parse --short=12 HEAD >"$STANDIN_ROOT/deployed-revision"
     log "Restarted runtime services (project $PROJECT)"
     log "Checking health endpoint ($HEALTH_URL)..."
     healthy=false

@@ -86,6 +86,28 @@ def spec_to_version(spec):
     return spec
 
 
+INDEX_FILE = os.path.join(ROOT, 'index.json')
+
+
+def resolve(name, spec):
+    """A range as a build resolves it: the newest release in the sandbox's index the range admits.
+
+    Without an index entry for the package the specifier is recorded as written (older tests).
+    """
+    try:
+        with open(INDEX_FILE) as f:
+            index = {normalize(k): v for k, v in json.load(f).items()}
+    except FileNotFoundError:
+        return spec
+    releases = index.get(normalize(name))
+    if not releases:
+        return spec
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+    ok = sorted((Version(v) for v in SpecifierSet(spec).filter(releases)), reverse=True)
+    return str(ok[0]) if ok else spec
+
+
 def parse_pins(text):
     """Requirements of every `pip install` in a Dockerfile -> {name: version-or-spec}."""
     logical, cur = [], ''
@@ -129,7 +151,8 @@ def parse_pins(text):
             spec = m.group(3).split(';')[0].strip()
             if spec and spec[0] not in '<>=!~':
                 continue
-            pins[m.group(1)] = spec_to_version(spec)
+            version = spec_to_version(spec)
+            pins[m.group(1)] = resolve(m.group(1), spec) if version == spec else version
     return pins
 
 

@@ -1,0 +1,48 @@
+import { infraClone } from '../core/commands.js';
+import { DEPLOY_SCRIPT_REL, DEV_LANE } from '../core/lanes.js';
+import { PIN_POLICY_ENV, decidePinPolicy, promotedLane, type PinPolicy } from '../core/pin-policy.js';
+import type { RedeployFlags } from '../core/state.js';
+import type { Config } from '../io/config.js';
+import { readEnvFile } from '../io/env-file.js';
+import { refTree } from '../io/infra-tree.js';
+import { UsageError } from './args.js';
+
+export interface RunPolicy {
+  lane: string;
+  ref: string;
+  policy: PinPolicy;
+  /** Where the policy came from: `--pin-policy`, the env var, or `default` (by lane). */
+  source: string;
+  promoted: { promoted: boolean; why: string };
+}
+
+/**
+ * The run's lane and pin policy, decided before anything starts: the lane as the activities choose it
+ * (--lane, else ONEX_DEPLOY_LANE from the env file or the environment), whether it is promoted (prod,
+ * or origin/<ref>'s deploy script guards it), and the policy. Refusals are usage errors (exit 2).
+ */
+export async function decideRunPolicy(
+  config: Config,
+  opts: { flags: RedeployFlags; ref: string | undefined; pinPolicy: string | undefined },
+): Promise<RunPolicy> {
+  const env = await readEnvFile(config.envFile).catch(() => ({ vars: {} as Record<string, string> }));
+  const lane = opts.flags.lane || env.vars['ONEX_DEPLOY_LANE'] || process.env['ONEX_DEPLOY_LANE'] || DEV_LANE;
+  const ref = opts.ref ?? config.worktreeRef;
+  const tree = await refTree(infraClone(config.omniHome), [`origin/${ref}`]).catch(() => undefined);
+  const script = await tree?.read(DEPLOY_SCRIPT_REL);
+  const promoted = promotedLane(lane, script);
+  const decided = decidePinPolicy({
+    flag: opts.pinPolicy,
+    env: process.env[PIN_POLICY_ENV],
+    lane,
+    ref,
+    promoted,
+  });
+  if (decided.problems.length > 0) throw new UsageError(decided.problems);
+  return { lane, ref, policy: decided.policy, source: decided.source, promoted };
+}
+
+/** The flags a new run starts with: its policy recorded, so the state, the report and --resume show it. */
+export function withPolicy(flags: RedeployFlags, p: RunPolicy): RedeployFlags {
+  return { ...flags, pinPolicy: p.policy };
+}
