@@ -68,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (cmd.kind === 'worker') {
       const { runWorker } = await import('./worker.js');
-      await runWorker(cmd.target);
+      await runWorker(cmd.target, cmd.metrics ? { metrics: cmd.metrics } : {});
       return 0;
     }
     const config = loadConfig();

@@ -110,7 +110,10 @@ export function versionLine(line: TemporalLine): string {
   return `temporal version ${line.version} (Server ${line.server}, UI ${line.ui})`;
 }
 
-export function cacheDir(env: NodeJS.ProcessEnv = process.env, line: TemporalLine = temporalLine(env)): string {
+export function cacheDir(
+  env: NodeJS.ProcessEnv = process.env,
+  line: TemporalLine = temporalLine(env),
+): string {
   const base = env['XDG_CACHE_HOME'] || path.join(env['HOME'] || os.homedir(), '.cache');
   return path.join(base, 'redeploy', 'temporal-cli', `v${line.version}`);
 }

