@@ -31,7 +31,8 @@ try {
       process.execPath,
       [
         '--test',
-        '--test-concurrency=2',
+        // REDEPLOY_TEST_CONCURRENCY: CI's second pass (mostly waiting on backoffs and timers) runs 3 files at once.
+        `--test-concurrency=${process.env.REDEPLOY_TEST_CONCURRENCY || 2}`,
         '--test-timeout=300000',
         // A test that times out can leave handles (a worker, a connection) open; without this its file
         // would never exit and the whole run would hang until CI's limit.

@@ -31,12 +31,13 @@ export async function installMetrics(address: string): Promise<void> {
       },
     });
   } catch (err) {
-    throw new CliError(
-      `Cannot serve metrics on ${address}: ${(err as Error).message}. (The Temporal runtime is installed once ` +
-        `per process: start the worker with --metrics as its own process.)`,
-      EXIT_FAILED,
-      { prefixed: true },
-    );
+    const why = (err as Error).message;
+    const hint = /in use/i.test(why)
+      ? 'Another process listens there: pick another port, or stop it.'
+      : 'The Temporal runtime is installed once per process: start the worker with --metrics as its own process.';
+    throw new CliError(`Cannot serve metrics on ${address}: ${why}. ${hint}`, EXIT_FAILED, {
+      prefixed: true,
+    });
   }
 }
 

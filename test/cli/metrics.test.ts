@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { decideUpdate } from '../../src/workflows/messages.js';
@@ -153,6 +154,18 @@ describe('redeploy worker --metrics', { concurrency: 1 }, () => {
     });
     assert.equal(status.exitCode, 2);
     assert.match(String(status.all), /--metrics applies to `redeploy worker` only, not `redeploy list`/);
+
+    // A port another process holds: one line, exit 1, no worker.
+    const taken = http.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const busy = `127.0.0.1:${(taken.address() as { port: number }).port}`;
+    const inUse = await startWorker(h.vars, ['--metrics', busy]);
+    await new Promise((resolve) => taken.close(resolve));
+    assert.equal(inUse.exitCode, 1);
+    assert.match(
+      String(inUse.all),
+      new RegExp(`^redeploy: Cannot serve metrics on ${busy}: .*Address already in use.*pick another port`),
+    );
 
     // The flag form serves too.
     const address = `127.0.0.1:${await freePort()}`;
