@@ -39,7 +39,8 @@ Commands:
   cancel RUN_ID              stop a run now (the running phase's processes are killed)
   report RUN_ID [--json]     phase timings and attempts, versions before/after, verification, decisions
   list                       recent runs
-  worker                     run a worker for REDEPLOY_TASK_QUEUE
+  worker [--target HOST] [--metrics HOST:PORT]
+                             run a worker for REDEPLOY_TASK_QUEUE (--metrics: Prometheus on HOST:PORT)
 
 Exit codes: 0 success · 1 run failed or aborted (or Temporal unreachable) · 2 usage or configuration error ·
 130 interrupted (Ctrl-C detaches; the run goes on).`;
