@@ -31,8 +31,8 @@ try {
       process.execPath,
       [
         '--test',
-        // REDEPLOY_TEST_CONCURRENCY: CI's second pass runs 6 files at once (they mostly wait on backoffs and timers:
-        // 250 s of CPU in 436 s of wall time at 6, 621 s at 3, on the shared 2-core machine).
+        // REDEPLOY_TEST_CONCURRENCY: CI's second pass runs 3 files at once (they mostly wait on timers: ~250 s of
+        // CPU in 621 s at 3; 358-436 s at 6, but one file then hit the 300 s file timeout on a load-16 machine).
         `--test-concurrency=${process.env.REDEPLOY_TEST_CONCURRENCY || 2}`,
         '--test-timeout=300000',
         // A test that times out can leave handles (a worker, a connection) open; without this its file
