@@ -20,6 +20,9 @@ function defaultFiles() {
 }
 
 const cli = await findTemporalCli();
+// Which Temporal line this run tests (CI runs the core suite on two): in the log, first.
+const { execFileSync } = await import('node:child_process');
+console.error(`[temporal] ${cli}: ${execFileSync(cli, ['--version'], { encoding: 'utf8' }).trim()}`);
 const server = await startDevServer({ cli, log: (l) => console.error(l) });
 let code = 1;
 try {
@@ -28,7 +31,9 @@ try {
       process.execPath,
       [
         '--test',
-        '--test-concurrency=2',
+        // REDEPLOY_TEST_CONCURRENCY: CI's second pass runs 3 files at once (they mostly wait on timers: ~250 s of
+        // CPU in 621 s at 3; 358-436 s at 6, but one file then hit the 300 s file timeout on a load-16 machine).
+        `--test-concurrency=${process.env.REDEPLOY_TEST_CONCURRENCY || 2}`,
         '--test-timeout=300000',
         // A test that times out can leave handles (a worker, a connection) open; without this its file
         // would never exit and the whole run would hang until CI's limit.

