@@ -159,6 +159,8 @@ export async function withPhase<P extends Phase>(
           ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
           // Every phase's commands, not only DEPLOY's: a killed worker can orphan a SYNC or a seeding too.
           pidFile: `${logFile.slice(0, -'.log'.length)}.pgid`,
+          // The developer's tree: no program is looked up there (see io/trusted-env.ts).
+          untrustedDirs: [config.omniHome],
         });
         tail = result.tail;
         if (result.aborted) throw new CancelledFailure(`${phase} cancelled; process group stopped`);

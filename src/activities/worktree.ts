@@ -9,6 +9,7 @@ import {
 } from '../core/commands.js';
 import { currentPins, currentSpecifiers } from '../core/pins.js';
 import { displayUrl } from '../core/provenance.js';
+import { unsafeRepository } from '../io/git.js';
 import type { Versions } from '../core/versions.js';
 import {
   describeExit,
@@ -26,6 +27,7 @@ import {
   locateWorktree,
   modifiedWorktreeError,
   readDockerfile,
+  refuseUnsafe,
   removeIgnored,
   resolveCommit,
   worktreeChanges,
@@ -150,6 +152,7 @@ export function makeWorktree(deps: ActivityDeps) {
             timeoutMs: 5 * 60_000,
           },
         );
+        if (add.exitCode !== 0) refuseUnsafe(unsafeRepository(add.stderr));
         if (add.exitCode !== 0) {
           throw new PhaseError(
             'WorktreeAddFailed',

@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { runGit } from './git.js';
 import { joinPath } from '../core/commands.js';
 import { CliError, EXIT_USAGE } from '../core/errors.js';
 import { isValidVersion, type Versions } from '../core/versions.js';
@@ -17,35 +17,23 @@ export class AutoVersionsError extends CliError {
 }
 
 async function latestTag(repoPath: string): Promise<string | undefined> {
-  const described = await execa(
-    'git',
-    ['-C', repoPath, 'describe', '--tags', '--abbrev=0', '--match', 'v*'],
-    {
-      reject: false,
-    },
-  );
+  const described = await runGit(['-C', repoPath, 'describe', '--tags', '--abbrev=0', '--match', 'v*']);
   if (described.exitCode === 0 && described.stdout.trim()) {
     // Several tags on that commit (v0.3.0 and v0.4.0 both on HEAD): describe picks any; take the highest.
-    const onCommit = await execa(
-      'git',
-      [
-        '-C',
-        repoPath,
-        'tag',
-        '--points-at',
-        `${described.stdout.trim()}^{commit}`,
-        '--list',
-        'v*',
-        '--sort=-v:refname',
-      ],
-      { reject: false },
-    );
+    const onCommit = await runGit([
+      '-C',
+      repoPath,
+      'tag',
+      '--points-at',
+      `${described.stdout.trim()}^{commit}`,
+      '--list',
+      'v*',
+      '--sort=-v:refname',
+    ]);
     return onCommit.stdout.split('\n')[0]?.trim() || described.stdout.trim();
   }
   // No v* tag reachable from HEAD: the highest v* tag anywhere in the repo.
-  const listed = await execa('git', ['-C', repoPath, 'tag', '--list', 'v*', '--sort=-v:refname'], {
-    reject: false,
-  });
+  const listed = await runGit(['-C', repoPath, 'tag', '--list', 'v*', '--sort=-v:refname']);
   return listed.exitCode === 0 ? listed.stdout.split('\n')[0]?.trim() || undefined : undefined;
 }
 

