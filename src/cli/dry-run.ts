@@ -163,6 +163,8 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
         lines.push(
           `WARNING: ${r.unmatched.join(', ')} not found in ${DOCKERFILE_REL}: PIN_UPDATE would fail`,
         );
+      for (const [pkg, why] of Object.entries(r.refused))
+        lines.push(`WARNING: ${pkg} ${why}: PIN_UPDATE would fail`);
       const diff = unifiedDiff(text, r.text, DOCKERFILE_REL);
       lines.push(diff || '(no change: pins already at the requested versions)');
     }
