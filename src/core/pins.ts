@@ -516,6 +516,7 @@ export function rewritePins(
       to: version,
       matched: true,
     };
+    if (refused[name]) continue; // nothing of a refused package is rewritten
     const perHit = opts.restore ? opts.restoreHits?.[name] : undefined;
     if (perHit && perHit.length !== hits.length) {
       refused[name] = `${hits.length} place(s) in the Dockerfile, but ${perHit.length} recorded`;
