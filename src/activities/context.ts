@@ -10,6 +10,7 @@ import { boundString, boundValue } from '../io/bound.js';
 import { worktreePathFor } from '../core/commands.js';
 import { createMasker, maskDeep, secretValues, type Masker } from '../io/mask.js';
 import { runCommand, type RunResult } from '../io/exec.js';
+import { UnsafeRepositoryError } from '../io/git.js';
 import { explainingLines } from '../core/failure-lines.js';
 
 /**
@@ -193,6 +194,11 @@ function toFailure(
   logFile: string | undefined,
 ): Error {
   if (err instanceof CancelledFailure) return err;
+  if (err instanceof UnsafeRepositoryError)
+    err = new PhaseError('RepositoryNotOwned', err.message, {
+      retryable: false,
+      details: { repository: err.unsafe.path, allow: err.unsafe.allow },
+    });
   if (err instanceof PhaseError) {
     const where = logFile ?? 'the phase log';
     return ApplicationFailure.create({

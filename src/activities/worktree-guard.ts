@@ -65,7 +65,13 @@ export async function git(
   _cwd?: string,
   env: Record<string, string> = {},
 ): Promise<GitResult> {
-  const r = await runGit(args, { env: ctx.env, own: env, signal: ctx.signal, timeoutMs: 60_000 });
+  const r = await runGit(args, {
+    env: ctx.env,
+    own: env,
+    signal: ctx.signal,
+    timeoutMs: 60_000,
+    untrustedDirs: [ctx.config.omniHome],
+  });
   if (r.unsafe) refuseUnsafe(r.unsafe);
   return {
     exitCode: r.exitCode,

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import fs from 'node:fs/promises';
 import { runGit, unsafeRepositoryMessage } from '../io/git.js';
 import { CliError, EXIT_USAGE } from '../core/errors.js';
@@ -38,7 +39,8 @@ const exists = (p: string) =>
 /** One read-only git query; `undefined` when it fails (no clone, ref not fetched). */
 async function gitOut(cwd: string, args: string[], trim = true): Promise<string | undefined> {
   // Bounded: a dry run must answer even when the clone sits on a hung mount.
-  const r = await runGit(['-C', cwd, ...args], { timeoutMs: 10_000 });
+  // Every call here is in the infra clone: its parent is OMNI_HOME, where no `git` is looked up.
+  const r = await runGit(['-C', cwd, ...args], { timeoutMs: 10_000, untrustedDirs: [path.dirname(cwd)] });
   // A repository git refuses for its owner: the dry run says so instead of showing nothing.
   if (r.unsafe) throw new CliError(unsafeRepositoryMessage(r.unsafe), EXIT_USAGE);
   if (r.exitCode !== 0) return undefined;

@@ -1,4 +1,5 @@
-import { runGit } from './git.js';
+import path from 'node:path';
+import { runGit, unsafeRepositoryMessage } from './git.js';
 import { joinPath } from '../core/commands.js';
 import { CliError, EXIT_USAGE } from '../core/errors.js';
 import { isValidVersion, type Versions } from '../core/versions.js';
@@ -17,7 +18,10 @@ export class AutoVersionsError extends CliError {
 }
 
 async function latestTag(repoPath: string): Promise<string | undefined> {
-  const described = await runGit(['-C', repoPath, 'describe', '--tags', '--abbrev=0', '--match', 'v*']);
+  // The repositories sit in OMNI_HOME: no `git` is looked up there.
+  const opts = { untrustedDirs: [path.dirname(repoPath)] };
+  const described = await runGit(['-C', repoPath, 'describe', '--tags', '--abbrev=0', '--match', 'v*'], opts);
+  if (described.unsafe) throw new AutoVersionsError([unsafeRepositoryMessage(described.unsafe)]);
   if (described.exitCode === 0 && described.stdout.trim()) {
     // Several tags on that commit (v0.3.0 and v0.4.0 both on HEAD): describe picks any; take the highest.
     const onCommit = await runGit([
@@ -33,7 +37,7 @@ async function latestTag(repoPath: string): Promise<string | undefined> {
     return onCommit.stdout.split('\n')[0]?.trim() || described.stdout.trim();
   }
   // No v* tag reachable from HEAD: the highest v* tag anywhere in the repo.
-  const listed = await runGit(['-C', repoPath, 'tag', '--list', 'v*', '--sort=-v:refname']);
+  const listed = await runGit(['-C', repoPath, 'tag', '--list', 'v*', '--sort=-v:refname'], opts);
   return listed.exitCode === 0 ? listed.stdout.split('\n')[0]?.trim() || undefined : undefined;
 }
 

@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import type { CommandSpec } from '../core/commands.js';
+import { trustedPath } from './trusted-env.js';
 
 /**
  * The one way redeploy runs git. A clone under OMNI_HOME and the environment a worker starts from are
@@ -114,6 +115,14 @@ export function unsafeRepositoryMessage(u: UnsafeRepository): string {
   );
 }
 
+/** Thrown where a caller has no phase to fail (ENV_CHECK's tree reads, --versions auto): the same refusal. */
+export class UnsafeRepositoryError extends Error {
+  constructor(readonly unsafe: UnsafeRepository) {
+    super(unsafeRepositoryMessage(unsafe));
+    this.name = 'UnsafeRepositoryError';
+  }
+}
+
 export interface GitRunOptions {
   /** The environment to start from (the worker's): its GIT_* are dropped. */
   env?: Record<string, string>;
@@ -124,6 +133,8 @@ export interface GitRunOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
   maxBuffer?: number;
+  /** Directories others write (OMNI_HOME): no `git` is looked up there. */
+  untrustedDirs?: readonly string[];
 }
 
 export interface GitOutput {
@@ -143,7 +154,9 @@ function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 
 /** Runs `git <args>` hardened. Never throws for git's exit status; callers decide. */
 export async function runGit(args: readonly string[], opts: GitRunOptions = {}): Promise<GitOutput> {
-  const env = gitEnv(opts.env ?? stringEnv(process.env), opts.own);
+  const base = opts.env ?? stringEnv(process.env);
+  // The same PATH rule as every other command (io/trusted-env.ts): a planted OMNI_HOME/git never runs.
+  const env = gitEnv({ ...base, PATH: trustedPath(base['PATH'], opts.untrustedDirs) }, opts.own);
   const r = await execa('git', await gitArgv(args, env), {
     // `/`: a directory no one else writes, so nothing is looked up relative to the caller's cwd.
     cwd: opts.cwd ?? '/',

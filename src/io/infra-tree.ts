@@ -1,6 +1,7 @@
+import path from 'node:path';
 import { readRegularFile } from './safe-read.js';
 import fs from 'node:fs/promises';
-import { runGit } from './git.js';
+import { runGit, UnsafeRepositoryError } from './git.js';
 import {
   COMPOSE_REL,
   DEPLOY_SCRIPT_REL,
@@ -49,13 +50,21 @@ export function dirTree(dir: string): Tree {
  */
 export async function refTree(clone: string, refs: string[]): Promise<Tree | undefined> {
   for (const ref of refs) {
-    const r = await runGit(['-C', clone, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+    // The clone sits in OMNI_HOME: no `git` is looked up there.
+    const untrustedDirs = [path.dirname(clone)];
+    const r = await runGit(['-C', clone, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
+      untrustedDirs,
+    });
+    if (r.unsafe) throw new UnsafeRepositoryError(r.unsafe);
     if (r.exitCode !== 0) continue;
     const commit = r.stdout.trim();
     return {
       label: `${clone} ${ref} (${commit.slice(0, 12)})`,
       read: async (rel) => {
-        const s = await runGit(['-C', clone, 'show', `${commit}:${rel}`], { maxBuffer: MAX_FILE });
+        const s = await runGit(['-C', clone, 'show', `${commit}:${rel}`], {
+          maxBuffer: MAX_FILE,
+          untrustedDirs,
+        });
         return s.exitCode === 0 ? s.stdout : undefined;
       },
     };
