@@ -40,22 +40,32 @@ describe('subprocesses from a directory others write', { concurrency: 1 }, () =>
   });
   after(() => fs.rm(dir, { recursive: true, force: true }));
 
-  it('an empty PATH entry does not make a planted program in the working directory run', async () => {
+  it('an empty PATH entry, `.` or an OMNI_HOME entry does not make a planted program run', async () => {
     const omni = path.join(dir, 'omni');
+    const wt = path.join(dir, 'wt');
     await fs.mkdir(omni);
+    await fs.mkdir(wt);
     const marker = path.join(dir, 'planted-ran');
-    await fs.writeFile(path.join(omni, 'docker'), `#!/bin/sh\ntouch '${marker}'\n`, { mode: 0o755 });
-    const r = await runCommand(
-      { file: 'docker', args: ['--version'], cwd: '/' },
-      {
-        env: { PATH: `:${omni}:.:/nonexistent-bin` },
-        mask: (s) => s,
-        logFile: path.join(dir, 'logs', 'a.log'),
-        untrustedDirs: [omni],
-      },
-    );
-    assert.equal(r.exitCode, undefined, 'no docker found on a PATH without the planted dir');
-    await assert.rejects(fs.stat(marker));
+    for (const d of [omni, wt])
+      await fs.writeFile(path.join(d, 'docker'), `#!/bin/sh\ntouch '${marker}'\n`, { mode: 0o755 });
+    for (const [i, PATH] of [
+      `:/nonexistent-bin`,
+      `.:/nonexistent-bin`,
+      `${omni}:/nonexistent-bin`,
+    ].entries()) {
+      const r = await runCommand(
+        // The working directory holds a planted `docker` too: only a relative PATH entry would find it.
+        { file: 'docker', args: ['--version'], cwd: wt },
+        {
+          env: { PATH },
+          mask: (s) => s,
+          logFile: path.join(dir, 'logs', `a${i}.log`),
+          untrustedDirs: [omni],
+        },
+      );
+      assert.equal(r.exitCode, undefined, `no docker found with PATH=${PATH}`);
+      await assert.rejects(fs.stat(marker));
+    }
   });
 
   it('OMNI_HOME as the working directory is refused for anything but pull-all.sh', async () => {
