@@ -27,9 +27,21 @@ async function getOnce(
   redirects: 'none' | 'same-origin',
   signal: AbortSignal,
 ): Promise<{ code: number; error?: string }> {
-  let current = url;
+  // fetch refuses a URL with user-info: it is sent as Basic auth instead, to the endpoint's origin only.
+  const start = new URL(url);
+  const auth =
+    start.username || start.password
+      ? `Basic ${Buffer.from(`${decodeURIComponent(start.username)}:${decodeURIComponent(start.password)}`).toString('base64')}`
+      : undefined;
+  start.username = '';
+  start.password = '';
+  let current = start.href;
   for (let hop = 0; ; hop++) {
-    const res = await fetch(current, { redirect: 'manual', signal });
+    const res = await fetch(current, {
+      redirect: 'manual',
+      signal,
+      ...(auth ? { headers: { authorization: auth } } : {}),
+    });
     await res.body?.cancel();
     if (res.status < 300 || res.status >= 400) return { code: res.status };
     const location = res.headers.get('location');
@@ -40,7 +52,7 @@ async function getOnce(
         code: res.status,
         error: `HTTP ${res.status} redirect to ${where} (not followed; REDEPLOY_VERIFY_REDIRECTS=same-origin follows one to the same origin)`,
       };
-    if (target.origin !== new URL(url).origin)
+    if (target.origin !== start.origin)
       return {
         code: res.status,
         error: `HTTP ${res.status} redirect to another origin (${where}): not followed`,

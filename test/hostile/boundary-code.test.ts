@@ -46,20 +46,28 @@ describe('hostile boundary: code from places others write', { concurrency: 1 }, 
         ),
       );
     const planted = await hashFiles();
+    // origin's main read now: with the PATH below, the test's own `git` would be the planted one.
+    const expected = await originMain(h);
     const savedPath = h.sb.env['PATH'] ?? '';
     // Empty entry first (= the working directory), then OMNI_HOME itself, then the real PATH.
     h.sb.env['PATH'] = `:${h.sb.omniHome}:.:${savedPath}`;
+    let state: RedeployState;
     try {
-      const handle = await h.start({ flags: FLAGS });
-      const state = await completed(handle);
-      assert.equal(await exists(marker), false, 'no code from OMNI_HOME ran');
+      state = await completed(await h.start({ flags: FLAGS }));
+    } finally {
+      h.sb.env['PATH'] = savedPath;
+    }
+    {
+      assert.equal(
+        await exists(marker),
+        false,
+        `no code from OMNI_HOME ran: ${await fs.readFile(marker, 'utf8').catch(() => '')}`,
+      );
       // The probe ran (no ONEX_TIER) and found no omniclaude: not FULL_ONEX from a planted module.
       assert.equal(state.phases.NOTIFY['tier'], 'EVENT_BUS');
       // The real docker stand-in answered VERIFY (the planted one would "verify" anything).
       assert.ok((await h.sb.invocations('docker')) > 0);
-      await assertDeployed(h, state, await originMain(h), VERSIONS);
-    } finally {
-      h.sb.env['PATH'] = savedPath;
+      await assertDeployed(h, state, expected, VERSIONS);
     }
     assert.deepEqual(await hashFiles(), planted, 'the planted files are untouched');
     for (const f of plantedFiles) await fs.rm(f);

@@ -16,6 +16,7 @@ describe('hostile boundary: VERIFY redirects and passwords in URLs', { concurren
   let other: http.Server;
   let redirector: http.Server;
   let otherHits = 0;
+  const authHeaders: string[] = [];
   const HEALTH_PASSWORD = 'h3alth-Pass-7781';
   const INDEX_PASSWORD = 'second-Index-Pass-4412';
   const listen = async (s: http.Server): Promise<number> => {
@@ -28,7 +29,8 @@ describe('hostile boundary: VERIFY redirects and passwords in URLs', { concurren
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"healthy"}');
     });
     const otherPort = await listen(other);
-    redirector = http.createServer((_q, res) => {
+    redirector = http.createServer((q, res) => {
+      authHeaders.push(q.headers.authorization ?? '');
       res.writeHead(302, { location: `http://127.0.0.1:${otherPort}/health` }).end();
     });
     const port = await listen(redirector);
@@ -53,6 +55,9 @@ describe('hostile boundary: VERIFY redirects and passwords in URLs', { concurren
     const detail = JSON.stringify(waiting.phases.VERIFY);
     assert.match(detail, /redirect to .*not followed/, detail);
     assert.equal(otherHits, 0, 'the other origin was never asked');
+    // The URL's credentials went to the endpoint itself, as Basic auth (fetch refuses them in the URL).
+    assert.ok(authHeaders.length > 0);
+    assert.equal(authHeaders[0], `Basic ${Buffer.from(`probe:${HEALTH_PASSWORD}`).toString('base64')}`);
     await abortRun(handle, 'VERIFY');
     await assertNoSecretLeak(h, handle, HEALTH_PASSWORD);
   });

@@ -21,8 +21,10 @@ export async function treeHash(dir: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** A program that leaves `marker` if anything ever runs it. */
+/** A program that leaves `marker` if anything ever runs it (and passes stdin through, as a filter would). */
 export async function plantProgram(file: string, marker: string): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
-  await fs.writeFile(file, `#!/bin/sh\necho "$0 $*" >> '${marker}'\ncat\nexit 0\n`, { mode: 0o755 });
+  await fs.writeFile(file, `#!/bin/sh\necho "$0 $*" >> '${marker}'\n[ -t 0 ] || timeout 5 cat\nexit 0\n`, {
+    mode: 0o755,
+  });
 }
