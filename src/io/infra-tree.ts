@@ -48,13 +48,17 @@ export function dirTree(dir: string): Tree {
  * A commit's tree in the clone, read with `git show <ref>:<path>` — ENV_CHECK runs before WORKTREE,
  * so the files the worktree will have are read from the ref it will be based on.
  */
-export async function refTree(clone: string, refs: string[]): Promise<Tree | undefined> {
+export async function refTree(
+  clone: string,
+  refs: string[],
+  /** The environment git starts from (a phase's); default the process's. */
+  env?: Record<string, string>,
+): Promise<Tree | undefined> {
   for (const ref of refs) {
     // The clone sits in OMNI_HOME: no `git` is looked up there.
     const untrustedDirs = [path.dirname(clone)];
-    const r = await runGit(['-C', clone, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
-      untrustedDirs,
-    });
+    const opts = { untrustedDirs, ...(env ? { env } : {}) };
+    const r = await runGit(['-C', clone, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`], opts);
     if (r.unsafe) throw new UnsafeRepositoryError(r.unsafe);
     if (r.exitCode !== 0) continue;
     const commit = r.stdout.trim();
