@@ -16,11 +16,13 @@ export const SECRET_NAME_RE =
  * quote or bracket — so a list of URLs (`UV_INDEX`, `PIP_EXTRA_INDEX_URL`, comma- or space-separated)
  * is read URL by URL, never as one greedy match from the first `:` to the last `@`.
  */
-const URL_AUTHORITY_RE = /[a-z][a-z0-9+.-]*:\/\/([^/?#\s,;'"<>()[\]{}]*)/gi;
+// The scheme is bounded (32 characters): unbounded, a 3 MB line of letters would take quadratic time.
+const URL_AUTHORITY_RE = /[a-z][a-z0-9+.-]{0,31}:\/\/([^/?#\s,;'"<>()[\]{}]*)/gi;
 
 /** Where the password is in each URL of `text` (`user:password@host`, the userinfo ending at the authority's last `@`). */
 function urlPasswordSpans(text: string): { start: number; end: number }[] {
   const spans: { start: number; end: number }[] = [];
+  if (!text.includes('://')) return spans;
   for (const m of text.matchAll(URL_AUTHORITY_RE)) {
     const authority = m[1] ?? '';
     const at = authority.lastIndexOf('@');

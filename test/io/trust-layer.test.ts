@@ -145,6 +145,15 @@ describe('URL credentials', () => {
     assert.deepEqual(secretValues({ UV_INDEX: list }).includes('pw-two-2'), true);
   });
 
+  it('a 3 MB line (with and without a URL) is masked in linear time', () => {
+    const started = Date.now();
+    const mask = createMasker([]);
+    assert.equal(mask('A'.repeat(3 * 1024 * 1024)).length, 3 * 1024 * 1024);
+    assert.ok(mask(`${'A'.repeat(3 * 1024 * 1024)} http://u:pw-long-1@h/x`).endsWith('http://u:***@h/x'));
+    // Generous: the quadratic scan this guards against took minutes.
+    assert.ok(Date.now() - started < 20_000);
+  });
+
   it('the masker removes a URL password no variable held; a URL without one is unchanged', () => {
     const mask = createMasker([]);
     assert.equal(
