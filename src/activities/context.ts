@@ -11,6 +11,7 @@ import { worktreePathFor } from '../core/commands.js';
 import { createMasker, maskDeep, secretValues, type Masker } from '../io/mask.js';
 import { runCommand, type RunResult } from '../io/exec.js';
 import { appendFileSafe, ensureOwnedDir, UnsafeDirError } from '../io/safe-fs.js';
+import { UnsafeRepositoryError } from '../io/git.js';
 import { explainingLines } from '../core/failure-lines.js';
 
 /**
@@ -159,6 +160,8 @@ export async function withPhase<P extends Phase>(
           ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
           // Every phase's commands, not only DEPLOY's: a killed worker can orphan a SYNC or a seeding too.
           pidFile: `${logFile.slice(0, -'.log'.length)}.pgid`,
+          // The developer's tree: no program is looked up there (see io/trusted-env.ts).
+          untrustedDirs: [config.omniHome],
         });
         tail = result.tail;
         if (result.aborted) throw new CancelledFailure(`${phase} cancelled; process group stopped`);
@@ -221,6 +224,11 @@ function toFailure(
   logFile: string | undefined,
 ): Error {
   if (err instanceof CancelledFailure) return err;
+  if (err instanceof UnsafeRepositoryError)
+    err = new PhaseError('RepositoryNotOwned', err.message, {
+      retryable: false,
+      details: { repository: err.unsafe.path, allow: err.unsafe.allow },
+    });
   if (err instanceof PhaseError) {
     const where = logFile ?? 'the phase log';
     return ApplicationFailure.create({

@@ -13,7 +13,7 @@ import { checkDeployNeeds, chosenLane, logNeeds, missingEnvError, missingText } 
  */
 async function deployTree(ctx: PhaseContext, ref: string): Promise<Tree> {
   const clone = infraClone(ctx.config.omniHome);
-  return (await refTree(clone, [`origin/${ref}`, ref])) ?? dirTree(clone);
+  return (await refTree(clone, [`origin/${ref}`, ref], ctx.env)) ?? dirTree(clone);
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -32,8 +32,9 @@ async function detectTier(ctx: PhaseContext): Promise<Tier> {
   const probe = await ctx.run(
     {
       file: 'python3',
-      args: ['-c', 'import omniclaude.nodes.node_git_effect.models'],
-      cwd: ctx.config.omniHome,
+      // Isolated, from `/`: with OMNI_HOME as cwd a stray OMNI_HOME/omniclaude.py was imported as root.
+      args: ['-I', '-c', 'import omniclaude.nodes.node_git_effect.models'],
+      cwd: '/',
     },
     { timeoutMs: 30_000 },
   );

@@ -9,7 +9,7 @@ import {
   type PinPolicy,
   type PinVerdict,
 } from '../core/pin-policy.js';
-import { rewritePins, unifiedDiff, type PinReport } from '../core/pins.js';
+import { rewritePins, rollbackDifferences, unifiedDiff, type PinReport } from '../core/pins.js';
 import type { Versions } from '../core/versions.js';
 import { formatPins } from '../core/state.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -56,12 +56,35 @@ async function builtin(
   worktreePath: string,
   versions: Versions,
   restore = false,
+  restoreHits?: Record<string, string[]>,
 ): Promise<PinReport> {
   const dockerfile = joinPath(worktreePath, DOCKERFILE_REL);
   const before = await readDockerfile(worktreePath);
-  const result = rewritePins(before, versions, { restore });
+  const result = rewritePins(before, versions, { restore, ...(restoreHits ? { restoreHits } : {}) });
   // Nothing is written unless every requested package matched: no half-applied pin set.
   if (result.unmatched.length > 0) throw unmatchedError(result.unmatched, dockerfile, result.report);
+  const refused = Object.entries(result.refused);
+  if (refused.length > 0)
+    throw new PhaseError(
+      restore ? 'RollbackIncomplete' : 'PinNotRewritable',
+      `${restore ? 'rollback incomplete: ' : ''}${refused.map(([k, why]) => `${k}: ${why}`).join('; ')} (${dockerfile}; nothing was changed)`,
+      { retryable: false, details: { pins_applied: result.report, refused: result.refused } },
+    );
+  if (restore && restoreHits) {
+    // The rollback's own proof: the result is origin's Dockerfile plus the recorded pins, place by place.
+    const origin = await git(ctx, ['-C', worktreePath, 'show', `HEAD:${DOCKERFILE_REL}`]);
+    const differs =
+      origin.exitCode === 0
+        ? rollbackDifferences(origin.raw, result.text, restoreHits)
+        : [`origin's ${DOCKERFILE_REL} could not be read: ${origin.tail.join(' ')}`];
+    if (differs.length > 0)
+      throw new PhaseError(
+        'RollbackIncomplete',
+        `rollback incomplete: ${dockerfile} would not be origin's plus the recorded pins — ${differs.join('; ')}. ` +
+          `Nothing was written; the failed pins are still deployed. Restore by hand and redeploy`,
+        { retryable: false, details: { differences: differs } },
+      );
+  }
   for (const [pkg, change] of Object.entries(result.report))
     ctx.log(`  ${pkg}: ${change.from} -> ${change.to}`);
   if (result.changed) {
@@ -178,6 +201,8 @@ export function makePinUpdate(deps: ActivityDeps) {
       ticket: string;
       versions: Versions;
       restore?: Versions;
+      /** Every place's original bytes per package (the rollback restores and checks place by place). */
+      restoreHits?: Record<string, string[]>;
       ref?: string;
       baseCommit?: string | null;
       /** Earlier versions of the workflow passed the path; ignored — the path is derived from the ticket. */
@@ -196,7 +221,7 @@ export function makePinUpdate(deps: ActivityDeps) {
         if (opts.restore) {
           // Always built in: a range or an unpinned package cannot be passed to the script's --versions.
           ctx.log(`PIN_UPDATE: rollback to ${formatPins(opts.restore)}`);
-          const report = await builtin(ctx, worktreePath, opts.restore, true);
+          const report = await builtin(ctx, worktreePath, opts.restore, true, opts.restoreHits);
           const restored: PhaseOutcome<'PIN_UPDATE'> = {
             details: { pins_applied: report, mode: 'builtin', rollback: true, ...(await written()) },
             output: {},

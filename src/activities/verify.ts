@@ -12,6 +12,7 @@ import {
 } from '../core/pin-policy.js';
 import { currentSpecifiers } from '../core/pins.js';
 import { dirTree } from '../io/infra-tree.js';
+import { maskUrlCredentials } from '../io/mask.js';
 import { checkDeployNeeds, chosenLane } from './deploy-env.js';
 import { locateWorktree, resolveCommit } from './worktree-guard.js';
 import { normalizeName, sameVersion, type Versions } from '../core/versions.js';
@@ -22,26 +23,77 @@ const unhealthyWhy = (h: HealthResult | undefined): string => (h?.status === 'un
 
 const POLL_INTERVAL_MS = 1000;
 const REQUEST_TIMEOUT_MS = 5000;
+const MAX_REDIRECTS = 5;
+
+/**
+ * One GET without fetch's own redirect following: a 3xx answers "healthy" for another server. With
+ * `same-origin`, a redirect within the endpoint's origin is followed (up to 5); one to another origin,
+ * or any 3xx without it, is the answer — unhealthy, saying where it pointed and the option.
+ */
+async function getOnce(
+  url: string,
+  redirects: 'none' | 'same-origin',
+  signal: AbortSignal,
+): Promise<{ code: number; error?: string }> {
+  // fetch refuses a URL with user-info: it is sent as Basic auth instead, to the endpoint's origin only.
+  const start = new URL(url);
+  const auth =
+    start.username || start.password
+      ? `Basic ${Buffer.from(`${decodeURIComponent(start.username)}:${decodeURIComponent(start.password)}`).toString('base64')}`
+      : undefined;
+  start.username = '';
+  start.password = '';
+  let current = start.href;
+  for (let hop = 0; ; hop++) {
+    const res = await fetch(current, {
+      redirect: 'manual',
+      signal,
+      ...(auth ? { headers: { authorization: auth } } : {}),
+    });
+    await res.body?.cancel();
+    if (res.status < 300 || res.status >= 400) return { code: res.status };
+    const location = res.headers.get('location');
+    const target = location ? new URL(location, current) : undefined;
+    const where = target ? maskUrlCredentials(target.href) : 'no Location';
+    if (!target || redirects === 'none')
+      return {
+        code: res.status,
+        error: `HTTP ${res.status} redirect to ${where} (not followed; REDEPLOY_VERIFY_REDIRECTS=same-origin follows one to the same origin)`,
+      };
+    if (target.origin !== start.origin)
+      return {
+        code: res.status,
+        error: `HTTP ${res.status} redirect to another origin (${where}): not followed`,
+      };
+    if (hop + 1 >= MAX_REDIRECTS) return { code: res.status, error: `more than ${MAX_REDIRECTS} redirects` };
+    current = target.href;
+  }
+}
 
 /**
  * Polls one endpoint until it answers 2xx or the deadline passes. Containers were just recreated, so a
  * refused connection in the first seconds is expected, not a failure.
  */
 async function pollHealth(
-  url: string,
+  endpoint: string,
   deadline: number,
   started: number,
   signal: AbortSignal,
+  redirects: 'none' | 'same-origin' = 'none',
 ): Promise<HealthResult> {
+  // Recorded and printed without its password (the result is kept in the state and the history).
+  const url = maskUrlCredentials(endpoint);
   let last: { code: number | null; error: string } = { code: null, error: 'not polled' };
   for (;;) {
     try {
-      const res = await fetch(url, {
-        signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
-      });
-      await res.body?.cancel();
-      if (res.ok) return { url, status: 'healthy', code: res.status, after_ms: Date.now() - started };
-      last = { code: res.status, error: `HTTP ${res.status}` };
+      const res = await getOnce(
+        endpoint,
+        redirects,
+        AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+      );
+      if (res.error === undefined && res.code >= 200 && res.code < 300)
+        return { url, status: 'healthy', code: res.code, after_ms: Date.now() - started };
+      last = { code: res.code, error: res.error ?? `HTTP ${res.code}` };
     } catch (err) {
       if (signal.aborted) throw err;
       const cause = (err as { cause?: { code?: string } }).cause?.code;
@@ -198,7 +250,11 @@ export function makeVerify(deps: ActivityDeps) {
         try {
           const entries = await Promise.all(
             Object.entries(endpoints).map(
-              async ([name, url]) => [name, await pollHealth(url, deadline, started, ctx.signal)] as const,
+              async ([name, url]) =>
+                [
+                  name,
+                  await pollHealth(url, deadline, started, ctx.signal, ctx.config.verifyRedirects),
+                ] as const,
             ),
           );
           health = Object.fromEntries(entries);

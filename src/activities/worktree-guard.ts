@@ -14,7 +14,7 @@ import { currentPins } from '../core/pins.js';
 import { onlyPinsDiffer } from '../core/provenance.js';
 import { refProblems } from '../core/ref.js';
 import { ticketProblems } from '../core/ticket.js';
-import { execa } from 'execa';
+import { runGit, unsafeRepository, unsafeRepositoryMessage, type UnsafeRepository } from '../io/git.js';
 import { readRegularFile } from '../io/safe-read.js';
 import { describeExit, PhaseError, tailText, type PhaseContext } from './context.js';
 
@@ -54,40 +54,44 @@ export interface GitResult {
 }
 
 /**
- * Our own read-only git queries (rev-parse, status, log, show): not logged line by line like the phase's
- * commands (a `git show` of the Dockerfile is no log content), argv only, bounded in time, cancellable.
- * `core.fsmonitor=false`: an fsmonitor configured in the repo would run a program on `status`.
+ * Our own git queries (rev-parse, status, log, show): through the one hardened runner (io/git.ts), not
+ * logged line by line like the phase's commands (a `git show` of the Dockerfile is no log content),
+ * bounded in time, cancellable. `cwd` is kept for callers and unused: every call names its repository
+ * with `-C`, and git runs from `/`. `env` may hold redeploy's own GIT_* only (a throwaway index).
  */
 export async function git(
   ctx: PhaseContext,
   args: string[],
-  cwd: string,
+  _cwd?: string,
   env: Record<string, string> = {},
 ): Promise<GitResult> {
-  const r = await execa('git', ['-c', 'core.fsmonitor=false', ...args], {
-    cwd,
-    // Replace refs (`refs/replace/…`) would let a local object stand in for origin's: never honoured.
-    env: { ...ctx.env, GIT_NO_REPLACE_OBJECTS: '1', ...env },
-    extendEnv: false,
-    stdin: 'ignore',
-    reject: false,
-    stripFinalNewline: false,
-    timeout: 60_000,
-    cancelSignal: ctx.signal,
-    maxBuffer: 16 * 1024 * 1024,
+  const r = await runGit(args, {
+    env: ctx.env,
+    own: env,
+    signal: ctx.signal,
+    timeoutMs: 60_000,
+    untrustedDirs: [ctx.config.omniHome],
   });
-  const raw = typeof r.stdout === 'string' ? r.stdout : '';
-  const err = typeof r.stderr === 'string' ? r.stderr : '';
+  if (r.unsafe) refuseUnsafe(r.unsafe);
   return {
     exitCode: r.exitCode,
-    stdout: raw.trim(),
-    raw,
-    tail: err
+    stdout: r.stdout.trim(),
+    raw: r.stdout,
+    tail: r.stderr
       .trim()
       .split('\n')
       .slice(-3)
       .map((l) => ctx.mask(l)),
   };
+}
+
+/** A repository git refuses for its owner: the run waits for the operator, who decides whether to allow it. */
+export function refuseUnsafe(u: UnsafeRepository | undefined): void {
+  if (u)
+    throw new PhaseError('RepositoryNotOwned', unsafeRepositoryMessage(u), {
+      retryable: false,
+      details: { repository: u.path, allow: u.allow },
+    });
 }
 
 async function realpathOrNull(p: string): Promise<string | null> {
@@ -352,6 +356,7 @@ export async function fetchBase(ctx: PhaseContext, ref: string): Promise<string>
     { ...spec, args: ['--no-replace-objects', ...spec.args] },
     { timeoutMs: 5 * 60_000 },
   );
+  if (fetch.exitCode !== 0) refuseUnsafe(unsafeRepository(fetch.stderr));
   if (fetch.exitCode !== 0) {
     throw new PhaseError(
       'OriginFetchFailed',

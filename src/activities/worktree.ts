@@ -7,8 +7,9 @@ import {
   worktreeAddCommand,
   worktreePathFor,
 } from '../core/commands.js';
-import { currentPins, currentSpecifiers } from '../core/pins.js';
+import { currentPins, currentSpecifierHits, currentSpecifiers } from '../core/pins.js';
 import { displayUrl } from '../core/provenance.js';
+import { unsafeRepository } from '../io/git.js';
 import type { Versions } from '../core/versions.js';
 import {
   describeExit,
@@ -26,6 +27,7 @@ import {
   locateWorktree,
   modifiedWorktreeError,
   readDockerfile,
+  refuseUnsafe,
   removeIgnored,
   resolveCommit,
   worktreeChanges,
@@ -122,6 +124,7 @@ export function makeWorktree(deps: ActivityDeps) {
               reused: true,
               pins_found: pinsFound,
               pins_found_raw: pinsFoundRaw,
+              pins_found_raw_hits: currentSpecifierHits(changes.dockerfile, Object.keys(opts.versions)),
               ...provenance,
               fast_forwarded: changes.behind,
               pins_reset: changes.pinsEdited,
@@ -150,6 +153,7 @@ export function makeWorktree(deps: ActivityDeps) {
             timeoutMs: 5 * 60_000,
           },
         );
+        if (add.exitCode !== 0) refuseUnsafe(unsafeRepository(add.stderr));
         if (add.exitCode !== 0) {
           throw new PhaseError(
             'WorktreeAddFailed',
@@ -168,6 +172,7 @@ export function makeWorktree(deps: ActivityDeps) {
             reused: false,
             pins_found: currentPins(dockerfile, pkgs),
             pins_found_raw: currentSpecifiers(dockerfile, pkgs),
+            pins_found_raw_hits: currentSpecifierHits(dockerfile, pkgs),
             ...provenance,
           },
           output: {},

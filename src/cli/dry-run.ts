@@ -1,5 +1,7 @@
+import path from 'node:path';
 import fs from 'node:fs/promises';
-import { execa } from 'execa';
+import { runGit, unsafeRepositoryMessage } from '../io/git.js';
+import { CliError, EXIT_USAGE } from '../core/errors.js';
 import { readRegularFile } from '../io/safe-read.js';
 import { DOCKERFILE_REL, infraClone, joinPath, originRef, worktreePathFor } from '../core/commands.js';
 import { PHASE, PHASES, skippingOption, type Phase, type PreviewFacts } from '../core/phases.js';
@@ -38,12 +40,10 @@ const exists = (p: string) =>
 /** One read-only git query; `undefined` when it fails (no clone, ref not fetched). */
 async function gitOut(cwd: string, args: string[], trim = true): Promise<string | undefined> {
   // Bounded: a dry run must answer even when the clone sits on a hung mount.
-  const r = await execa('git', ['-C', cwd, ...args], {
-    timeout: 10_000,
-    reject: false,
-    stdin: 'ignore',
-    stripFinalNewline: trim,
-  });
+  // Every call here is in the infra clone: its parent is OMNI_HOME, where no `git` is looked up.
+  const r = await runGit(['-C', cwd, ...args], { timeoutMs: 10_000, untrustedDirs: [path.dirname(cwd)] });
+  // A repository git refuses for its owner: the dry run says so instead of showing nothing.
+  if (r.unsafe) throw new CliError(unsafeRepositoryMessage(r.unsafe), EXIT_USAGE);
   if (r.exitCode !== 0) return undefined;
   return trim ? r.stdout.trim() : r.stdout;
 }
@@ -187,6 +187,8 @@ export async function dryRunLines(config: Config, runId: string, req: RunRequest
           lines.push(
             `WARNING: ${plan.unmatched.join(', ')} not found in ${DOCKERFILE_REL}: PIN_UPDATE would fail`,
           );
+        for (const [pkg, why] of Object.entries(plan.notRewritable))
+          lines.push(`WARNING: ${pkg} ${why}: PIN_UPDATE would fail`);
         lines.push(`Pin change (from ${dockerfile}):`);
         const diff = unifiedDiff(text, plan.text, DOCKERFILE_REL);
         lines.push(diff || '(no change: pins already at the requested versions)');

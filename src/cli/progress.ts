@@ -67,11 +67,12 @@ export function resumeHint(
   return `Resume with: ${resumeCommand(state, prog())}`;
 }
 
-/** The seed's summary: NOTIFY's own lines; without them (NOTIFY skipped), the summary naming no exception, as always. */
+/** The seed's summary: NOTIFY's own lines; without them (NOTIFY skipped), one naming every phase that did not complete. */
 function runSummary(state: RedeployState): string[] {
   const notify = state.phases.NOTIFY;
   if (typeof notify.message === 'string') return notify.message.split('\n');
-  return summaryLines(state.run_id, { versions: state.versions_requested, outcome: 'complete' });
+  const phases = Object.fromEntries(Object.entries(state.phases).map(([p, r]) => [p, r.status]));
+  return summaryLines(state.run_id, { versions: state.versions_requested, outcome: 'complete', phases });
 }
 
 /** The seed's lines for a phase that reached `record.status` (per phase: core/phases.ts). */

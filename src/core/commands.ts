@@ -50,7 +50,8 @@ export function fetchRefCommand(omniHome: string, ref: string): CommandSpec {
       'origin',
       `+refs/heads/${ref}:${originRef(ref)}`,
     ],
-    cwd: omniHome,
+    // git is told its repository with -C; its working directory is one no one else writes.
+    cwd: '/',
   };
 }
 
@@ -67,7 +68,7 @@ export function worktreeAddCommand(
   newBranch = true,
 ): CommandSpec {
   const branchArgs = newBranch ? ['--no-track', '-b', ticket, path, startPoint] : [path, ticket];
-  return { file: 'git', args: ['-C', infraClone(omniHome), 'worktree', 'add', ...branchArgs], cwd: omniHome };
+  return { file: 'git', args: ['-C', infraClone(omniHome), 'worktree', 'add', ...branchArgs], cwd: '/' };
 }
 
 export function pinScriptCommand(worktreePath: string, versions: Versions): CommandSpec {
@@ -76,6 +77,9 @@ export function pinScriptCommand(worktreePath: string, versions: Versions): Comm
     args: [
       'run',
       'python',
+      // Isolated from PYTHON* variables and the user site; see io/trusted-env.ts for why not -I.
+      '-E',
+      '-s',
       joinPath(worktreePath, 'scripts/update-plugin-pins.py'),
       '--versions',
       formatVersions(versions),
@@ -113,16 +117,30 @@ export function infisicalCommand(
 ): CommandSpec {
   if (script === SYNC_ENV_SCRIPT) return { file: 'bash', args: [SYNC_ENV_SCRIPT], cwd: worktreePath };
   if (script === SYNC_ENV_PY)
-    return { file: 'uv', args: ['run', 'python', SYNC_ENV_PY, '--env-file', envFile], cwd: worktreePath };
+    return {
+      file: 'uv',
+      args: ['run', 'python', '-E', '-s', SYNC_ENV_PY, '--env-file', envFile],
+      cwd: worktreePath,
+    };
   return {
     file: 'uv',
-    args: ['run', 'python', SEED_INFISICAL, '--contracts-dir', 'src/omnibase_infra/nodes', '--execute'],
+    args: [
+      'run',
+      'python',
+      '-E',
+      '-s',
+      SEED_INFISICAL,
+      '--contracts-dir',
+      'src/omnibase_infra/nodes',
+      '--execute',
+    ],
     cwd: worktreePath,
   };
 }
 
-export function versionCheckCommand(container: string, packages: string[], cwd: string): CommandSpec {
-  return { file: 'docker', args: ['exec', container, 'uv', 'pip', 'show', ...packages], cwd };
+/** `_cwd` is ignored (kept for callers): docker runs from `/`, never from OMNI_HOME. */
+export function versionCheckCommand(container: string, packages: string[], _cwd?: string): CommandSpec {
+  return { file: 'docker', args: ['exec', container, 'uv', 'pip', 'show', ...packages], cwd: '/' };
 }
 
 /** The running container's revision label (today's deploy-runtime.sh bakes it; VERIFY proves a promoted lane with it). */

@@ -57,6 +57,8 @@ export interface WorktreeDetails {
   pins_found: Record<string, string>;
   /** The same pins' specifier bytes (`''` when unpinned): what a rollback writes back. */
   pins_found_raw: Record<string, string>;
+  /** Every place's bytes, per package (a package pinned in two RUN lines has two): restored place by place. */
+  pins_found_raw_hits?: Record<string, string[]>;
   ref: string;
   base_commit: string;
   origin_url: string | null;

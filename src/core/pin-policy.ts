@@ -161,7 +161,15 @@ export function planPins(
   text: string,
   versions: Versions,
   policy: PinPolicy,
-): { text: string; report: PinReport; verdicts: PinVerdict[]; refused: PinVerdict[]; unmatched: string[] } {
+): {
+  text: string;
+  report: PinReport;
+  verdicts: PinVerdict[];
+  refused: PinVerdict[];
+  unmatched: string[];
+  /** edit only: packages the rewrite will not touch (a heredoc body), each with why (core/pins.ts). */
+  notRewritable: Record<string, string>;
+} {
   const verdicts = pinVerdicts(text, versions, policy);
   const unmatched = verdicts.filter((v) => !v.matched).map((v) => v.package);
   if (policy === 'edit') {
@@ -169,7 +177,7 @@ export function planPins(
     const report: PinReport = Object.fromEntries(
       Object.entries(r.report).map(([k, c]) => [k, c.matched ? { ...c, action: 'edited' as const } : c]),
     );
-    return { text: r.text, report, verdicts, refused: [], unmatched };
+    return { text: r.text, report, verdicts, refused: [], unmatched, notRewritable: r.refused };
   }
   const report: PinReport = {};
   for (const v of verdicts) {
@@ -182,7 +190,14 @@ export function planPins(
       action: v.admitted ? 'admitted' : 'refused',
     };
   }
-  return { text, report, verdicts, refused: verdicts.filter((v) => !v.admitted), unmatched };
+  return {
+    text,
+    report,
+    verdicts,
+    refused: verdicts.filter((v) => !v.admitted),
+    unmatched,
+    notRewritable: {},
+  };
 }
 
 /** The OCI label today's deploy-runtime.sh bakes the built commit into (VCS_REF / GIT_SHA). */

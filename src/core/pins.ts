@@ -15,6 +15,8 @@ export interface PinChange {
   from: string;
   /** The specifier's bytes as found (`''` when unpinned): what a rollback writes back. Absent from old reports. */
   from_raw?: string;
+  /** Every place's bytes, in file order (a package can be pinned in several RUN lines): restored place by place. */
+  from_raw_hits?: string[];
   to: string;
   matched: boolean;
   /** The pin policy's verdict (core/pin-policy.ts): edited in the worktree, or admitted by origin's specifier. */
@@ -27,13 +29,63 @@ export interface PinRewrite {
   report: PinReport;
   /** Packages requested but not found: the run must not go on with them (it would deploy the wrong thing). */
   unmatched: string[];
+  /** Packages that are there but cannot be rewritten safely, with why (a heredoc body, places that moved). */
+  refused: Record<string, string>;
   changed: boolean;
 }
 
 const NAME_RE = /^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[^\]]*\])?\s*/;
 const OPERATOR_RE = /^(?:===|==|!=|~=|>=|<=|>|<)/;
-/** pip/uv options that consume the next token, so that token is not mistaken for a requirement. */
+/**
+ * pip/uv options that consume the next token, so that token is not mistaken for a requirement — among
+ * them those whose value is a package name (`--no-binary omninode-claude omninode-claude>=0.3`: the
+ * first is the option's, the second the requirement).
+ */
 const OPTIONS_WITH_VALUE = new Set([
+  '--no-binary',
+  '--only-binary',
+  '--upgrade-package',
+  '-P',
+  '--reinstall-package',
+  '--no-build-isolation-package',
+  '--no-build-package',
+  '--no-binary-package',
+  '--refresh-package',
+  '--config-settings',
+  '--config-setting',
+  '-C',
+  '--global-option',
+  '--install-option',
+  '--src',
+  '--root',
+  '--platform',
+  '--python-version',
+  '--python-platform',
+  '--implementation',
+  '--abi',
+  '--upgrade-strategy',
+  '--exists-action',
+  '--trusted-host',
+  '--cert',
+  '--client-cert',
+  '--cache-dir',
+  '--log',
+  '--proxy',
+  '--retries',
+  '--timeout',
+  '--progress-bar',
+  '--root-user-action',
+  '--report',
+  '--index-strategy',
+  '--keyring-provider',
+  '--resolution',
+  '--prerelease',
+  '--exclude-newer',
+  '--link-mode',
+  '--default-index',
+  '--index',
+  '--overrides',
+  '--build-constraints',
   '-r',
   '--requirement',
   '-c',
@@ -50,6 +102,53 @@ const OPTIONS_WITH_VALUE = new Set([
   '--target',
   '--prefix',
   '-t',
+]);
+/**
+ * pip/uv options known to take no value. An option in neither list may take one: a bare name right after
+ * it is taken as its value, so a requested package seen only there is "not found" (PIN_UPDATE fails)
+ * rather than rewritten inside another option.
+ */
+const FLAGS_WITHOUT_VALUE = new Set([
+  '-U',
+  '--upgrade',
+  '--no-cache-dir',
+  '--no-cache',
+  '--no-deps',
+  '--system',
+  '--user',
+  '--pre',
+  '-q',
+  '--quiet',
+  '-v',
+  '--verbose',
+  '--break-system-packages',
+  '--force-reinstall',
+  '--reinstall',
+  '--ignore-installed',
+  '-I',
+  '--no-compile',
+  '--compile',
+  '--compile-bytecode',
+  '--require-hashes',
+  '--no-index',
+  '--no-build-isolation',
+  '--strict',
+  '--dry-run',
+  '--isolated',
+  '--disable-pip-version-check',
+  '--no-warn-script-location',
+  '--no-warn-conflicts',
+  '--prefer-binary',
+  '--no-clean',
+  '--use-pep517',
+  '--no-use-pep517',
+  '--check-build-dependencies',
+  '--ignore-requires-python',
+  '--no-input',
+  '--refresh',
+  '--offline',
+  '--exact',
+  '--no-python-downloads',
 ]);
 /** Shell control operators: each ends the current command (and so the pip install's argument list). */
 const OPERATOR_CHARS = new Set([';', '&', '|', '(', ')']);
@@ -75,38 +174,87 @@ interface ShellWord {
   expands: boolean;
 }
 
+/** A heredoc body (`RUN <<EOF` … `EOF`, `COPY <<EOF /dst` …): its text and first line number. */
+interface HeredocBody {
+  text: string;
+  line: number;
+}
+
+/** The heredoc words an instruction line opens, in order (`<<EOF`, `<<-"EOF"`, `<<'EOF'`). */
+function heredocWords(line: string): { word: string; stripTabs: boolean }[] {
+  const out: { word: string; stripTabs: boolean }[] = [];
+  for (const m of line.matchAll(/<<(-?)\s*(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g))
+    out.push({ word: m[3] ?? '', stripTabs: m[1] === '-' });
+  return out;
+}
+
 /**
  * The logical lines of each RUN instruction, as Docker joins them: continuation backslashes dropped,
  * comment and empty lines inside a continuation removed (Docker does so). Each character keeps its offset.
+ * Heredoc bodies (BuildKit's `RUN <<EOF`, `COPY <<EOF …`) are not instructions: they are set aside in
+ * `heredocs` (a `RUN pip install …` line inside a COPY heredoc is file content, never a pin).
  */
-function runInstructions(text: string): { chars: string; at: number[] }[] {
+function runInstructions(text: string, heredocs: HeredocBody[] = []): { chars: string; at: number[] }[] {
   const out: { chars: string; at: number[] }[] = [];
   let current: { chars: string; at: number[] } | undefined;
   let offset = 0;
-  for (const physical of text.split('\n')) {
+  /** Terminators still to come, in order, and the body being read. */
+  let pending: { word: string; stripTabs: boolean }[] = [];
+  let body: HeredocBody | undefined;
+  const physicalLines = text.split('\n');
+  for (let n = 0; n < physicalLines.length; n++) {
+    const physical = physicalLines[n] ?? '';
     const lineStart = offset;
     offset += physical.length + 1;
     const line = physical.endsWith('\r') ? physical.slice(0, -1) : physical;
     const trimmed = line.trim();
+    if (pending.length > 0) {
+      const end = pending[0];
+      const candidate = end?.stripTabs ? line.replace(/^\t+/, '') : line;
+      if (end && candidate === end.word) {
+        if (body) heredocs.push(body);
+        body = undefined;
+        pending = pending.slice(1);
+      } else {
+        body = body ? { ...body, text: `${body.text}\n${line}` } : { text: line, line: n + 1 };
+      }
+      continue;
+    }
     if (!current) {
+      const opens = /^(RUN|COPY|ADD)\b/i.test(trimmed) ? heredocWords(line) : [];
+      if (opens.length > 0) pending = opens;
       if (!/^RUN\b/i.test(trimmed)) continue;
       current = { chars: '', at: [] };
     } else if (trimmed === '' || trimmed.startsWith('#')) {
       continue;
+    } else {
+      const opens = heredocWords(line);
+      if (opens.length > 0) pending = opens;
     }
     const continuation = /\\[ \t]*$/.exec(line);
-    const body = continuation ? line.slice(0, continuation.index) : line;
-    for (let i = 0; i < body.length; i++) {
-      current.chars += body[i];
+    const lineBody = continuation ? line.slice(0, continuation.index) : line;
+    for (let i = 0; i < lineBody.length; i++) {
+      current.chars += lineBody[i];
       current.at.push(lineStart + i);
     }
-    if (!continuation) {
+    if (!continuation || pending.length > 0) {
       out.push(current);
       current = undefined;
     }
   }
   if (current) out.push(current);
+  if (body) heredocs.push(body);
   return out;
+}
+
+/** Whether a heredoc body names the package (any spelling PEP 503 treats as the same name). */
+function heredocNames(bodies: HeredocBody[], name: string): number | undefined {
+  const pattern = normalizeName(name)
+    .split('-')
+    .map((part) => part.replace(/[^a-z0-9]/g, ''))
+    .join('[-_.]+');
+  const re = new RegExp(`(^|[^A-Za-z0-9._-])${pattern}($|[^A-Za-z0-9_-])`, 'im');
+  return bodies.find((b) => re.test(b.text))?.line;
 }
 
 /** Splits a logical RUN line into shell words and operators (quotes, backslashes); stops at a `#` comment. */
@@ -197,11 +345,13 @@ function parseRequirement(
 }
 
 /** Every requirement inside a `RUN … pip install …` instruction, with the offsets of its specifier. */
-export function findPins(text: string): FoundPin[] {
+export function findPins(text: string, heredocs: HeredocBody[] = []): FoundPin[] {
   const found: FoundPin[] = [];
-  for (const instruction of runInstructions(text)) {
+  for (const instruction of runInstructions(text, heredocs)) {
     let inInstall = false;
     let skipNext = false;
+    /** After an option of unknown arity: a bare name next is its value, not a requirement. */
+    let maybeValue = false;
     let previous = '';
     for (const word of shellWords(instruction)) {
       const token = word.value;
@@ -213,11 +363,17 @@ export function findPins(text: string): FoundPin[] {
         skipNext = false;
       } else if (token.startsWith('-')) {
         skipNext = OPTIONS_WITH_VALUE.has(token);
+        maybeValue = !skipNext && !token.includes('=') && !FLAGS_WITHOUT_VALUE.has(token);
+        previous = token;
+        continue;
       } else if (!word.expands && !token.includes('/')) {
         const req = parseRequirement(token);
         const pin = req && locate(text, word, req.index, req.specifier);
-        if (req && pin) found.push({ name: req.name, extras: req.extras, specifier: req.specifier, ...pin });
+        const optionValue = maybeValue && req?.specifier === '';
+        if (req && pin && !optionValue)
+          found.push({ name: req.name, extras: req.extras, specifier: req.specifier, ...pin });
       }
+      maybeValue = false;
       previous = token;
     }
   }
@@ -274,6 +430,17 @@ export function currentSpecifiers(text: string, requested: string[]): Record<str
   return out;
 }
 
+/** Every place's specifier bytes for each requested package, in file order: what a rollback writes back. */
+export function currentSpecifierHits(text: string, requested: string[]): Record<string, string[]> {
+  const pins = findPins(text);
+  const out: Record<string, string[]> = {};
+  for (const name of requested) {
+    const hits = pins.filter((p) => normalizeName(p.name) === normalizeName(name));
+    if (hits.length > 0) out[name] = hits.map((h) => h.specifier);
+  }
+  return out;
+}
+
 /**
  * The pin a package had before this run changed it, for display: WORKTREE's `pins_found` first (a
  * PIN_UPDATE re-attempt after a crash reads its own edit as `from`), else PIN_UPDATE's `from`; undefined
@@ -316,35 +483,94 @@ export function exactVersion(pin: string): string | undefined {
 
 /**
  * Sets each requested package to `==version`; with `restore`, the values are specifiers to write back
- * byte for byte (from `originalSpecifier`; a display `from` of an older report is read by specifierOf).
+ * byte for byte (from `originalSpecifier`; a display `from` of an older report is read by specifierOf),
+ * and `restoreHits` gives each place its own bytes. A requested package named in a heredoc body is
+ * refused (redeploy does not rewrite heredocs), as is a restore whose recorded places no longer line up.
  */
-export function rewritePins(text: string, versions: Versions, opts: { restore?: boolean } = {}): PinRewrite {
-  const pins = findPins(text);
+export function rewritePins(
+  text: string,
+  versions: Versions,
+  opts: { restore?: boolean; restoreHits?: Record<string, string[]> } = {},
+): PinRewrite {
+  const heredocs: HeredocBody[] = [];
+  const pins = findPins(text, heredocs);
   const report: PinReport = {};
   const unmatched: string[] = [];
+  const refused: Record<string, string> = {};
   const edits: { start: number; end: number; replacement: string }[] = [];
   for (const [name, version] of Object.entries(versions)) {
     const hits = pins.filter((p) => normalizeName(p.name) === normalizeName(name));
+    const inHeredoc = heredocNames(heredocs, name);
+    if (inHeredoc !== undefined) {
+      refused[name] =
+        `named in a heredoc body (line ${inHeredoc}); redeploy does not rewrite heredocs — pin it in a \`RUN pip install\` line`;
+    }
     const first = hits[0];
     if (!first) {
       report[name] = { from: '', to: version, matched: false };
-      unmatched.push(name);
+      if (inHeredoc === undefined) unmatched.push(name);
       continue;
     }
     report[name] = {
       from: describeSpecifier(first.specifier),
       from_raw: first.specifier,
+      from_raw_hits: hits.map((h) => h.specifier),
       to: version,
       matched: true,
     };
-    const replacement = opts.restore ? specifierOf(version) : `==${version}`;
-    for (const hit of hits) edits.push({ start: hit.start, end: hit.end, replacement });
+    if (refused[name]) continue; // nothing of a refused package is rewritten
+    const perHit = opts.restore ? opts.restoreHits?.[name] : undefined;
+    if (perHit && perHit.length !== hits.length) {
+      refused[name] = `${hits.length} place(s) in the Dockerfile, but ${perHit.length} recorded`;
+      continue;
+    }
+    hits.forEach((hit, i) => {
+      const replacement = opts.restore ? specifierOf(perHit?.[i] ?? version) : `==${version}`;
+      edits.push({ start: hit.start, end: hit.end, replacement });
+    });
   }
   // Applied right to left so earlier offsets stay valid.
   edits.sort((a, b) => b.start - a.start);
   let out = text;
   for (const edit of edits) out = out.slice(0, edit.start) + edit.replacement + out.slice(edit.end);
-  return { text: out, report, unmatched, changed: out !== text };
+  return { text: out, report, unmatched, refused, changed: out !== text };
+}
+
+/**
+ * After a rollback's rewrite: the Dockerfile must be origin's with the recorded pins, place by place.
+ * Returns what differs (empty when it is exactly that). A package whose bytes were recorded for only
+ * one of several places (an older record) cannot be proven and is reported.
+ */
+export function rollbackDifferences(
+  origin: string,
+  current: string,
+  recorded: Record<string, string[]>,
+): string[] {
+  const problems: string[] = [];
+  const originHits = currentSpecifierHits(origin, Object.keys(recorded));
+  for (const [pkg, bytes] of Object.entries(recorded)) {
+    const places = originHits[pkg]?.length ?? 0;
+    if (places !== bytes.length)
+      problems.push(`${pkg}: ${places} place(s) in origin's Dockerfile, ${bytes.length} recorded`);
+  }
+  if (problems.length > 0) return problems;
+  const expected = rewritePins(origin, Object.fromEntries(Object.keys(recorded).map((k) => [k, ''])), {
+    restore: true,
+    restoreHits: recorded,
+  });
+  if (Object.keys(expected.refused).length > 0)
+    return Object.entries(expected.refused).map(([k, why]) => `${k}: ${why}`);
+  if (expected.text === current) return [];
+  const a = expected.text.split('\n');
+  const b = current.split('\n');
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (a[i] !== b[i])
+      problems.push(
+        `line ${i + 1}: expected ${JSON.stringify(a[i] ?? '')}, found ${JSON.stringify(b[i] ?? '')}`,
+      );
+    if (problems.length >= 5) break;
+  }
+  return problems;
 }
 
 /** A minimal unified diff of two texts (line based), for the dry-run and the PIN_UPDATE log. */

@@ -38,7 +38,8 @@ export function emptyProvenance(ref: string): Provenance {
 
 /** A URL without its user-info: `https://user:token@github.com/x` → `https://***@github.com/x`. */
 export function displayUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@');
+  // The user-info ends at the authority's LAST `@` (`https://u:p@ss@host` has the password `p@ss`).
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/i, '$1***@');
 }
 
 /**

@@ -297,6 +297,8 @@ export type RollbackPlan =
       ok: true;
       /** The original specifiers' bytes (`''` when it was unpinned): what PIN_UPDATE writes back. */
       restore: Versions;
+      /** Every place's bytes per package; a package recorded for one place only has one entry (checked). */
+      restoreHits: Record<string, string[]>;
       /** The same pins for display and DEPLOY's preflight (which compares display forms). */
       display: Versions;
       /** The exact versions VERIFY can check afterwards (a range or an unpinned package is not checked). */
@@ -311,11 +313,19 @@ export type RollbackPlan =
 export function rollbackPlan(state: RedeployState): RollbackPlan {
   const applied = state.phases.PIN_UPDATE.pins_applied ?? {};
   const foundRaw = state.phases.WORKTREE.pins_found_raw ?? {};
+  const foundHits = state.phases.WORKTREE.pins_found_raw_hits ?? {};
   const restore: Versions = {};
+  const restoreHits: Record<string, string[]> = {};
   for (const [pkg, change] of Object.entries(applied)) {
     if (change.action === 'admitted') continue; // never edited: nothing to restore
     const raw = originalSpecifier(foundRaw[pkg], change);
-    if (raw !== undefined) restore[pkg] = raw;
+    if (raw === undefined) continue;
+    restore[pkg] = raw;
+    // WORKTREE's record first (as for `raw`); an older record has the first place's bytes only.
+    const hits = [foundHits[pkg], change.from_raw_hits].find(
+      (h): h is string[] => Array.isArray(h) && h.some((b) => b !== `==${change.to}`),
+    );
+    restoreHits[pkg] = hits ?? [raw];
   }
   if (state.phases.DEPLOY.status !== 'completed' || Object.keys(restore).length === 0)
     return {
@@ -328,7 +338,7 @@ export function rollbackPlan(state: RedeployState): RollbackPlan {
       return version === undefined ? [] : [[k, version]];
     }),
   );
-  return { ok: true, restore, display: displayPins(restore), verify };
+  return { ok: true, restore, restoreHits, display: displayPins(restore), verify };
 }
 
 /** There was nothing to roll back: recorded, and the run waits for a decision on VERIFY as usual. */

@@ -6,7 +6,7 @@ import { formatPins } from './state.js';
 /** What a completed run's summary reports: NOTIFY's input, or what the CLI knows when NOTIFY said nothing. */
 export interface RunSummary {
   versions: Versions;
-  /** Phases that neither completed nor were skipped by a flag are named; absent, none is. */
+  /** Every phase that did not complete is named (a flag's skip too); absent, none is. */
   phases?: Partial<Record<Phase, PhaseStatus>>;
   outcome: 'complete';
   /** What was deployed (origin ref and commit, Dockerfile SHA-256, script); absent in older histories. */
@@ -35,15 +35,17 @@ export function summaryLines(runId: string, input: RunSummary): string[] {
   const pins = Object.entries(input.versions)
     .map(([k, v]) => `${k}==${v}`)
     .join(', ');
-  // "all completed" only when it is true: an operator's skip or a failure is named.
+  // "all completed" only when it is true: any skip (a flag's, the operator's, no Infisical) or failure is
+  // named. NOTIFY still running is the phase writing this very summary.
   const notable = Object.entries(input.phases ?? {}).filter(
-    ([p, s]) =>
-      p !== 'NOTIFY' && s !== 'completed' && s !== 'skipped_by_flag' && s !== 'skipped_no_infisical',
+    ([p, s]) => s !== 'completed' && !(p === 'NOTIFY' && (s === 'running' || s === 'pending')),
   );
   return [
     `[redeploy] ${runId} ${input.outcome}`,
     `  Pins: ${pins}`,
-    `  Phases: all completed${notable.length ? ` except ${notable.map(([p, s]) => `${p} (${s})`).join(', ')}` : ''}`,
+    notable.length
+      ? `  Phases: completed except ${notable.map(([p, s]) => `${p} (${s})`).join(', ')}`
+      : '  Phases: all completed',
     ...provenanceLines(input.provenance, input.phases?.DEPLOY),
   ];
 }

@@ -1,4 +1,5 @@
-import { execa } from 'execa';
+import path from 'node:path';
+import { runGit, unsafeRepositoryMessage } from './git.js';
 import { joinPath } from '../core/commands.js';
 import { CliError, EXIT_USAGE } from '../core/errors.js';
 import { sortVersionsDescending } from '../core/pep440.js';
@@ -18,17 +19,13 @@ export class AutoVersionsError extends CliError {
 }
 
 async function latestTag(repoPath: string): Promise<string | undefined> {
-  const described = await execa(
-    'git',
-    ['-C', repoPath, 'describe', '--tags', '--abbrev=0', '--match', 'v*'],
-    {
-      reject: false,
-    },
-  );
+  // The repositories sit in OMNI_HOME: no `git` is looked up there.
+  const opts = { untrustedDirs: [path.dirname(repoPath)] };
+  const described = await runGit(['-C', repoPath, 'describe', '--tags', '--abbrev=0', '--match', 'v*'], opts);
+  if (described.unsafe) throw new AutoVersionsError([unsafeRepositoryMessage(described.unsafe)]);
   if (described.exitCode === 0 && described.stdout.trim()) {
     // Several tags on that commit (v0.3.0 and v0.4.0 both on HEAD): describe picks any; take the highest.
-    const onCommit = await execa(
-      'git',
+    const onCommit = await runGit(
       [
         '-C',
         repoPath,
@@ -39,14 +36,12 @@ async function latestTag(repoPath: string): Promise<string | undefined> {
         'v*',
         '--sort=-v:refname',
       ],
-      { reject: false },
+      opts,
     );
     return highest(onCommit.stdout) ?? described.stdout.trim();
   }
   // No v* tag reachable from HEAD: the highest v* tag anywhere in the repo.
-  const listed = await execa('git', ['-C', repoPath, 'tag', '--list', 'v*', '--sort=-v:refname'], {
-    reject: false,
-  });
+  const listed = await runGit(['-C', repoPath, 'tag', '--list', 'v*', '--sort=-v:refname'], opts);
   return listed.exitCode === 0 ? highest(listed.stdout) : undefined;
 }
 

@@ -101,6 +101,7 @@ const envSchema = z.object({
   REDEPLOY_TASK_QUEUE: z.string().min(1).max(200).optional(),
   REDEPLOY_PIN_MODE: z.enum(['builtin', 'script']).optional(),
   REDEPLOY_VERIFY_TIMEOUT: duration('120s').optional(),
+  REDEPLOY_VERIFY_REDIRECTS: z.enum(['none', 'same-origin']).optional(),
   REDEPLOY_DECISION_TIMEOUT: duration('24h').optional(),
   REDEPLOY_TARGET_WAIT_TIMEOUT: duration('2h').optional(),
   REDEPLOY_SLACK_API_URL: httpUrl.optional(),
@@ -129,6 +130,11 @@ export interface Config {
   healthEndpoints: Record<string, string>;
   /** REDEPLOY_HEALTH_ENDPOINTS was given: it wins over the endpoints a lane implies. */
   healthEndpointsSet: boolean;
+  /**
+   * VERIFY and redirects: `none` (default) counts any 3xx as unhealthy; `same-origin` follows up to 5
+   * redirects within the endpoint's own scheme+host+port. A redirect to another origin is never followed.
+   */
+  verifyRedirects: 'none' | 'same-origin';
   versionContainer: string;
   /** REDEPLOY_VERSION_CONTAINER was given: it wins over the lane's runtime container. */
   versionContainerSet: boolean;
@@ -198,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deployRoot: e.REDEPLOY_DEPLOY_ROOT ?? path.join(home, '.omnibase/infra/deployed'),
     healthEndpoints: e.REDEPLOY_HEALTH_ENDPOINTS ?? SEED_HEALTH_ENDPOINTS,
     healthEndpointsSet: e.REDEPLOY_HEALTH_ENDPOINTS !== undefined,
+    verifyRedirects: e.REDEPLOY_VERIFY_REDIRECTS ?? 'none',
     versionContainer: e.REDEPLOY_VERSION_CONTAINER ?? 'omninode-runtime',
     versionContainerSet: e.REDEPLOY_VERSION_CONTAINER !== undefined,
     taskQueue: e.REDEPLOY_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,

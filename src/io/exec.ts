@@ -7,6 +7,8 @@ import { boundString } from './bound.js';
 import { readRegularFile } from './safe-read.js';
 import { ensureOwnedDir, openAppendSafe, writeNewFileSafe } from './safe-fs.js';
 import type { Masker } from './mask.js';
+import { hardenGitSpec, withoutGitVars } from './git.js';
+import { isolatePython, trustedPath } from './trusted-env.js';
 
 /**
  * The one place that runs subprocesses. Every command runs through execa with an argv array, in its own
@@ -31,6 +33,8 @@ export interface RunOptions {
   /** Aborting stops the whole process group: SIGINT, then SIGTERM, then SIGKILL. */
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Directories others can write (OMNI_HOME): never searched for a program, never a working directory. */
+  untrustedDirs?: readonly string[];
 }
 
 export interface RunResult {
@@ -138,7 +142,36 @@ async function groupIsOurs(pgid: number, pidFile: string): Promise<boolean> {
   return false;
 }
 
-export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<RunResult> {
+/**
+ * The trust model, applied to every command here rather than per call: an absolute working directory
+ * that is not one others write (the worktree, or `/`; SYNC's pull-all.sh alone keeps OMNI_HOME, as the
+ * seed runs it), a PATH with absolute entries only and none under OMNI_HOME, Python isolated, and git
+ * through io/git.ts.
+ */
+export async function trustedSpec(
+  given: CommandSpec,
+  env: Record<string, string>,
+  untrustedDirs: readonly string[] = [],
+): Promise<{ spec: CommandSpec; env: Record<string, string> }> {
+  if (!path.isAbsolute(given.cwd))
+    throw new Error(`refusing to run ${given.file}: working directory ${given.cwd} is not absolute`);
+  const pullAll = given.file === 'bash' && /\/docs\/tools\/pull-all\.sh$/.test(given.args[0] ?? '');
+  if (!pullAll && untrustedDirs.some((d) => path.resolve(given.cwd) === path.resolve(d)))
+    throw new Error(
+      `refusing to run ${given.file} with ${given.cwd} as its working directory: others can write there`,
+    );
+  let spec = isolatePython(given);
+  // No GIT_DIR & co. for anyone: deploy-runtime.sh runs git too.
+  let cleanEnv: Record<string, string> = {
+    ...withoutGitVars(env),
+    PATH: trustedPath(env['PATH'], untrustedDirs),
+  };
+  if (path.basename(spec.file) === 'git') ({ spec, env: cleanEnv } = await hardenGitSpec(spec, cleanEnv));
+  return { spec, env: cleanEnv };
+}
+
+export async function runCommand(given: CommandSpec, opts: RunOptions): Promise<RunResult> {
+  const { spec, env } = await trustedSpec(given, opts.env, opts.untrustedDirs);
   const logDir = path.dirname(opts.logFile);
   ensureOwnedDir(opts.logRoot ?? logDir, logDir, 'REDEPLOY_LOG_DIR');
   const fd = openAppendSafe(opts.logFile);
@@ -159,7 +192,8 @@ export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<R
     }
     return masked;
   };
-  const command = opts.mask(formatCommand(spec));
+  // As the builder gave it (what the dry-run shows); the log line below has the argv really run.
+  const command = opts.mask(formatCommand(given));
   let heartbeatTimer: NodeJS.Timeout | undefined;
   try {
     if (opts.pidFile) await stopOrphan(opts.pidFile, write);
@@ -178,10 +212,10 @@ export async function runCommand(spec: CommandSpec, opts: RunOptions): Promise<R
         spawnError: undefined,
       };
     }
-    write(`[redeploy] ${new Date().toISOString()} $ ${command}  (cwd ${spec.cwd})`);
+    write(`[redeploy] ${new Date().toISOString()} $ ${opts.mask(formatCommand(spec))}  (cwd ${spec.cwd})`);
     const subprocess = execa(spec.file, spec.args, {
       cwd: spec.cwd,
-      env: opts.pidFile ? { ...opts.env, [PGID_MARKER]: opts.pidFile } : opts.env,
+      env: opts.pidFile ? { ...env, [PGID_MARKER]: opts.pidFile } : env,
       extendEnv: false,
       detached: true, // own process group: killing it reaches every descendant
       stdin: 'ignore',

@@ -1,6 +1,7 @@
+import path from 'node:path';
 import { readRegularFile } from './safe-read.js';
 import fs from 'node:fs/promises';
-import { execa } from 'execa';
+import { runGit, UnsafeRepositoryError } from './git.js';
 import {
   COMPOSE_REL,
   DEPLOY_SCRIPT_REL,
@@ -47,22 +48,26 @@ export function dirTree(dir: string): Tree {
  * A commit's tree in the clone, read with `git show <ref>:<path>` — ENV_CHECK runs before WORKTREE,
  * so the files the worktree will have are read from the ref it will be based on.
  */
-export async function refTree(clone: string, refs: string[]): Promise<Tree | undefined> {
+export async function refTree(
+  clone: string,
+  refs: string[],
+  /** The environment git starts from (a phase's); default the process's. */
+  env?: Record<string, string>,
+): Promise<Tree | undefined> {
   for (const ref of refs) {
-    const r = await execa('git', ['-C', clone, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
-      reject: false,
-      stdin: 'ignore',
-    });
+    // The clone sits in OMNI_HOME: no `git` is looked up there.
+    const untrustedDirs = [path.dirname(clone)];
+    const opts = { untrustedDirs, ...(env ? { env } : {}) };
+    const r = await runGit(['-C', clone, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`], opts);
+    if (r.unsafe) throw new UnsafeRepositoryError(r.unsafe);
     if (r.exitCode !== 0) continue;
     const commit = r.stdout.trim();
     return {
       label: `${clone} ${ref} (${commit.slice(0, 12)})`,
       read: async (rel) => {
-        const s = await execa('git', ['-C', clone, 'show', `${commit}:${rel}`], {
-          reject: false,
-          stdin: 'ignore',
+        const s = await runGit(['-C', clone, 'show', `${commit}:${rel}`], {
           maxBuffer: MAX_FILE,
-          stripFinalNewline: false,
+          untrustedDirs,
         });
         return s.exitCode === 0 ? s.stdout : undefined;
       },

@@ -11,8 +11,47 @@
  */
 export const SECRET_NAME_RE =
   /(^|_)(PASSWORD|PASSWD|PASS|PASSPHRASE|SECRET|SECRETS|TOKEN|KEY|APIKEY|DSN|CREDENTIAL|CREDENTIALS|PRIVATE|AUTH|WEBHOOK|COOKIE)(_|$)/i;
-/** `scheme://user:password@host`: the password of any URL-valued variable (DATABASE_URL, REDIS_URL…). */
-const URL_PASSWORD_RE = /[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]+)@/gi;
+/**
+ * Each `scheme://` in a text, and its authority: up to the first `/`, `?`, `#`, whitespace, comma,
+ * quote or bracket — so a list of URLs (`UV_INDEX`, `PIP_EXTRA_INDEX_URL`, comma- or space-separated)
+ * is read URL by URL, never as one greedy match from the first `:` to the last `@`.
+ */
+// The scheme is bounded (32 characters): unbounded, a 3 MB line of letters would take quadratic time.
+const URL_AUTHORITY_RE = /[a-z][a-z0-9+.-]{0,31}:\/\/([^/?#\s,;'"<>()[\]{}]*)/gi;
+
+/** Where the password is in each URL of `text` (`user:password@host`, the userinfo ending at the authority's last `@`). */
+function urlPasswordSpans(text: string): { start: number; end: number }[] {
+  const spans: { start: number; end: number }[] = [];
+  if (!text.includes('://')) return spans;
+  for (const m of text.matchAll(URL_AUTHORITY_RE)) {
+    const authority = m[1] ?? '';
+    const at = authority.lastIndexOf('@');
+    if (at < 0) continue;
+    const colon = authority.indexOf(':');
+    if (colon < 0 || colon > at) continue;
+    const base = (m.index ?? 0) + m[0].length - authority.length;
+    if (at > colon + 1) spans.push({ start: base + colon + 1, end: base + at });
+  }
+  return spans;
+}
+
+/** The passwords of every URL in a value (DATABASE_URL, a UV_INDEX list…). */
+export function urlPasswords(value: string): string[] {
+  return urlPasswordSpans(value).map((s) => value.slice(s.start, s.end));
+}
+
+/** Any URL's password in a text replaced by `***`: for printed text only (whatever produced the URL). */
+export function maskUrlCredentials(text: string): string {
+  const spans = urlPasswordSpans(text);
+  if (spans.length === 0) return text;
+  let out = '';
+  let last = 0;
+  for (const s of spans) {
+    out += `${text.slice(last, s.start)}***`;
+    last = s.end;
+  }
+  return out + text.slice(last);
+}
 
 /** Shorter values would turn ordinary words into *** everywhere; 4+ characters is the usual floor. */
 const MIN_SECRET_LENGTH = 4;
@@ -45,7 +84,7 @@ export function secretValues(...sources: Record<string, string | undefined>[]): 
     for (const [name, value] of Object.entries(source)) {
       if (!value) continue;
       if (SECRET_NAME_RE.test(name)) add(value);
-      for (const m of value.matchAll(URL_PASSWORD_RE)) add(m[1] as string);
+      for (const password of urlPasswords(value)) add(password);
     }
   }
   // Longest first, so a secret that contains another is masked whole.
@@ -60,6 +99,12 @@ const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * tell a reader the secret is "2026". Everywhere else the secret is masked.
  */
 export function createMasker(secrets: string[], protect: string[] = []): Masker {
+  // URL passwords are masked in any printed text, also one no variable held (an endpoint, a remote).
+  const inner = knownSecretsMasker(secrets, protect);
+  return (text) => maskUrlCredentials(inner(text));
+}
+
+function knownSecretsMasker(secrets: string[], protect: string[]): Masker {
   if (secrets.length === 0) return (text) => text;
   const pattern = new RegExp(secrets.map(escape).join('|'), 'g');
   const guarded = [

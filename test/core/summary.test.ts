@@ -18,7 +18,7 @@ describe('run summary', () => {
     ]);
   });
 
-  it("names an operator's skip and a failure, not a flag's skip nor NOTIFY itself; adds what was deployed", () => {
+  it("names every skip (a flag's, no Infisical, the operator's) and a failure; adds what was deployed", () => {
     const lines = summaryLines('r1', {
       versions: { a: '1' },
       outcome: 'complete',
@@ -41,7 +41,7 @@ describe('run summary', () => {
     assert.deepEqual(lines, [
       '[redeploy] r1 complete',
       '  Pins: a==1',
-      '  Phases: all completed except VERIFY (skipped_by_operator)',
+      '  Phases: completed except SYNC (skipped_by_flag), INFISICAL (skipped_no_infisical), VERIFY (skipped_by_operator), NOTIFY (failed)',
       // deployed_commit unrecorded (an older run): DEPLOY's status says it was deployed.
       '  Deployed: origin/main @ 1a2b3c4d5e6f · Dockerfile sha256 9f8e7d6c5b4a3928',
       '  Origin: https://***@github.com/o/r',
@@ -109,6 +109,23 @@ describe('what a message says was deployed', () => {
       alertSummary('rolled_back', 'VERIFY', { a: '>=1,<2' }),
       'failure alert: VERIFY failed — rolled back to a>=1,<2',
     );
+  });
+});
+
+describe('run summary: NOTIFY', () => {
+  it('NOTIFY writing the summary (running) is not named; a skipped NOTIFY is, and then nothing says "all completed"', () => {
+    const all = { SYNC: 'completed', DEPLOY: 'completed' } as const;
+    assert.equal(
+      summaryLines('r', { versions, outcome: 'complete', phases: { ...all, NOTIFY: 'running' } })[2],
+      '  Phases: all completed',
+    );
+    const skipped = summaryLines('r', {
+      versions,
+      outcome: 'complete',
+      phases: { ...all, NOTIFY: 'skipped_by_operator' },
+    });
+    assert.equal(skipped[2], '  Phases: completed except NOTIFY (skipped_by_operator)');
+    assert.ok(!skipped.join('\n').includes('all completed'));
   });
 });
 

@@ -72,7 +72,9 @@ def normalize(name):
 REQ_RE = re.compile(r'^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(\[[^\]]*\])?(.*)$')
 # pip/uv options that consume the next token.
 ARG_FLAGS = {'-r', '--requirement', '-c', '--constraint', '-e', '--editable', '-i', '--index-url',
-             '--extra-index-url', '-f', '--find-links', '--python', '-p', '--target', '--prefix'}
+             '--extra-index-url', '-f', '--find-links', '--python', '-p', '--target', '--prefix',
+             # options whose value is a package name (pip, uv)
+             '--no-binary', '--only-binary', '--upgrade-package', '-P', '--reinstall-package'}
 
 
 def spec_to_version(spec):

@@ -1,0 +1,179 @@
+import { execa } from 'execa';
+import type { CommandSpec } from '../core/commands.js';
+import { trustedPath } from './trusted-env.js';
+
+/**
+ * The one way redeploy runs git. A clone under OMNI_HOME and the environment a worker starts from are
+ * writable by people other than the operator, and git takes orders from both: hooks, an fsmonitor
+ * program or a filter driver in the clone's config run code; `GIT_DIR`, `GIT_WORK_TREE`,
+ * `GIT_CONFIG_*` in the environment point git at another repository or configuration. So every git
+ * command gets:
+ * - an environment without any of the process's `GIT_*` (only redeploy's own, below) and without
+ *   `SUDO_UID` (git would then trust a repository owned by whoever ran sudo);
+ * - `-c core.hooksPath=/dev/null -c core.fsmonitor=false`, no `ext::` transport, the plain
+ *   `git-upload-pack`, and every filter driver the repository's config names emptied (a `smudge` or
+ *   `process` filter would otherwise run on checkout and status);
+ * - git's own `safe.directory` rule (CVE-2022-24765): a repository owned by another user is refused,
+ *   never trusted on our behalf — the failure carries git's exact `git config --global --add
+ *   safe.directory <path>` line.
+ */
+
+/** redeploy's own git environment: replace refs (`refs/replace/…`) never stand in for origin's objects. */
+const OWN_ENV: Record<string, string> = { GIT_NO_REPLACE_OBJECTS: '1', GIT_TERMINAL_PROMPT: '0' };
+
+/** Options set on every command. `/dev/null` as hooksPath: git 2.39 then finds no hook to run. */
+export const GIT_HARDENING: readonly string[] = [
+  '-c',
+  'core.hooksPath=/dev/null',
+  '-c',
+  'core.fsmonitor=false',
+  '-c',
+  'protocol.ext.allow=never',
+  '-c',
+  'remote.origin.uploadpack=git-upload-pack',
+];
+
+/** Any environment without the process's `GIT_*`: what every subprocess (scripts run git too) gets. */
+export function withoutGitVars(base: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(base).filter(([k]) => !k.startsWith('GIT_')));
+}
+
+/** The process's environment without what steers git; `own` may add redeploy's own `GIT_*` only. */
+export function gitEnv(
+  base: Record<string, string>,
+  own: Record<string, string> = {},
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) {
+    if (k.startsWith('GIT_') || k === 'SUDO_UID') continue;
+    env[k] = v;
+  }
+  for (const k of Object.keys(own)) {
+    if (!k.startsWith('GIT_')) throw new Error(`gitEnv: ${k} is not a GIT_* variable`);
+  }
+  return { ...env, ...OWN_ENV, ...own };
+}
+
+/** The `-C <dir>` a command names, if any: the repository whose config decides the filter drivers. */
+function repoOf(args: readonly string[]): string | undefined {
+  const i = args.indexOf('-C');
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** `-c filter.<name>.smudge=` … for every filter driver the repository's configuration names. */
+async function filterOverrides(repo: string | undefined, env: Record<string, string>): Promise<string[]> {
+  if (repo === undefined) return [];
+  // Reading configuration runs nothing: no hook, no fsmonitor, no filter.
+  const r = await execa(
+    'git',
+    [...GIT_HARDENING, '-C', repo, 'config', '--name-only', '--get-regexp', '^filter\\.'],
+    { env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 10_000, cwd: '/' },
+  );
+  const names = new Set<string>();
+  for (const line of String(r.stdout).split('\n')) {
+    const m = /^filter\.(.+)\.[^.]+$/.exec(line.trim());
+    if (m?.[1]) names.add(m[1]);
+  }
+  return [...names].flatMap((n) =>
+    ['clean=', 'smudge=', 'process=', 'required=false'].flatMap((kv) => ['-c', `filter.${n}.${kv}`]),
+  );
+}
+
+/** argv for `git <args>` with the hardening (and the repository's filter drivers emptied). */
+export async function gitArgv(args: readonly string[], env: Record<string, string>): Promise<string[]> {
+  return [...GIT_HARDENING, ...(await filterOverrides(repoOf(args), env)), ...args];
+}
+
+/** A git CommandSpec (fetch, worktree add) made ready for io/exec.ts: hardened argv and environment. */
+export async function hardenGitSpec(
+  spec: CommandSpec,
+  env: Record<string, string>,
+): Promise<{ spec: CommandSpec; env: Record<string, string> }> {
+  const clean = gitEnv(env);
+  return { spec: { ...spec, args: await gitArgv(spec.args, clean) }, env: clean };
+}
+
+/** Where git refused a repository owned by someone else, and the exact line that allows it. */
+export interface UnsafeRepository {
+  path: string;
+  allow: string;
+}
+
+/** git's own "dubious ownership" refusal, parsed from its stderr. */
+export function unsafeRepository(stderr: string): UnsafeRepository | undefined {
+  const m = /detected dubious ownership in repository at '([^'\n]*)'/.exec(stderr);
+  if (!m?.[1]) return undefined;
+  const line = /^\s*(git config --global --add safe\.directory .+)$/m.exec(stderr)?.[1]?.trim();
+  return { path: m[1], allow: line ?? `git config --global --add safe.directory ${m[1]}` };
+}
+
+/** One sentence for the operator: whose repository, why it is refused, the line that allows it. */
+export function unsafeRepositoryMessage(u: UnsafeRepository): string {
+  return (
+    `git refuses ${u.path}: it is owned by another user (git's safe.directory rule); redeploy runs ` +
+    `nothing from it. If you trust that user's repository, allow it with: ${u.allow}`
+  );
+}
+
+/** Thrown where a caller has no phase to fail (ENV_CHECK's tree reads, --versions auto): the same refusal. */
+export class UnsafeRepositoryError extends Error {
+  constructor(readonly unsafe: UnsafeRepository) {
+    super(unsafeRepositoryMessage(unsafe));
+    this.name = 'UnsafeRepositoryError';
+  }
+}
+
+export interface GitRunOptions {
+  /** The environment to start from (the worker's): its GIT_* are dropped. */
+  env?: Record<string, string>;
+  /** redeploy's own GIT_* (a throwaway GIT_INDEX_FILE). */
+  own?: Record<string, string>;
+  /** A directory redeploy controls; every command names its repository with `-C`. */
+  cwd?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  maxBuffer?: number;
+  /** Directories others write (OMNI_HOME): no `git` is looked up there. */
+  untrustedDirs?: readonly string[];
+}
+
+export interface GitOutput {
+  exitCode: number | undefined;
+  /** Exactly what git printed (no trimming: `git show` bytes matter). */
+  stdout: string;
+  stderr: string;
+  /** Set when git refused the repository for its owner. */
+  unsafe: UnsafeRepository | undefined;
+}
+
+function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
+}
+
+/** Runs `git <args>` hardened. Never throws for git's exit status; callers decide. */
+export async function runGit(args: readonly string[], opts: GitRunOptions = {}): Promise<GitOutput> {
+  const base = opts.env ?? stringEnv(process.env);
+  // The same PATH rule as every other command (io/trusted-env.ts): a planted OMNI_HOME/git never runs.
+  const env = gitEnv({ ...base, PATH: trustedPath(base['PATH'], opts.untrustedDirs) }, opts.own);
+  const r = await execa('git', await gitArgv(args, env), {
+    // `/`: a directory no one else writes, so nothing is looked up relative to the caller's cwd.
+    cwd: opts.cwd ?? '/',
+    env,
+    extendEnv: false,
+    stdin: 'ignore',
+    reject: false,
+    stripFinalNewline: false,
+    timeout: opts.timeoutMs ?? 60_000,
+    ...(opts.signal ? { cancelSignal: opts.signal } : {}),
+    maxBuffer: opts.maxBuffer ?? 16 * 1024 * 1024,
+  });
+  const stderr = typeof r.stderr === 'string' ? r.stderr : '';
+  return {
+    exitCode: r.exitCode,
+    stdout: typeof r.stdout === 'string' ? r.stdout : '',
+    stderr,
+    unsafe: unsafeRepository(stderr),
+  };
+}
