@@ -1,6 +1,6 @@
-import { execa } from 'execa';
+import { runGit, unsafeRepositoryMessage } from '../io/git.js';
 import { infraClone, originRef } from '../core/commands.js';
-import { CliError, EXIT_FAILED } from '../core/errors.js';
+import { CliError, EXIT_FAILED, EXIT_USAGE } from '../core/errors.js';
 import { PROMOTED_REF } from '../core/pin-policy.js';
 import type { RedeployState } from '../core/state.js';
 import { formatPins, normalizeName, sameVersion, type Versions } from '../core/versions.js';
@@ -41,8 +41,9 @@ export async function requireProven(
 ): Promise<{ lane: string; run_id: string; commit: string }> {
   const clone = infraClone(ctx.config.omniHome);
   // The same fetch WORKTREE does first; failing it only leaves the commit as last fetched.
-  await execa(
-    'git',
+  // The clone sits in OMNI_HOME: through the hardened runner, no `git` looked up there.
+  const opts = { untrustedDirs: [ctx.config.omniHome], timeoutMs: 120_000 };
+  await runGit(
     [
       '-C',
       clone,
@@ -51,20 +52,13 @@ export async function requireProven(
       'origin',
       `+refs/heads/${PROMOTED_REF}:refs/remotes/origin/${PROMOTED_REF}`,
     ],
-    {
-      reject: false,
-      stdin: 'ignore',
-      timeout: 120_000,
-    },
+    opts,
   );
-  const r = await execa(
-    'git',
+  const r = await runGit(
     ['-C', clone, 'rev-parse', '--verify', '--quiet', `${originRef(PROMOTED_REF)}^{commit}`],
-    {
-      reject: false,
-      stdin: 'ignore',
-    },
+    opts,
   );
+  if (r.unsafe) throw new CliError(unsafeRepositoryMessage(r.unsafe), EXIT_USAGE, { prefixed: true });
   const commit = r.exitCode === 0 ? r.stdout.trim() : '';
   if (!commit)
     throw new CliError(
