@@ -34,7 +34,9 @@ try {
         // REDEPLOY_TEST_CONCURRENCY: CI's second pass runs 3 files at once (they mostly wait on timers: ~250 s of
         // CPU in 621 s at 3; 358-436 s at 6, but one file then hit the 300 s file timeout on a load-16 machine).
         `--test-concurrency=${process.env.REDEPLOY_TEST_CONCURRENCY || 2}`,
-        '--test-timeout=300000',
+        // Per file as a whole too: run.test.js alone takes ~280 s on a loaded 2-core machine, so 300 s was a
+        // coin toss there; a hung file still ends, after 10 minutes.
+        '--test-timeout=600000',
         // A test that times out can leave handles (a worker, a connection) open; without this its file
         // would never exit and the whole run would hang until CI's limit.
         '--test-force-exit',

@@ -484,7 +484,7 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
       const refused = await redeploy(['--versions', VERSIONS, '--no-wait'], env);
       assert.equal(refused.exitCode, 1, refused.stdout + refused.stderr);
       assert.match(refused.stdout, new RegExp(`is busy: ${holder} \\(started by `));
-      assert.match(refused.stdout, new RegExp(`redeploy cancel ${holder}`));
+      assert.match(refused.stdout, new RegExp(`${PROG_RE} cancel ${holder}`));
       const refusedResult = await result();
       assert.equal(refusedResult.status, 'failed', 'the skill result says so, not the previous run');
       assert.match(refusedResult.error, new RegExp(`is busy: ${holder}`));

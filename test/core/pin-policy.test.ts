@@ -90,6 +90,7 @@ describe('pin policy', () => {
     assert.deepEqual(r.report['omninode-claude'], {
       from: '>=0.9.0,<2.0.0',
       from_raw: '>=0.9.0,<2.0.0',
+      from_raw_hits: ['>=0.9.0,<2.0.0'],
       to: '0.25.0',
       matched: true,
       action: 'edited',

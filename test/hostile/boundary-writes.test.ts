@@ -15,7 +15,7 @@ import { legacyStateSchema } from '../../src/core/schemas.js';
 import { OPERATOR_COMMANDS, OPERATOR_OPTIONS, RUN_OPTIONS } from '../../src/cli/args.js';
 import { freePort } from '../../src/io/dev-server.js';
 import { groupAlive } from '../../src/io/exec.js';
-import { CLIENT, redeploy } from '../support/cli.js';
+import { CLIENT, PROG_RE, redeploy } from '../support/cli.js';
 import {
   createHarness,
   newRunId,
@@ -309,7 +309,7 @@ describe('signals and streams', { concurrency: 1 }, () => {
       assert.equal(r.exitCode, code, out + err);
       assert.ok(took < 30_000, `exited after ${took} ms`);
       assert.match(err, new RegExp(`\\[redeploy\\] ${sig} received: detaching as Ctrl-C does`));
-      assert.match(out, new RegExp(`Detached from ${id}; .*Re-attach: redeploy watch ${id}`));
+      assert.match(out, new RegExp(`Detached from ${id}; .*Re-attach: ${PROG_RE} watch ${id}`));
       assert.ok(!groupAlive(pgid), "the deploy's process group is gone");
       const log = await fs.readFile(path.join(h.config.logDir, id, 'DEPLOY.log'), 'utf8');
       assert.match(log, /\[redeploy\] exit \S+ \(cancelled\)/, 'the stop is logged');

@@ -68,7 +68,12 @@ export async function follow(
   });
   if (r.detached) {
     reporter.note(
-      `Detached from ${handle.workflowId}; the run goes on. Re-attach: ${prog()} watch ${handle.workflowId} · cancel: ${prog()} cancel ${handle.workflowId}`,
+      `Detached from ${handle.workflowId}; ` +
+        // This CLI was the run's only worker (a server redeploy did not start): say so, don't promise.
+        (ctx.localWorker
+          ? `this CLI was its worker, so the run pauses until a worker polls (${prog()} worker). `
+          : 'the run goes on. ') +
+        `Re-attach: ${prog()} watch ${handle.workflowId} · cancel: ${prog()} cancel ${handle.workflowId}`,
     );
     return 130;
   }
