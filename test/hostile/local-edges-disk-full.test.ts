@@ -61,7 +61,13 @@ describe('disk full in the state dir', { concurrency: 1 }, () => {
     assert.match(r.stderr, new RegExp(`${PROG_RE} status ${id} .* ${PROG_RE} watch ${id} \\(re-attaches\\)`));
     // The worker's phase logs live under the state dir too (logs/); the CLI's own files are what matter here.
     const mine = async () => (await filesUnder(mount)).filter((f) => !f.startsWith('logs/'));
-    assert.deepEqual(await mine(), [], 'no temp file, no half-written state file');
+    // The worker mirrors the run too (a sink) and may write the file as soon as the filler is gone: a file
+    // there now is the worker's, and whole (rename is atomic). Leftover temp files are checked below, once
+    // every writer is idle.
+    if ((await mine()).includes(`${id}.json`)) {
+      const text = await fs.readFile(path.join(mount, `${id}.json`), 'utf8');
+      assert.doesNotThrow(() => JSON.parse(text), 'the state file there is whole');
+    }
 
     const w = await redeploy(['watch', id], h.vars);
     assert.equal(w.exitCode, 0, w.stdout + w.stderr);
