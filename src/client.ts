@@ -7,7 +7,8 @@ import { formatVersions } from './core/versions.js';
 import { loadConfig, type Config } from './io/config.js';
 import { preflightDirs } from './io/safe-fs.js';
 import { skillResultPath } from './io/skill-result.js';
-import { parseCommand } from './cli/args.js';
+import { parseCommand, UsageError } from './cli/args.js';
+import { LANE_RE } from './core/lanes.js';
 import { dryRun } from './cli/commands/dry-run.js';
 import { terminalSafe } from './cli/terminal-text.js';
 import { invocationOf, setProgram } from './io/invocation.js';
@@ -146,7 +147,12 @@ export async function main(argv: string[]): Promise<number> {
       cmd.req.flags = withPolicy(cmd.req.flags, policy);
       // The env var opts a promoted lane in; the flag applies to whatever lane it is given with.
       const { REQUIRE_PROVEN_ENV } = await import('./cli/proven.js');
-      cmd.requireProven ??= (policy.promoted.promoted && process.env[REQUIRE_PROVEN_ENV]) || undefined;
+      const provenEnv = process.env[REQUIRE_PROVEN_ENV];
+      if (provenEnv && !LANE_RE.test(provenEnv))
+        throw new UsageError([
+          `${REQUIRE_PROVEN_ENV} "${provenEnv}" is not a lane name ([a-z0-9-], e.g. stability-test)`,
+        ]);
+      cmd.requireProven ??= (policy.promoted.promoted && provenEnv) || undefined;
     }
     if (cmd.kind === 'run' && cmd.dryRun) return await dryRun(cmd, out);
     preflightDirs(dirsFor(config, cmd.kind));
@@ -185,8 +191,9 @@ export async function main(argv: string[]): Promise<number> {
     const embedded = !config.temporal.configured;
     let background = false;
     if (embedded) {
-      const { ensureEmbeddedServer } = await import('./io/embedded.js');
+      const { ensureEmbeddedServer, checkBackgroundWorker } = await import('./io/embedded.js');
       background = (await ensureEmbeddedServer(config, err)).worker;
+      if (background && !READ_ONLY.has(cmd.kind)) checkBackgroundWorker(config);
     }
     const client = await connectClient(config);
     // Read-only commands never poll a task queue: they read by query, describe and a closed run's result.

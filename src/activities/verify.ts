@@ -204,7 +204,7 @@ async function imageRevision(
   container: string,
   expected: string | null,
 ): Promise<ImageRevision & { why: string }> {
-  const r = await ctx.run(imageRevisionCommand(container, ctx.config.omniHome), { timeoutMs: 60_000 });
+  const r = await ctx.run(imageRevisionCommand(container), { timeoutMs: 60_000 });
   const label = r.exitCode === 0 ? r.stdout.trim() : null;
   const verdict =
     r.exitCode === 0

@@ -144,11 +144,12 @@ export function versionCheckCommand(container: string, packages: string[], _cwd?
 }
 
 /** The running container's revision label (today's deploy-runtime.sh bakes it; VERIFY proves a promoted lane with it). */
-export function imageRevisionCommand(container: string, cwd: string): CommandSpec {
+export function imageRevisionCommand(container: string): CommandSpec {
   return {
     file: 'docker',
     args: ['inspect', '--format', '{{index .Config.Labels "org.opencontainers.image.revision"}}', container],
-    cwd,
+    // Like every command but pull-all.sh: a directory no one else writes (io/exec.ts refuses OMNI_HOME).
+    cwd: '/',
   };
 }
 

@@ -43,6 +43,15 @@ export const provenanceSchema = z.object({
     .nullable(),
   deploy_script: z.string().nullable(),
   deployed_commit: sha.nullable(),
+  image_revision: z.string().max(200).nullable().optional(),
+  proven_by: z.string().max(200).nullable().optional(),
+});
+
+/** --require-proven's record: the proving run and the commit it proved (state `proven`, input `proven`). */
+export const provenSchema = z.object({
+  lane: z.string().regex(LANE_RE),
+  run_id: z.string().min(1).max(200),
+  commit: sha,
 });
 
 export const RUN_ID_RE = /^redeploy-\d{8}-[0-9a-f]{6}$/;
@@ -78,9 +87,7 @@ export const inputSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/)
     .optional(),
-  proven: z
-    .object({ lane: z.string().regex(LANE_RE), run_id: z.string().min(1).max(200), commit: sha })
-    .optional(),
+  proven: provenSchema.optional(),
 });
 
 /** The legacy state file exactly as the seed writes it; additive fields pass through. */

@@ -112,6 +112,8 @@ export interface RedeployState {
   finished_at: string | null;
   /** What was fetched, written and run: origin ref and commit, Dockerfile SHA-256, deploy script. */
   provenance: Provenance;
+  /** --require-proven: the proof the run was started under; `--resume` carries it (the gate stays). */
+  proven?: { lane: string; run_id: string; commit: string };
   /** Incremented on every change, so a watcher can tell "new" from "same" without diffing. */
   version: number;
 }
@@ -198,6 +200,7 @@ export function initState(
       ...(input.resumeFrom?.provenance ?? emptyProvenance(input.ref ?? DEFAULT_WORKTREE_REF)),
       ...(input.proven ? { proven_by: input.proven.run_id } : {}),
     },
+    ...(input.proven ? { proven: input.proven } : {}),
     version: 0,
   };
 }

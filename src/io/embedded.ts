@@ -9,6 +9,7 @@ import { startDevArgs } from './dev-server.js';
 import { findTemporalCli, timed } from './temporal-cli.js';
 import { writeFileAtomic } from './atomic.js';
 import { prog } from './invocation.js';
+import { CliError, EXIT_USAGE } from '../core/errors.js';
 import { checkExistingFile, ensureOwnedDir, openAppendSafe } from './safe-fs.js';
 
 /**
@@ -112,6 +113,8 @@ export interface EmbeddedWorkerInfo {
   taskQueue: string;
   logFile: string;
   startedAt: string;
+  /** workerSettings() of the CLI that started it: the background worker runs with that CLI's environment. */
+  settings?: string;
 }
 const workerInfoFile = (config: Config) => path.join(embeddedDir(config), 'worker.json');
 const SUPERVISOR = fileURLToPath(new URL('../supervisor.js', import.meta.url));
@@ -224,10 +227,52 @@ async function startEmbeddedWorker(
     taskQueue: config.taskQueue,
     logFile,
     startedAt: new Date().toISOString(),
+    settings: workerSettings(config),
   };
   await writeFileAtomic(workerInfoFile(config), `${JSON.stringify(info, null, 2)}\n`, 0o600);
   log(
     `[redeploy] started a background worker for task queue ${config.taskQueue} (pid ${info.pid}, log ${logFile}); it stops with the server`,
+  );
+}
+
+/**
+ * What decides where the background worker fetches, builds, deploys and writes: it keeps the environment
+ * of the CLI that started it, so a later CLI with other settings would have its run deployed from there.
+ */
+export function workerSettings(config: Config, env: NodeJS.ProcessEnv = process.env): string {
+  const c = config;
+  return JSON.stringify({
+    omniHome: c.omniHome,
+    worktreeRoot: c.worktreeRoot,
+    worktreeRef: c.worktreeRef,
+    envFile: c.envFile,
+    skillResultsDir: c.skillResultsDir,
+    logDir: c.logDir,
+    deployRoot: c.deployRoot,
+    healthEndpoints: c.healthEndpointsSet ? c.healthEndpoints : null,
+    versionContainer: c.versionContainerSet ? c.versionContainer : null,
+    verifyRedirects: c.verifyRedirects,
+    pinMode: c.pinMode,
+    lane: env['ONEX_DEPLOY_LANE'] ?? null,
+  });
+}
+
+/**
+ * Refuses (exit 2) a command that would hand a run to a background worker started with other settings:
+ * it would deploy from that worker's OMNI_HOME, env file and lane, not this CLI's.
+ */
+export function checkBackgroundWorker(config: Config): void {
+  const w = readEmbeddedWorker(config);
+  if (!w || w.settings === workerSettings(config)) return;
+  const theirs = w.settings ? (JSON.parse(w.settings) as Record<string, unknown>) : {};
+  const ours = JSON.parse(workerSettings(config)) as Record<string, unknown>;
+  const differ = Object.keys(ours).filter((k) => JSON.stringify(theirs[k]) !== JSON.stringify(ours[k]));
+  throw new CliError(
+    `the background worker for ${config.stateDir} (pid ${w.pid}) was started with other settings ` +
+      `(${differ.join(', ') || 'unknown'}) and would run this command's redeploy with them. ` +
+      `Stop it with: ${prog()} server --stop (the history stays), then run again — or use the settings it was started with`,
+    EXIT_USAGE,
+    { prefixed: true },
   );
 }
 

@@ -164,6 +164,13 @@ export async function trustedSpec(
   // No GIT_DIR & co. for anyone: deploy-runtime.sh runs git too.
   let cleanEnv: Record<string, string> = {
     ...withoutGitVars(env),
+    // The scripts run git too (deploy-runtime.sh, the lineage guard, pull-all.sh): no hook or fsmonitor
+    // program from a clone's config runs as root through them either (git ≥ 2.31 reads these).
+    GIT_CONFIG_COUNT: '2',
+    GIT_CONFIG_KEY_0: 'core.hooksPath',
+    GIT_CONFIG_VALUE_0: '/dev/null',
+    GIT_CONFIG_KEY_1: 'core.fsmonitor',
+    GIT_CONFIG_VALUE_1: 'false',
     PATH: trustedPath(env['PATH'], untrustedDirs),
   };
   if (path.basename(spec.file) === 'git') ({ spec, env: cleanEnv } = await hardenGitSpec(spec, cleanEnv));

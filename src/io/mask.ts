@@ -12,12 +12,14 @@
 export const SECRET_NAME_RE =
   /(^|_)(PASSWORD|PASSWD|PASS|PASSPHRASE|SECRET|SECRETS|TOKEN|KEY|APIKEY|DSN|CREDENTIAL|CREDENTIALS|PRIVATE|AUTH|WEBHOOK|COOKIE)(_|$)/i;
 /**
- * Each `scheme://` in a text, and its authority: up to the first `/`, `?`, `#`, whitespace, comma,
- * quote or bracket — so a list of URLs (`UV_INDEX`, `PIP_EXTRA_INDEX_URL`, comma- or space-separated)
- * is read URL by URL, never as one greedy match from the first `:` to the last `@`.
+ * Each `scheme://` in a text, and its authority: up to the first `/`, `?`, `#`, whitespace, `"`, `<`, `>`,
+ * `{`, `}` (none may stand unencoded in a URL), or the next `scheme://` — so a list of URLs (`UV_INDEX`,
+ * `PIP_EXTRA_INDEX_URL`, comma- or space-separated) is read URL by URL, never as one greedy match from
+ * the first `:` to the last `@`, while a password with RFC 3986's sub-delimiters (`, ; ' ( ) ! $ & * + =`)
+ * is still found whole.
  */
 // The scheme is bounded (32 characters): unbounded, a 3 MB line of letters would take quadratic time.
-const URL_AUTHORITY_RE = /[a-z][a-z0-9+.-]{0,31}:\/\/([^/?#\s,;'"<>()[\]{}]*)/gi;
+const URL_AUTHORITY_RE = /[a-z][a-z0-9+.-]{0,31}:\/\/((?:(?![a-z][a-z0-9+.-]{0,31}:\/\/)[^/?#\s"<>{}])*)/gi;
 
 /** Where the password is in each URL of `text` (`user:password@host`, the userinfo ending at the authority's last `@`). */
 function urlPasswordSpans(text: string): { start: number; end: number }[] {

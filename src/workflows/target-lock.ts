@@ -48,7 +48,9 @@ export async function releaseTarget(lock: TargetLockHandle | undefined): Promise
   if (!lock || !patched('release-target-lock')) return;
   try {
     await lock.signal(releaseSignal);
-    await lock.result();
+    // Bounded: a lock on a worker without the release handler (a rolling upgrade) must not hold a
+    // finished run open; the parent-close policy ends it then.
+    await Promise.race([lock.result(), sleep(RELEASE_WAIT_MS)]);
   } catch (err) {
     if (isCancellation(err)) throw err;
     // Terminated by hand, say: the parent-close policy has nothing left to do either.
@@ -56,6 +58,8 @@ export async function releaseTarget(lock: TargetLockHandle | undefined): Promise
 }
 
 const DEFAULT_TARGET_WAIT_TIMEOUT_MS = 2 * 3_600_000;
+/** How long a finished run waits for its lock to confirm the release. */
+const RELEASE_WAIT_MS = 60_000;
 /** A lock released between our try and the look-up: try again this soon. */
 const RETRY_SOON_MS = 2_000;
 /** One waiting activity covers up to a minute: a bounded history (3 events a minute) while queued. */

@@ -180,6 +180,21 @@ describe('zero-setup local mode and --target routing', { concurrency: 1 }, () =>
     }
   });
 
+  it('a run with other settings than the background worker was started with is refused (exit 2); reads are not', async () => {
+    const l = await redeploy(['list'], env); // the server and its background worker, as started with `env`
+    assert.equal(l.exitCode, 0, l.stdout + l.stderr);
+    const elsewhere = path.join(h.sb.root, 'another-omni-home');
+    await fs.mkdir(elsewhere, { recursive: true });
+    const other = { ...env, OMNI_HOME: elsewhere };
+    const r = await redeploy(['--versions', 'omninode-claude=0.4.0', '--skip-sync'], other);
+    assert.equal(r.exitCode, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /background worker .* was started with other settings \(omniHome\)/);
+    assert.match(r.stderr, /server --stop/);
+    assert.doesNotMatch(r.stdout, /redeploy-\d{8}-[0-9a-f]{6} — /, 'no run started');
+    const again = await redeploy(['list'], other);
+    assert.equal(again.exitCode, 0, again.stdout + again.stderr);
+  });
+
   it('--target routes a run to the worker of that host (one task queue per host)', async () => {
     const shared = await testEnv();
     const queues = {

@@ -309,14 +309,26 @@ describe('signals and streams', { concurrency: 1 }, () => {
       assert.equal(r.exitCode, code, out + err);
       assert.ok(took < 30_000, `exited after ${took} ms`);
       assert.match(err, new RegExp(`\\[redeploy\\] ${sig} received: detaching as Ctrl-C does`));
-      assert.match(out, new RegExp(`Detached from ${id}; .*Re-attach: ${PROG_RE} watch ${id}`));
+      // Zero-setup mode keeps a background worker (issue 20): the CLI only detaches, the run goes on there.
+      assert.match(
+        out,
+        new RegExp(`Detached from ${id}; the run goes on\\. Re-attach: ${PROG_RE} watch ${id}`),
+      );
+      assert.ok(groupAlive(pgid), 'the deploy goes on in the background worker');
+      // Stopping it is `cancel`: the deploy's group is stopped and logged, and the state file says so.
+      const c = await redeploy(['cancel', id], env);
+      assert.equal(c.exitCode, 0, c.stdout + c.stderr);
       assert.ok(!groupAlive(pgid), "the deploy's process group is gone");
       const log = await fs.readFile(path.join(h.config.logDir, id, 'DEPLOY.log'), 'utf8');
       assert.match(log, /\[redeploy\] exit \S+ \(cancelled\)/, 'the stop is logged');
-      const state = legacyStateSchema.parse(
-        JSON.parse(await fs.readFile(path.join(h.sb.stateDir, `${id}.json`), 'utf8')),
-      );
+      const stateFile = path.join(h.sb.stateDir, `${id}.json`);
+      let state = legacyStateSchema.parse(JSON.parse(await fs.readFile(stateFile, 'utf8')));
+      for (const deadline = Date.now() + 30_000; state.status !== 'cancelled' && Date.now() < deadline;) {
+        await sleep(200);
+        state = legacyStateSchema.parse(JSON.parse(await fs.readFile(stateFile, 'utf8')));
+      }
       assert.equal(state.run_id, id);
+      assert.equal(state.status, 'cancelled', 'the state file is final');
       assert.equal(state.current_phase, 'DEPLOY');
 
       await h.sb.clearFault('deploy');

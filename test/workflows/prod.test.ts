@@ -235,6 +235,7 @@ describe('today: the prod lane — promoted main, admitted pins, a proven image'
       assert.deepEqual(applied['omninode-claude'], {
         from: '>=0.3.0,<0.5.0',
         from_raw: '>=0.3.0,<0.5.0',
+        from_raw_hits: ['>=0.3.0,<0.5.0'],
         to: '0.4.0',
         matched: true,
         action: 'edited',
@@ -298,6 +299,14 @@ describe('today: the prod lane — promoted main, admitted pins, a proven image'
       .result()) as RedeployState;
     await assertProdDeployed(h, state);
     assert.equal(state.provenance.proven_by, provingId);
+    // Kept in the state: a --resume of this run carries the proof, so DEPLOY still refuses another commit.
+    assert.deepEqual(state.proven, { lane: TODAY_LANE, run_id: provingId, commit: main });
+    const badEnv = await redeploy([...ARGS, '--lane', PROD_LANE], {
+      ...h.vars,
+      REDEPLOY_REQUIRE_PROVEN: 'Prod!',
+    });
+    assert.equal(badEnv.exitCode, 2, badEnv.stderr);
+    assert.match(badEnv.stderr, /REDEPLOY_REQUIRE_PROVEN "Prod!" is not a lane name/);
     const report = await redeploy(['report', state.run_id], h.vars);
     assert.match(report.stdout, new RegExp(`Proven by: ${provingId}`));
   });

@@ -1,10 +1,11 @@
+import { decideRunPolicy, withPolicy } from '../pin-policy.js';
 import { contextId } from '../../io/skill-result.js';
 import { isPinPolicy } from '../../core/pin-policy.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { PHASES, isCarriedOnResume } from '../../core/phases.js';
 import { formatVersions, normalizeName, type Versions } from '../../core/versions.js';
 import type { PhaseRecord, PhaseRecords, RedeployInput, RedeployState } from '../../core/state.js';
-import { provenanceSchema, type LegacyState } from '../../core/schemas.js';
+import { provenanceSchema, provenSchema, type LegacyState } from '../../core/schemas.js';
 import { worktreePathFor } from '../../core/commands.js';
 import { refProblems } from '../../core/ref.js';
 import { ticketProblems } from '../../core/ticket.js';
@@ -146,6 +147,14 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
     throw new UsageError([
       `--pin-policy ${cmd.pinPolicy} does not match ${cmd.runId}'s pin policy "${recordedPolicy}" (a resumed run keeps its policy; start a new run for another)`,
     ]);
+  // A run started under --require-proven keeps its proof: DEPLOY still refuses any other commit.
+  const provenRaw = (prev as { proven?: unknown }).proven;
+  const proven = provenRaw === undefined ? undefined : provenSchema.safeParse(provenRaw);
+  const provenBy = recorded.success ? recorded.data.proven_by : undefined;
+  if ((proven && !proven.success) || (provenBy && !proven?.success))
+    throw new UsageError([
+      `${cmd.runId} was started under --require-proven, but its state file has no valid proof record; start a new run (with --require-proven)`,
+    ]);
   const carried = carriedPhases(prev);
   const completed = PHASES.filter((p) => carried[p]?.status === 'completed');
   const input: RedeployInput = {
@@ -169,6 +178,7 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
     targetWaitTimeoutMs: ctx.config.targetWaitTimeoutMs,
     lockId: targetLockId(runTaskQueue(ctx, target)),
     ref: prev.worktree_ref,
+    ...(proven?.success ? { proven: proven.data } : {}),
     resumeFrom: {
       phases: carried,
       worktreePath: prev.worktree_path === null ? null : derived,
@@ -176,6 +186,13 @@ export async function resume(ctx: Context, cmd: Extract<Command, { kind: 'resume
       ...(recorded.success && recorded.data.ref === prev.worktree_ref ? { provenance: recorded.data } : {}),
     },
   };
+  // The same refusals as a new run, before anything starts (exit 2): a promoted lane only admits, from main.
+  const policy = await decideRunPolicy(ctx.config, {
+    flags: input.flags,
+    ref: input.ref,
+    pinPolicy: input.flags.pinPolicy,
+  });
+  input.flags = withPolicy(input.flags, policy);
   const line = `Resuming ${cmd.runId}: skipping completed phases [${completed.map((p) => `'${p}'`).join(', ')}]`;
   if (cmd.json) ctx.out(JSON.stringify({ event: 'note', message: line }));
   else ctx.out(line);
