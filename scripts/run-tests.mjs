@@ -19,7 +19,16 @@ function defaultFiles() {
     .map((f) => path.join('dist/test', f));
 }
 
-const cli = await findTemporalCli();
+// The line the tests' server runs: REDEPLOY_TEMPORAL_CLI_VERSION, else 1.5.1 (UI 2.42.1) — the Web UI
+// tests' dialogs and tabs are written against UI 2.42.1, and UI 2.54.1 lays the User Metadata tab out
+// anew. CI runs the core suite again on 1.9.1. Only this script picks it: the tests still see the
+// product's default (1.9.1) through an unset REDEPLOY_TEMPORAL_CLI_VERSION.
+const cli = await findTemporalCli({
+  env: {
+    ...process.env,
+    REDEPLOY_TEMPORAL_CLI_VERSION: process.env.REDEPLOY_TEMPORAL_CLI_VERSION || '1.5.1',
+  },
+});
 // Which Temporal line this run tests (CI runs the core suite on two): in the log, first.
 const { execFileSync } = await import('node:child_process');
 console.error(`[temporal] ${cli}: ${execFileSync(cli, ['--version'], { encoding: 'utf8' }).trim()}`);

@@ -1,4 +1,4 @@
-// A full state dir (issue 10, item 6): a real 64 KiB tmpfs as the state dir, filled with dd, so writes fail
+// A full state dir (issue 10, item 6): a real 256 KiB tmpfs as the state dir, filled with dd, so writes fail
 // with ENOSPC as on a full disk. The CLI must leave no temp file and say what the run is and how to re-attach.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,18 +25,22 @@ describe('disk full in the state dir', { concurrency: 1 }, () => {
   let h: Harness;
   let mount: string;
   let mounted = false;
+  let logs: string;
   before(async () => {
     mount = await fs.mkdtemp(path.join(os.tmpdir(), 'redeploy-full-'));
     // A real small filesystem (root only; CI runs as root): writes fail with ENOSPC, as on a full disk.
     mounted =
-      (await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', mount], { reject: false }))
+      (await execa('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', mount], { reject: false }))
         .exitCode === 0;
-    h = await createHarness('hostile-full', { vars: { REDEPLOY_STATE_DIR: mount } });
+    // The phase logs outside it: this is about the state dir (the CLI's and the worker's mirror).
+    logs = await fs.mkdtemp(path.join(os.tmpdir(), 'redeploy-full-logs-'));
+    h = await createHarness('hostile-full', { vars: { REDEPLOY_STATE_DIR: mount, REDEPLOY_LOG_DIR: logs } });
   });
   after(async () => {
     await h.close();
     if (mounted) await execa('umount', [mount], { reject: false });
     await fs.rm(mount, { recursive: true, force: true });
+    await fs.rm(logs, { recursive: true, force: true });
   });
 
   it('the CLI says the run goes on and how to re-attach (exit 74), leaves no temp file; watch finishes it', async (t) => {
@@ -59,8 +63,8 @@ describe('disk full in the state dir', { concurrency: 1 }, () => {
       new RegExp(`The run ${id} is running(?: in [A-Z_]+)? and goes on without this CLI following it`),
     );
     assert.match(r.stderr, new RegExp(`${PROG_RE} status ${id} .* ${PROG_RE} watch ${id} \\(re-attaches\\)`));
-    // The worker's phase logs live under the state dir too (logs/); the CLI's own files are what matter here.
-    const mine = async () => (await filesUnder(mount)).filter((f) => !f.startsWith('logs/'));
+    // The phase logs are in REDEPLOY_LOG_DIR, outside: everything here is the state file's.
+    const mine = async () => filesUnder(mount);
     // The worker mirrors the run too (a sink) and may write the file as soon as the filler is gone: a file
     // there now is the worker's, and whole (rename is atomic). Leftover temp files are checked below, once
     // every writer is idle.
@@ -79,12 +83,15 @@ describe('disk full in the state dir', { concurrency: 1 }, () => {
 
   it('a run that ends while the disk is full: its own exit code, and the message says the file is stale', async (t) => {
     if (!mounted) return t.skip('mount -t tmpfs is not permitted here');
+    // Full before the run starts: the worker's own mirror (issue 20) cannot write it either, so the file
+    // stays behind the run. The phase logs are elsewhere (REDEPLOY_LOG_DIR), so the run itself completes.
+    await fill(mount);
     const handle = await h.start({
       versions: { 'omninode-claude': '0.4.0' },
       flags: { skipSync: true, skipDockerfileUpdate: false, skipInfisical: true, verifyOnly: false },
     });
     await handle.result();
-    await fill(mount);
+    assert.equal((await h.sb.deployedPins())['omninode-claude'], '0.4.0', 'what was deployed');
     try {
       const r = await redeploy(['status', handle.workflowId], h.vars);
       assert.equal(r.exitCode, 0, r.stdout + r.stderr);

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideUpdate } from '../../src/workflows/messages.js';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -129,19 +130,28 @@ describe('durability', { concurrency: 1 }, () => {
     });
   }
 
-  it('cancel during WORKTREE stops `git worktree add` and its hook; a resumed run reuses the worktree it left', async () => {
+  it('cancel during WORKTREE stops its git (a slow fetch) and everything it started; a resumed run completes', async () => {
     await h.startWorker();
-    // A slow post-checkout hook (an LFS fetch, say): real git runs it inside `git worktree add`.
-    const hook = path.join(h.sb.omniHome, 'omnibase_infra', '.git', 'hooks', 'post-checkout');
-    await fs.mkdir(path.dirname(hook), { recursive: true });
-    await fs.writeFile(hook, '#!/bin/sh\nsleep 120\n', { mode: 0o755 });
+    // Hooks never run (io/git.ts), so the slow part is the fetch: a `git-upload-pack` on the worker's PATH
+    // (the operator's, trusted) that takes its time, as a slow network would.
+    const shims = await fs.mkdtemp(path.join(os.tmpdir(), 'redeploy-slow-upload-pack-'));
+    const real = (await execa('git', ['--exec-path'])).stdout.trim();
+    await fs.writeFile(
+      path.join(shims, 'git-upload-pack'),
+      `#!/bin/sh\nsleep 120\nexec ${real}/git-upload-pack "$@"\n`,
+      { mode: 0o755 },
+    );
+    // The harness worker's environment is the sandbox's, read on every attempt.
+    const env = h.sb.env as Record<string, string | undefined>;
+    const savedPath = env['PATH'];
+    env['PATH'] = `${shims}:${savedPath ?? ''}`;
     try {
       const handle = await h.start({
         flags: { skipSync: true, skipDockerfileUpdate: false, skipInfisical: true, verifyOnly: false },
       });
       await waitForState(handle, (s) => s.phases.WORKTREE.status === 'running');
-      const pgid = await sleepingGroup(h.config.logDir, handle.workflowId, 'WORKTREE'); // inside the hook
-      assert.match(await groupProcesses(pgid), /^\s*\d+ git .*worktree add/m);
+      const pgid = await sleepingGroup(h.config.logDir, handle.workflowId, 'WORKTREE'); // inside the fetch
+      assert.match(await groupProcesses(pgid), /^\s*\d+ git .*fetch/m);
       await handle.cancel();
       await handle.result().catch(() => undefined);
       await sleep(5000);
@@ -149,8 +159,8 @@ describe('durability', { concurrency: 1 }, () => {
       const state = await progress(handle);
       assert.deepEqual([state.status, state.phases.WORKTREE.status], ['cancelled', 'cancelled']);
 
-      // What the interrupted `git worktree add` left must not stop the run when it is resumed.
-      await fs.rm(hook, { force: true });
+      // What the interrupted WORKTREE left must not stop the run when it is resumed.
+      env['PATH'] = savedPath;
       const resumed = await h.start({
         runId: handle.workflowId,
         worktreeTicket: state.worktree_ticket,
@@ -161,14 +171,14 @@ describe('durability', { concurrency: 1 }, () => {
       // A run left waiting would hold the target for the tests after this one.
       if (done.status !== 'completed') await resumed.terminate('test failed');
       assert.equal(done.status, 'completed', JSON.stringify(done, null, 2));
-      assert.equal(done.phases.WORKTREE['reused'], true, 'the worktree the cancelled git left is reused');
       const wt = done.worktree_path ?? '';
       assert.equal(
         (await execa('git', ['-C', wt, 'branch', '--show-current'], { env: h.sb.env })).stdout,
         state.worktree_ticket,
       );
     } finally {
-      await fs.rm(hook, { force: true });
+      env['PATH'] = savedPath;
+      await fs.rm(shims, { recursive: true, force: true });
       await h.stopWorker();
     }
   });

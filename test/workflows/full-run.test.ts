@@ -59,8 +59,20 @@ describe('a full redeploy on a real Temporal server', { concurrency: 1 }, () => 
     assert.equal(deployed['omniintelligence'], '0.8.0');
     assert.deepEqual(state.phases.PIN_UPDATE['pins_applied'], {
       // `from_raw`: the specifier's original bytes, which a rollback writes back.
-      'omninode-claude': { from: '>=0.3.0,<0.5.0', from_raw: '>=0.3.0,<0.5.0', to: '0.4.0', matched: true },
-      omniintelligence: { from: '0.6.0', from_raw: '==0.6.0', to: '0.8.0', matched: true },
+      'omninode-claude': {
+        from: '>=0.3.0,<0.5.0',
+        from_raw: '>=0.3.0,<0.5.0',
+        from_raw_hits: ['>=0.3.0,<0.5.0'],
+        to: '0.4.0',
+        matched: true,
+      },
+      omniintelligence: {
+        from: '0.6.0',
+        from_raw: '==0.6.0',
+        from_raw_hits: ['==0.6.0'],
+        to: '0.8.0',
+        matched: true,
+      },
     });
   });
 
