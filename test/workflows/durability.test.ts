@@ -133,7 +133,7 @@ describe('durability', { concurrency: 1 }, () => {
   // Skipped, with its reason: it needs WORKTREE's git to block. The hook it used no longer runs (io/git.ts turns
   // hooks off), and a `git-upload-pack` on PATH is not used either (git puts its exec-path first). A slow
   // git:// origin on 127.0.0.1 would do; until then the cancel path is covered by the other phases above.
-  it.skip('cancel during WORKTREE stops its git (a slow fetch) and everything it started; a resumed run completes', async () => {
+  void it.skip('cancel during WORKTREE stops its git (a slow fetch) and everything it started; a resumed run completes', async () => {
     await h.startWorker();
     // Hooks never run (io/git.ts), so the slow part is the fetch: a `git-upload-pack` on the worker's PATH
     // (the operator's, trusted) that takes its time, as a slow network would.
