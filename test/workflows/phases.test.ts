@@ -191,7 +191,11 @@ describe('phase behaviour', { concurrency: 1 }, () => {
       assert.equal(failedVersions.length, 3, failedVersions.join('; '));
       assert.match(failedVersions.join('\n'), /omniintelligence: expected 0\.6\.0, got 0\.8\.0/);
       assert.match(failedVersions.join('\n'), /omninode-ghost: not installed in omninode-runtime/);
-      assert.match(failedVersions.join('\n'), /omninode-claude: expected 9\.9\.9, got /);
+      // The worktree pins a range there: the message names the range and the release it resolved to (issue 19).
+      assert.match(
+        failedVersions.join('\n'),
+        /omninode-claude: `>=0\.3\.0,<0\.5\.0` resolved to 0\.4\.0, not the requested 9\.9\.9/,
+      );
       assert.equal((await h.sb.invocations('docker')) >= 1, true);
       for (const p of [
         'SYNC',
