@@ -16,7 +16,7 @@ import {
 import { median, medianFields, omit, round } from '../lib/stats.mjs';
 
 const VERSIONS = { 'omninode-claude': '0.4.0', omniintelligence: '0.8.0' };
-const ATTEMPT_LINE = /^\[redeploy\] DEPLOY attempt \d+ started (\S+)$/gm;
+const ATTEMPT_LINE = /^\[redeploy\] DEPLOY attempt \d+ started (\S+)/gm; // an operator retry adds " (scheduled again: …)"
 
 export const resume = {
   key: 'resume_latency_ms_median',
