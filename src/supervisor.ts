@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
+import { alive } from './io/pid.js';
 
 /**
  * The embedded worker's supervisor (`node dist/src/supervisor.js <server pid>`), started detached by
@@ -13,15 +14,6 @@ import { execa, type ResultPromise } from 'execa';
 export const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} [supervisor] ${line}\n`);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export async function supervise(serverPid: number): Promise<void> {
   let stopping = false;

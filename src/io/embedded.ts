@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { execa } from 'execa';
+import { alive } from './pid.js';
 import type { Config } from './config.js';
 import { startDevArgs } from './dev-server.js';
 import { findTemporalCli, timed } from './temporal-cli.js';
@@ -59,15 +60,6 @@ export async function answers(address: string, timeoutMs = 1500): Promise<boolea
     } finally {
       await connection.close();
     }
-  } catch {
-    return false;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
