@@ -6,8 +6,7 @@ import type { RedeployState } from '../core/state.js';
 import { formatPins, normalizeName, sameVersion, type Versions } from '../core/versions.js';
 import { workflowFunction, type Context } from './commands/shared.js';
 
-/** The environment variable naming the proving lane when --require-proven is not given. */
-export const REQUIRE_PROVEN_ENV = 'REDEPLOY_REQUIRE_PROVEN';
+export { REQUIRE_PROVEN_ENV } from './proven-env.js';
 /** How many recent completed runs are looked at: a proof older than that is stale anyway. */
 const LOOK_AT = 100;
 
