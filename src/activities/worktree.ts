@@ -103,7 +103,7 @@ export function makeWorktree(deps: ActivityDeps) {
           }
           // Files the repository ignores (caches, a .venv) are not origin's: a reuse starts without them.
           await removeIgnored(ctx, path);
-          // Old but clean: fast-forward, so a reuse deploys what origin has now (documented in the README).
+          // Old but clean: fast-forward, so a reuse deploys what origin has now (documented in docs/TRUST.md).
           if (changes.behind > 0) {
             const ff = await git(ctx, ['-C', path, 'merge', '--ff-only', '--no-edit', base], path);
             if (ff.exitCode !== 0)

@@ -120,7 +120,7 @@ const envSchema = z.object({
 export interface Config {
   omniHome: string;
   worktreeRoot: string;
-  /** The origin branch a worktree is based on unless `--ref` says otherwise (README: "The ref"). */
+  /** The origin branch a worktree is based on unless `--ref` says otherwise (docs/TRUST.md, "The ref"). */
   worktreeRef: string;
   envFile: string;
   stateDir: string;

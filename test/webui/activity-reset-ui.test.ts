@@ -10,7 +10,7 @@ import { skipWithoutChromium, uiContext, uiServer } from '../support/webui-pages
 import { assertRanAtOnce, deployInBackoff } from '../support/deploy-backoff.js';
 import { temporalCli } from '../support/temporal.js';
 
-/** Where the README's screenshots live (test-artifacts/ keeps the rest). */
+/** Where the docs' screenshots live (test-artifacts/ keeps the rest). */
 const DOCS = new URL('../../../docs/', import.meta.url).pathname;
 
 describe('pausing and resetting a DEPLOY in retry backoff from the Web UI', { concurrency: 1 }, () => {
@@ -92,7 +92,7 @@ describe('pausing and resetting a DEPLOY in retry backoff from the Web UI', { co
         .getByText(/Paused/i)
         .first()
         .waitFor();
-      // The operator's view of a paused phase, kept for the README.
+      // The operator's view of a paused phase, kept for docs/OPERATING.md.
       await fs.mkdir(DOCS, { recursive: true });
       await page.screenshot({ path: `${DOCS}webui-activity-paused.png` });
       const unpausedAt = Date.now();

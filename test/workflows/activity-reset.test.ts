@@ -8,7 +8,7 @@ import { assertRanAtOnce, deployInBackoff } from '../support/deploy-backoff.js';
 import { activityRuns, type Harness } from '../support/harness.js';
 import { withHarness } from '../support/suite.js';
 
-/** `temporal …` with the harness's server, as an operator types it (README: Troubleshooting). */
+/** `temporal …` with the harness's server, as an operator types it (docs/OPERATING.md, "A phase in retry backoff"). */
 async function temporal(h: Harness, args: string[]) {
   const r = await execa(await temporalCli(), [...args, '--address', h.address], { reject: false });
   assert.equal(r.exitCode, 0, `temporal ${args.join(' ')}: ${r.stderr}`);
@@ -16,7 +16,7 @@ async function temporal(h: Harness, args: string[]) {
 }
 
 /**
- * The activity id of a phase, found the way the README says: `temporal workflow describe` lists the
+ * The activity id of a phase, found the way docs/OPERATING.md says: `temporal workflow describe` lists the
  * pending activities, each with its ActivityId and Type (a phase's activity type is its name in
  * lower camel case: DEPLOY → deploy). The ids are sequence numbers the workflow assigns, not the phase name.
  */
