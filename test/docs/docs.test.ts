@@ -88,4 +88,27 @@ describe('the docs', () => {
     ];
     assert.deepEqual(missing, []);
   });
+
+  it('every docs/ page the code, scripts and config name exists', () => {
+    // Messages and comments send readers to these pages: a page renamed or merged away must not strand them.
+    const roots = ['src', 'scripts', 'bench', 'deploy', 'skills', 'docker-compose.temporal.yml', '.ci'];
+    const files = roots.flatMap((r) => {
+      const abs = path.join(REPO_ROOT, r);
+      if (!fs.existsSync(abs)) return [];
+      if (fs.statSync(abs).isFile()) return [abs];
+      return fs
+        .readdirSync(abs, { recursive: true })
+        .map((f) => path.join(abs, String(f)))
+        .filter((f) => fs.statSync(f).isFile() && !f.includes(`${path.sep}node_modules${path.sep}`));
+    });
+    const named = new Set<string>();
+    for (const file of files)
+      for (const [ref] of fs.readFileSync(file, 'utf8').matchAll(/\bdocs\/[\w.-]+\.(?:md|png)\b/g))
+        named.add(ref);
+    assert.ok(named.has('docs/TRUST.md'), 'src/io/config.ts names docs/TRUST.md');
+    assert.deepEqual(
+      [...named].filter((ref) => !fs.existsSync(path.join(REPO_ROOT, ref))),
+      [],
+    );
+  });
 });
