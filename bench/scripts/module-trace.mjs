@@ -73,6 +73,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === fs.realpathSync(proces
   const list = argv[0] === '--list';
   const args = argv.slice(list ? 1 : 0).filter((a, i) => !(i === 0 && a === '--'));
   const files = traceModules(args);
+  process.stdout.on('error', () => undefined); // `… | head`
   if (list) for (const f of files) process.stdout.write(`${f}\n`);
   const by = new Map();
   for (const f of files) by.set(ownerOf(f), (by.get(ownerOf(f)) ?? 0) + 1);
