@@ -96,6 +96,9 @@ export function readsObjectsOnly(args: readonly string[]): boolean {
   const sub = args[i];
   const rest = args.slice(i + 1);
   if (sub === undefined) return false;
+  // Options that do reach the work tree or run a driver: `describe --dirty/--broken` refreshes the index
+  // (the clean filter), `cat-file --filters` smudges, `--textconv` runs a diff driver.
+  if (rest.some((a) => /^--(dirty|broken|filters|textconv)(=|$)/.test(a))) return false;
   if (READS_OBJECTS.has(sub)) return true;
   if (sub === 'tag') return rest.includes('--list') || rest.includes('-l');
   if (sub === 'show') {

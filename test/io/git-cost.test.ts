@@ -53,6 +53,9 @@ describe('git: what a read-only command costs', () => {
       ['-C', '/r', 'tag', 'v2'],
       ['-C', '/r', 'fetch', 'origin'],
       ['-C', '/r', 'diff'],
+      ['-C', '/r', 'describe', '--dirty'],
+      ['-C', '/r', 'cat-file', '--filters', 'HEAD:Dockerfile'],
+      ['-C', '/r', 'show', '--textconv', 'HEAD:Dockerfile'],
       ['-C', '/r'],
     ])
       assert.equal(readsObjectsOnly(args), false, args.join(' '));
@@ -74,6 +77,11 @@ describe('git: what a read-only command costs', () => {
     assert.equal((await runGit(['-C', repo, 'tag', '--list', 'v*'])).stdout, 'v1.0.0\n');
     assert.match((await runGit(['-C', repo, 'rev-parse', 'HEAD'])).stdout, /^[0-9a-f]{40}\n$/);
     await runGit(['-C', repo, 'status', '--porcelain']);
+    // Hardened as before: `cat-file --filters` would smudge, and the overrides empty the driver.
+    assert.equal(
+      (await runGit(['-C', repo, 'cat-file', '--filters', 'HEAD:Dockerfile'])).stdout,
+      'stored bytes\n',
+    );
     const ran = await fs.readFile(marker, 'utf8').catch(() => '');
     assert.equal(ran, '', `the planted filter ran: ${ran}`);
   });
