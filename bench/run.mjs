@@ -11,15 +11,17 @@ import { round } from './lib/stats.mjs';
 import { overhead } from './measures/overhead.mjs';
 import { verify } from './measures/verify.mjs';
 import { workerStart } from './measures/worker-start.mjs';
-import { dryRun } from './measures/dry-run.mjs';
+import { dryRun, helpRatio } from './measures/dry-run.mjs';
 import { resume } from './measures/resume.mjs';
 import { concurrent } from './measures/concurrent.mjs';
-import { cpuRatio, floorOverhead } from './measures/floor.mjs';
+import { cpuRatio, floorOverhead, orchestrationRatio, safetyMs } from './measures/floor.mjs';
 import { handover } from './measures/handover.mjs';
 import { freshSetup } from './measures/fresh-setup.mjs';
 
 const MEASURES = [
   floorOverhead,
+  orchestrationRatio,
+  safetyMs,
   cpuRatio,
   handover,
   freshSetup,
@@ -27,12 +29,15 @@ const MEASURES = [
   verify,
   workerStart,
   dryRun,
+  helpRatio,
   resume,
   concurrent,
 ];
 // Targets set against a baseline no Temporal program can reach (bare bash; a CPU-bound batch on 2 cores):
 // still measured and reported, but the floor measures above are the ones that say how we do.
-const INFORMATIONAL = new Set(['overhead_ratio', 'concurrent_p95_ratio']);
+// floor_overhead_ratio mixes orchestration with the trust checks the floor does not do: issue 23 split it
+// into orchestration_ratio and safety_ms, which carry the targets.
+const INFORMATIONAL = new Set(['overhead_ratio', 'concurrent_p95_ratio', 'floor_overhead_ratio']);
 
 function parseArgs(argv) {
   const quick = argv.includes('--quick') || ['1', 'true'].includes(process.env.BENCH_QUICK ?? '');

@@ -1,191 +1,21 @@
 #!/usr/bin/env node
+// The one entry point. `--help`, `-h` and `--version` on their own are answered here, before anything else
+// loads (issue 23: they cost node's start and little more); every other command loads cli/main.js, which
+// in turn loads only what that command needs.
 import fs from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CliError } from './core/errors.js';
-import { formatVersions } from './core/versions.js';
-import { loadConfig, type Config } from './io/config.js';
-import { preflightDirs } from './io/safe-fs.js';
-import { skillResultPath } from './io/skill-result.js';
-import { parseCommand, UsageError } from './cli/args.js';
-import { LANE_RE } from './core/lanes.js';
-import { dryRun } from './cli/commands/dry-run.js';
-import { terminalSafe } from './cli/terminal-text.js';
-import { invocationOf, setProgram } from './io/invocation.js';
-import { USAGE } from './cli/usage.js';
+import { packageVersion, USAGE } from './cli/usage.js';
 
-function version(): string {
-  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
-
-/** Commands that only read a run: they register no worker (issue 20). */
-const READ_ONLY = new Set(['status', 'report', 'list', 'watch']);
-/** Signals that detach the CLI as Ctrl-C does (a closed terminal sends SIGHUP, `kill` and systemd SIGTERM). */
-export const DETACH_SIGNALS = { SIGINT: 2, SIGHUP: 1, SIGTERM: 15 } as const;
-type DetachSignal = keyof typeof DETACH_SIGNALS;
-
-const closedOutput = new Set<NodeJS.WriteStream>();
-/**
- * `redeploy … | head`, or a closed terminal: once the reader is gone, writes fail (EPIPE, EIO). Output is
- * then dropped — the run, the mirror into the state file and the skill result go on; without a listener
- * the error event would end the process.
- */
-function tolerateClosedOutput(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    if (stream.listenerCount('error') > 0) continue;
-    stream.on('error', () => closedOutput.add(stream));
-  }
-}
-const write = (stream: NodeJS.WriteStream, line: string): void => {
-  if (closedOutput.has(stream)) return;
-  try {
-    stream.write(`${terminalSafe(line)}\n`);
-  } catch {
-    closedOutput.add(stream);
-  }
-};
-
-/** Directories a command writes, checked (and created) before anything starts: io/safe-fs.ts. */
-function dirsFor(config: Config, kind: string): Parameters<typeof preflightDirs>[0] {
-  const dirs: Parameters<typeof preflightDirs>[0] = [
-    { dir: config.stateDir, variable: 'REDEPLOY_STATE_DIR' },
-  ];
-  if (kind !== 'list' && kind !== 'server')
-    dirs.push({
-      root: config.skillResultsDir,
-      dir: path.dirname(skillResultPath(config.skillResultsDir)),
-      variable: 'REDEPLOY_SKILL_RESULTS_DIR',
-    });
-  // The embedded mode's in-process worker writes the phase logs.
-  if (!config.temporal.configured) dirs.push({ dir: config.logDir, variable: 'REDEPLOY_LOG_DIR' });
-  return dirs;
-}
-
-/** CLI entry: parse → validate → dispatch. Every input is validated before any connection is made. */
 export async function main(argv: string[]): Promise<number> {
-  tolerateClosedOutput();
-  // Every line the CLI prints may quote a script's output: made terminal-safe here, at the sink.
-  const out = (line: string) => write(process.stdout, line);
-  const err = (line: string) => write(process.stderr, line);
-  // Every hint names the command as it was typed here (`node dist/src/client.js`, `npx redeploy` …).
-  setProgram(invocationOf({ script: process.argv[1], env: process.env, cwd: process.cwd() }));
-  try {
-    const cmd = parseCommand(argv);
-    if (cmd.kind === 'help') {
-      out(USAGE);
-      return 0;
-    }
-    if (cmd.kind === 'version') {
-      out(version());
-      return 0;
-    }
-    if (cmd.kind === 'worker') {
-      const wc = loadConfig();
-      preflightDirs([{ dir: wc.logDir, variable: 'REDEPLOY_LOG_DIR' }]);
-      const { runWorker } = await import('./worker.js');
-      await runWorker(cmd.target, cmd.metrics ? { metrics: cmd.metrics } : {});
-      return 0;
-    }
-    const config = loadConfig();
-    if (cmd.kind === 'run' && cmd.autoVersions) {
-      const { autoVersions } = await import('./io/auto-versions.js');
-      cmd.req.versions = await autoVersions(config.omniHome);
-      out(`[redeploy] --versions auto: ${formatVersions(cmd.req.versions)}`);
-    }
-    if (cmd.kind === 'run') {
-      // Before anything starts (dry runs included): a refused lane/ref/policy combination is exit 2.
-      const { decideRunPolicy, withPolicy } = await import('./cli/pin-policy.js');
-      const policy = await decideRunPolicy(config, {
-        flags: cmd.req.flags,
-        ref: cmd.req.ref,
-        pinPolicy: cmd.pinPolicy,
-      });
-      cmd.req.flags = withPolicy(cmd.req.flags, policy);
-      // The env var opts a promoted lane in; the flag applies to whatever lane it is given with.
-      const { REQUIRE_PROVEN_ENV } = await import('./cli/proven-env.js');
-      const provenEnv = process.env[REQUIRE_PROVEN_ENV];
-      if (provenEnv && !LANE_RE.test(provenEnv))
-        throw new UsageError([
-          `${REQUIRE_PROVEN_ENV} "${provenEnv}" is not a lane name ([a-z0-9-], e.g. stability-test)`,
-        ]);
-      cmd.requireProven ??= (policy.promoted.promoted && provenEnv) || undefined;
-    }
-    if (cmd.kind === 'run' && cmd.dryRun) return await dryRun(cmd, out);
-    preflightDirs(dirsFor(config, cmd.kind));
-    const ac = new AbortController();
-    let received: DetachSignal | undefined;
-    const handlers: (readonly [DetachSignal, () => void])[] = [];
-    const removeHandlers = () => {
-      for (const [sig, handler] of handlers) process.removeListener(sig, handler);
-    };
-    // SIGTERM and SIGHUP detach exactly as Ctrl-C does; the exit code says which one it was (128 + n).
-    for (const sig of Object.keys(DETACH_SIGNALS) as DetachSignal[]) {
-      const handler = () => {
-        received = sig;
-        // Once: a second signal gets the default (ends the process) while the detach is under way.
-        removeHandlers();
-        if (sig !== 'SIGINT') err(`[redeploy] ${sig} received: detaching as Ctrl-C does`);
-        ac.abort();
-      };
-      process.on(sig, handler);
-      handlers.push([sig, handler] as const);
-    }
-    const exitFor = (code: number) => (code === 130 && received ? 128 + DETACH_SIGNALS[received] : code);
-    if (cmd.kind === 'server') {
-      const server = await import('./cli/server.js');
-      try {
-        return cmd.stop ? await server.serverStop(config, out) : await server.serve(config, out, ac.signal);
-      } finally {
-        removeHandlers();
-      }
-    }
-    // Loaded only now: --help and --dry-run never pay for the Temporal client.
-    const { connectClient } = await import('./io/temporal.js');
-    const commands = await import('./cli/commands/index.js');
-    // Zero-setup: no address configured → the local dev server (started in the background if needed)
-    // with its supervised background worker; a worker in this process only when none is there.
-    const embedded = !config.temporal.configured;
-    let background = false;
-    if (embedded) {
-      const { ensureEmbeddedServer, checkBackgroundWorker } = await import('./io/embedded.js');
-      background = (await ensureEmbeddedServer(config, err)).worker;
-      if (background && !READ_ONLY.has(cmd.kind)) checkBackgroundWorker(config);
-    }
-    const client = await connectClient(config);
-    // Read-only commands never poll a task queue: they read by query, describe and a closed run's result.
-    const readOnly = READ_ONLY.has(cmd.kind);
-    const local = embedded && !background && !readOnly ? await import('./cli/local-worker.js') : undefined;
-    const localWorker = local ? local.localWorkerFactory(config) : undefined;
-    const ctx = {
-      client,
-      config,
-      out,
-      signal: ac.signal,
-      tty: !cmd.json && !!process.stdout.isTTY,
-      argv: process.argv.slice(2),
-      ...(localWorker ? { localWorker: localWorker.start } : {}),
-    };
-    try {
-      // Queries, updates and cancellation all need a worker: in embedded mode this process is it.
-      if (localWorker) await localWorker.start(await commands.taskQueueOf(ctx, cmd));
-      return exitFor(await commands.dispatch(ctx, cmd));
-    } finally {
-      removeHandlers();
-      await localWorker?.stop();
-      await client.connection.close();
-    }
-  } catch (e) {
-    // Every error the CLI means to end with is a CliError: it says what to print and the exit code.
-    if (e instanceof CliError) {
-      for (const line of e.lines()) err(line);
-      return e.exitCode;
-    }
-    err(`redeploy: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
+  const only = argv.length === 1 ? argv[0] : undefined;
+  if (only === '--help' || only === '-h' || only === '--version') {
+    // `redeploy --help | head`: a closed pipe drops the rest (as cli/main.ts's tolerateClosedOutput does).
+    process.stdout.on('error', () => undefined);
+    process.stdout.write(`${only === '--version' ? packageVersion() : USAGE}\n`);
+    return 0;
   }
+  const cli = await import('./cli/main.js');
+  return cli.main(argv);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === fs.realpathSync(process.argv[1])) {

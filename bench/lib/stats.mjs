@@ -2,8 +2,9 @@
 // of a ratio were measured back to back in the same repetition (so slow moments of a shared machine hit
 // both sides alike).
 
+/** The median of the finite values (a NaN from a run with no such event would leave the sort unordered). */
 export function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
   if (s.length === 0) return NaN;
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
@@ -11,7 +12,7 @@ export function median(xs) {
 
 /** Nearest-rank percentile (p95 of 50 values is the 48th smallest). */
 export function percentile(xs, p) {
-  const s = [...xs].sort((a, b) => a - b);
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
   if (s.length === 0) return NaN;
   return s[Math.min(s.length, Math.max(1, Math.ceil((p / 100) * s.length))) - 1];
 }
@@ -45,7 +46,7 @@ export function medianFields(samples) {
   const keys = new Set(samples.flatMap((s) => Object.keys(s)));
   const out = {};
   for (const k of keys) {
-    const vals = samples.map((s) => s[k]).filter((v) => typeof v === 'number');
+    const vals = samples.map((s) => s[k]).filter((v) => Number.isFinite(v));
     if (vals.length) out[k] = round(median(vals), 1);
   }
   return out;

@@ -20,7 +20,7 @@ const ATTEMPT_LINE = /^\[redeploy\] DEPLOY attempt \d+ started (\S+)/gm; // an o
 
 export const resume = {
   key: 'resume_latency_ms_median',
-  target: { op: '<=', value: 1000 },
+  target: { op: '<=', value: 400 },
   async run({ mods, address, runs, warmup, log }) {
     const sb = await mods.createSandbox();
     const vars = mods.sandboxVars(sb, address, `bench-resume-${process.pid}`);

@@ -19,7 +19,7 @@ const DOCKER_DELAY_MS = 400;
 
 export const verify = {
   key: 'verify_speedup',
-  target: { op: '>=', value: 3 },
+  target: { op: '>=', value: 5 },
   async run({ mods, address, runs, warmup, log }) {
     // The docker stand-in reports what deployed.json holds: every package at its expected version.
     const sb = await mods.createSandbox({ initialDeployed: VERSIONS });

@@ -122,16 +122,22 @@ export async function attach(
   let liveAt = 0;
   let describedAt = 0;
   let live: Live = {};
+  // The run's own result once it completed: its final state (the workflow returns the state it publishes).
+  let result: RedeployState | undefined;
   const ended = handle.result().then(
-    () => undefined,
+    (r) => {
+      result = r as RedeployState;
+    },
     () => undefined,
   );
   for (;;) {
     if (opts.signal?.aborted) return { state: last, detached: true, exitCode: 130 };
-    let state = await queryState(handle);
+    // With the result in, no query (after the end, a replay of the whole run on a worker) and no describe:
+    // the CLI exits as soon as the result is in (issue 23).
+    let state = result ?? (await queryState(handle));
     // A terminated or timed-out run cannot record its end; a query replays it to its last state, which
     // still says "running". So the execution status is checked every 2 s (and whenever the query fails).
-    if (!state || Date.now() - describedAt > 2000) {
+    if (!result && (!state || Date.now() - describedAt > 2000)) {
       describedAt = Date.now();
       let status: CloseStatus = 'RUNNING';
       try {
@@ -155,19 +161,18 @@ export async function attach(
       liveAt = Date.now();
       live = await liveLine(handle);
     }
-    if (state && (state.version !== lastVersion || opts.live)) {
-      if (state.version !== lastVersion) await mirrorState(config, state, false);
-      lastVersion = state.version;
-      last = state;
-      reporter.update(state, live);
-    }
     // Right after a decision the run may still show the wait it answered (it clears it once its failure
     // alert is sent, which can take a while when the server is slow): that wait is not a new one.
     const answered = !!opts.decided && state?.pending_decision?.since === opts.decided;
-    if (state && !isActive(state.status) && !answered) {
-      await mirrorState(config, state);
-      return { state, detached: false, exitCode: exitCodeFor(state) };
-    }
+    const ending = !!state && !isActive(state.status) && !answered;
+    if (state && (state.version !== lastVersion || opts.live)) {
+      // A new final state is mirrored once, state file and skill result together (it was written twice).
+      if (state.version !== lastVersion || ending) await mirrorState(config, state, ending);
+      lastVersion = state.version;
+      last = state;
+      reporter.update(state, live);
+    } else if (state && ending) await mirrorState(config, state);
+    if (state && ending) return { state, detached: false, exitCode: exitCodeFor(state) };
     // The end of the run wakes us at once (result() long-polls), instead of up to one poll interval later.
     await Promise.race([
       sleep(POLL_MS, undefined, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined),

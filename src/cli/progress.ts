@@ -10,7 +10,8 @@ import { TTY_STATUS_ICON } from '../core/status-icons.js';
 import { summaryLines } from '../core/summary.js';
 import { decideCommand } from '../core/decide-help.js';
 import { prog } from '../io/invocation.js';
-import { fitColumns, terminalLine, terminalSafe } from './terminal-text.js';
+import { fitColumns } from './fit-columns.js';
+import { terminalLine, terminalSafe } from './terminal-text.js';
 
 /** While --rollback-on-failure compensates: what it restores, and how. */
 function rollingLine(state: RedeployState): string {

@@ -1,4 +1,5 @@
-import stringWidth from 'string-width';
+// No imports: every line the CLI prints passes terminalSafe, and string-width's Unicode tables cost ~20–40 ms
+// to load (issue 23): fitColumns, which needs them, is in cli/fit-columns.ts, loaded by the TTY view only.
 
 /**
  * Text bound for the operator's terminal that may carry a script's output (tails of command output in
@@ -32,23 +33,4 @@ export function terminalSafe(text: string): string {
 /** One line of it: tab and newline become spaces (a wrapped line would break the TTY view's redraw). */
 export function terminalLine(text: string): string {
   return terminalSafe(text).replace(/[\t\n]/g, ' ');
-}
-
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-
-/**
- * The longest head of a terminal-safe line that fits in `columns` columns. Columns, not UTF-16 units: CJK
- * and most emoji take two, a combining mark none, and a line that wraps breaks the TTY view's redraw.
- * string-width holds the Unicode tables (East Asian Width, emoji); cutting whole graphemes never splits a pair.
- */
-export function fitColumns(text: string, columns: number): string {
-  if (stringWidth(text) <= columns) return text;
-  let out = '';
-  let used = 0;
-  for (const { segment } of graphemes.segment(text)) {
-    used += stringWidth(segment);
-    if (used > columns) break;
-    out += segment;
-  }
-  return out;
 }

@@ -1,4 +1,6 @@
-/** The `--help` text: no imports, so `--help` loads nothing else. */
+import { readFileSync } from 'node:fs';
+
+/** The `--help` text: no project or package imports, so `--help` loads nothing else. */
 export const USAGE = `Usage: redeploy --versions "pkg=ver[,pkg=ver…]" [options]
        redeploy --resume <run_id> [--versions …] [options]
        redeploy status|watch|retry|abort|cancel|report <run_id>
@@ -40,3 +42,12 @@ Commands:
 
 Exit codes: 0 success · 1 run failed or aborted (or Temporal unreachable) · 2 usage or configuration error ·
 130 interrupted (Ctrl-C detaches; the run goes on; SIGHUP 129 and SIGTERM 143 likewise).`;
+
+/** `redeploy --version`: package.json's version (node:fs only, so the entry answers it before loading anything). */
+export function packageVersion(): string {
+  // dist/src/cli/usage.js → the package root, three levels up.
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}

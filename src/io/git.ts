@@ -79,9 +79,39 @@ async function filterOverrides(repo: string | undefined, env: Record<string, str
   );
 }
 
-/** argv for `git <args>` with the hardening (and the repository's filter drivers emptied). */
+/** Subcommands that only read objects and refs: git runs no filter driver for them. */
+const READS_OBJECTS = new Set(['rev-parse', 'describe', 'cat-file', 'ls-tree', 'for-each-ref', 'merge-base']);
+
+/**
+ * True when `args` only reads objects and refs, so no filter driver can run: filters convert a work tree's
+ * files (checkout, add, status, diff against the work tree), never an object read by name. Such a command
+ * skips the `git config` spawn of filterOverrides (issue 23: a dry run made 8 of them). `show` counts only
+ * as `show REV:PATH` (a blob, printed as stored) and `tag` only with `--list`; anything else keeps the
+ * full hardening.
+ */
+export function readsObjectsOnly(args: readonly string[]): boolean {
+  let i = 0;
+  // Global options before the subcommand: `-C dir`, `-c k=v` take a value.
+  while (i < args.length && args[i]?.startsWith('-')) i += args[i] === '-C' || args[i] === '-c' ? 2 : 1;
+  const sub = args[i];
+  const rest = args.slice(i + 1);
+  if (sub === undefined) return false;
+  // Options that do reach the work tree or run a driver: `describe --dirty/--broken` refreshes the index
+  // (the clean filter), `cat-file --filters` smudges, `--textconv` runs a diff driver.
+  if (rest.some((a) => /^--(dirty|broken|filters|textconv)(=|$)/.test(a))) return false;
+  if (READS_OBJECTS.has(sub)) return true;
+  if (sub === 'tag') return rest.includes('--list') || rest.includes('-l');
+  if (sub === 'show') {
+    const operands = rest.filter((a) => !a.startsWith('-'));
+    return operands.length > 0 && operands.every((a) => /^[^:]+:./.test(a));
+  }
+  return false;
+}
+
+/** argv for `git <args>` with the hardening (and, unless it only reads objects, the filter drivers emptied). */
 export async function gitArgv(args: readonly string[], env: Record<string, string>): Promise<string[]> {
-  return [...GIT_HARDENING, ...(await filterOverrides(repoOf(args), env)), ...args];
+  const filters = readsObjectsOnly(args) ? [] : await filterOverrides(repoOf(args), env);
+  return [...GIT_HARDENING, ...filters, ...args];
 }
 
 /** A git CommandSpec (fetch, worktree add) made ready for io/exec.ts: hardened argv and environment. */

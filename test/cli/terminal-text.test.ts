@@ -1,7 +1,8 @@
 /* eslint-disable no-control-regex -- these tests are about control characters */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitColumns, terminalLine, terminalSafe } from '../../src/cli/terminal-text.js';
+import { fitColumns } from '../../src/cli/fit-columns.js';
+import { terminalLine, terminalSafe } from '../../src/cli/terminal-text.js';
 
 describe('terminal-safe text', () => {
   for (const [name, input, output] of [

@@ -2,15 +2,10 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { CliError, EXIT_FAILED } from '../../core/errors.js';
 import { prog } from '../../io/invocation.js';
 import type { Command } from '../args.js';
-import { cancel } from './cancel.js';
-import { decide } from './decide.js';
-import { list } from './list.js';
-import { report } from './report.js';
-import { resume } from './resume.js';
-import { run } from './run.js';
-import { status } from './status.js';
-import { watch } from './watch.js';
 import type { Context } from './shared.js';
+
+// Each command's module is imported when it runs (issue 23): `status` does not load the run's attach
+// and progress view, nor `run` the report's renderer.
 
 export { taskQueueOf, type Context } from './shared.js';
 
@@ -28,23 +23,23 @@ export async function dispatch(ctx: Context, cmd: ServerCommand): Promise<number
   try {
     switch (cmd.kind) {
       case 'run':
-        return await run(ctx, cmd.req, cmd);
+        return await (await import('./run.js')).run(ctx, cmd.req, cmd);
       case 'resume':
-        return await resume(ctx, cmd);
+        return await (await import('./resume.js')).resume(ctx, cmd);
       case 'status':
-        return await status(ctx, cmd.runId, cmd.json);
+        return await (await import('./status.js')).status(ctx, cmd.runId, cmd.json);
       case 'watch':
-        return await watch(ctx, cmd.runId, cmd.json);
+        return await (await import('./watch.js')).watch(ctx, cmd.runId, cmd.json);
       case 'retry':
       case 'skip':
       case 'abort':
-        return await decide(ctx, { ...cmd, kind: cmd.kind });
+        return await (await import('./decide.js')).decide(ctx, { ...cmd, kind: cmd.kind });
       case 'cancel':
-        return await cancel(ctx, cmd.runId);
+        return await (await import('./cancel.js')).cancel(ctx, cmd.runId);
       case 'list':
-        return await list(ctx, cmd.json);
+        return await (await import('./list.js')).list(ctx, cmd.json);
       case 'report':
-        return await report(ctx, cmd.runId, cmd.json);
+        return await (await import('./report.js')).report(ctx, cmd.runId, cmd.json);
     }
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new RunNotFound(err.workflowId ?? '', err);
