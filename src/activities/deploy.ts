@@ -1,7 +1,8 @@
 import type { PhaseResult } from '../core/run.js';
 import { deployCommand } from '../core/commands.js';
 import type { Versions } from '../core/versions.js';
-import { deployScriptEnv, dirTree } from '../io/infra-tree.js';
+import { dirTree } from '../io/infra-tree.js';
+import { deployScriptEnv } from '../core/plan.js';
 import type { RunResult } from '../io/exec.js';
 import { checkDeployNeeds, chosenLane } from './deploy-env.js';
 import { probeHealth } from './verify.js';

@@ -2,7 +2,8 @@ import type { PhaseResult } from '../core/run.js';
 import type { HealthResult, ImageRevision, VerifiedAgainst, VersionResult } from '../core/details.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DOCKERFILE_REL, imageRevisionCommand, infraClone, versionCheckCommand } from '../core/commands.js';
-import { DEPLOY_SCRIPT_REL, DEV_LANE, POLICY_REL } from '../core/lanes.js';
+import { DEPLOY_SCRIPT_REL, DEV_LANE } from '../core/lanes.js';
+import { planVerifyTargets, targetsNeedTree, type VerifyTargets } from '../core/plan.js';
 import {
   PROMOTED_REF,
   REVISION_LABEL,
@@ -118,25 +119,14 @@ export async function verifyTargets(
   ctx: PhaseContext,
   ticket: string | undefined,
   lane: string | undefined,
-): Promise<{ endpoints: Record<string, string>; container: string; source: string }> {
+): Promise<VerifyTargets> {
   const { config } = ctx;
-  let endpoints = config.healthEndpoints;
-  let container = config.versionContainer;
-  let source = config.healthEndpointsSet ? 'REDEPLOY_HEALTH_ENDPOINTS' : 'the seed defaults';
-  if (!config.healthEndpointsSet || !config.versionContainerSet) {
-    // --verify-only has no worktree: the clone's checkout describes the running stack best.
-    const wt = ticket ? await locateWorktree(ctx, ticket) : undefined;
-    const dir = wt ?? infraClone(config.omniHome);
-    const facts = (await checkDeployNeeds(ctx, dirTree(dir), lane, { lenient: true })).lane;
-    if (facts) {
-      if (!config.healthEndpointsSet) {
-        endpoints = facts.endpoints;
-        source = `lane ${facts.lane} (${dir}/${POLICY_REL})`;
-      }
-      if (!config.versionContainerSet) container = facts.runtimeContainer;
-    }
-  }
-  return { endpoints, container, source };
+  if (!targetsNeedTree(config)) return planVerifyTargets(config, null, '');
+  // --verify-only has no worktree: the clone's checkout describes the running stack best.
+  const wt = ticket ? await locateWorktree(ctx, ticket) : undefined;
+  const dir = wt ?? infraClone(config.omniHome);
+  const facts = (await checkDeployNeeds(ctx, dirTree(dir), lane, { lenient: true })).lane;
+  return planVerifyTargets(config, facts, dir);
 }
 
 /** Parses `uv pip show a b c`: `Name:`/`Version:` blocks separated by `---`. Keys are PEP 503-normalised. */
