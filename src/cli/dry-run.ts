@@ -4,7 +4,7 @@ import { runGit, unsafeRepositoryMessage } from '../io/git.js';
 import { CliError, EXIT_USAGE } from '../core/errors.js';
 import { readRegularFile } from '../io/safe-read.js';
 import { DOCKERFILE_REL, infraClone, joinPath, originRef, worktreePathFor } from '../core/commands.js';
-import { PHASE, PHASES, skippingOption, type Phase, type PreviewFacts } from '../core/phases.js';
+import { PHASE, PHASES, skippingOption, type PreviewFacts } from '../core/phases.js';
 import { unifiedDiff } from '../core/pins.js';
 import { planPins, refusalMessage, verdictLine } from '../core/pin-policy.js';
 import type { Config } from '../io/config.js';
@@ -131,7 +131,6 @@ async function planNeeds(c: DryContext): Promise<{ needs?: Needs; laneProblem?: 
 async function previewFacts(c: DryContext): Promise<PreviewFacts> {
   const { config, req } = c;
   const { needs, laneProblem } = await planNeeds(c);
-  const runs = (phase: Phase) => skippingOption(phase, req.flags) === undefined;
   const targets = planVerifyTargets(config, needs?.lane, c.source);
   // The dry run shows seed-infisical.py when the tree has none of them (INFISICAL itself would fail).
   const infisicalScript = async () => planInfisical(await infisicalScriptsIn(c.source)) ?? SEED_INFISICAL;
@@ -147,8 +146,9 @@ async function previewFacts(c: DryContext): Promise<PreviewFacts> {
     envVars: planRequiredEnv(c.env, !!req.flags.skipInfisical).checked,
     ...(needs ? { deployNeeds: { checked: needs.checked, missing: needs.missing.map((m) => m.name) } } : {}),
     ...(laneProblem ? { laneProblem } : {}),
-    // Read only for a phase that would run (a skipped one's files may not exist).
-    force: runs('DEPLOY') ? await needsForce(config.deployRoot, c.source, false) : { force: false, why: '' },
+    // Read whether or not DEPLOY runs (a skipped phase's preview is never printed): both reads are
+    // best effort, a file that does not exist only answers "no".
+    force: await needsForce(config.deployRoot, c.source, false),
     ...(needs?.readsOperatorEnvFile || c.lane
       ? {
           deployEnv: deployScriptEnv(
@@ -161,7 +161,7 @@ async function previewFacts(c: DryContext): Promise<PreviewFacts> {
           ),
         }
       : {}),
-    infisicalScript: infisicalRuns(c.env) && runs('INFISICAL') ? await infisicalScript() : null,
+    infisicalScript: infisicalRuns(c.env) ? await infisicalScript() : null,
     endpoints: targets.endpoints,
     verifyTimeoutMs: config.verifyTimeoutMs,
     ...(targets.laneEndpoints ? { laneEndpoints: targets.laneEndpoints } : {}),
