@@ -1,16 +1,11 @@
 import { LaneError } from '../core/lanes.js';
-import { deployNeeds, providedVars, type Needs, type Tree } from '../io/infra-tree.js';
+import { chosenLane as planLane, providedVars, type Needs } from '../core/plan.js';
+import { deployNeeds, type Tree } from '../io/infra-tree.js';
 import { PhaseError, type PhaseContext } from './context.js';
 
-/** The lane a run deploys: `--lane` (the run's input), else ONEX_DEPLOY_LANE (worker env + env file). */
-export function chosenLane(ctx: PhaseContext, lane: string | undefined): string | undefined {
-  return lane || ctx.env['ONEX_DEPLOY_LANE'] || undefined;
-}
-
-/** What redeploy hands the deploy script besides the env file's own variables (see deployScriptEnv). */
-function provided(ctx: PhaseContext): Record<string, string> {
-  return providedVars(ctx.env, ctx.config.omniHome);
-}
+/** The lane a run deploys (core/plan.ts): `--lane`, else ONEX_DEPLOY_LANE (worker env + env file). */
+export const chosenLane = (ctx: PhaseContext, lane: string | undefined): string | undefined =>
+  planLane(lane, ctx.env);
 
 /**
  * Everything DEPLOY will need, checked at once (ENV_CHECK against the ref's tree, DEPLOY again against
@@ -34,7 +29,7 @@ export async function checkDeployNeeds(
         filePath: ctx.envFile.path,
       },
       lane,
-      provided(ctx),
+      providedVars(ctx.env, ctx.config.omniHome),
     );
   } catch (err) {
     if (err instanceof LaneError)

@@ -1,7 +1,8 @@
 import type { PhaseResult } from '../core/run.js';
 import { deployCommand } from '../core/commands.js';
 import type { Versions } from '../core/versions.js';
-import { deployScriptEnv, dirTree } from '../io/infra-tree.js';
+import { dirTree } from '../io/infra-tree.js';
+import { deployScriptEnv } from '../core/plan.js';
 import type { RunResult } from '../io/exec.js';
 import { checkDeployNeeds, chosenLane } from './deploy-env.js';
 import { probeHealth } from './verify.js';
@@ -187,6 +188,46 @@ async function inScriptHealthFailure(
   };
 }
 
+/**
+ * Why deploy-runtime.sh failed, as the operator must read it: a refused precondition, its own health
+ * check, the lock of another deployment, or a failed build. `recorded`: provenance and lane, after
+ * `force` and the exit code in the details (their order as always recorded).
+ */
+async function deployFailure(
+  ctx: PhaseContext,
+  r: RunResult,
+  healthUrl: string | undefined,
+  force: boolean,
+  recorded: Record<string, unknown>,
+): Promise<PhaseError> {
+  if (r.exitCode === PRECONDITION_EXIT) {
+    return new PhaseError(
+      'DeployPrecondition',
+      `deploy-runtime.sh refused to start (exit 64, a precondition): ${tailText(r)}`,
+      {
+        // the script names what the operator must fix; the same attempt would fail the same way
+        retryable: false,
+        details: { force, exit_code: 64, ...recorded },
+      },
+    );
+  }
+  const health = await inScriptHealthFailure(ctx, r, healthUrl);
+  if (health) {
+    return new PhaseError('DeployHealthFailed', health.message, {
+      retryable: false,
+      details: { force, exit_code: r.exitCode ?? null, ...recorded, ...health.details },
+    });
+  }
+  // Exit 2 is the lock of another deployment (or bad flags): waiting and retrying is right for the lock.
+  const locked = r.exitCode === 2 && r.tail.some((l) => /another deploy|lock/i.test(l));
+  return new PhaseError(
+    locked ? 'DeployLocked' : 'DeployFailed',
+    `deploy-runtime.sh failed (${describeExit(r)}): ${tailText(r)}`,
+    // A failed build is rarely transient and costs minutes: the operator decides, not a retry loop.
+    { retryable: locked, details: { force, exit_code: r.exitCode ?? null, ...recorded } },
+  );
+}
+
 /** DEPLOY: `./scripts/deploy-runtime.sh --execute --restart [--force]` from the worktree. Builds take minutes. */
 export function makeDeploy(deps: ActivityDeps) {
   return async function deploy(runId: string, opts: DeployInput): Promise<PhaseResult<'DEPLOY'>> {
@@ -234,41 +275,10 @@ export function makeDeploy(deps: ActivityDeps) {
             output: warnings.length ? { warnings } : {},
           };
         }
-        if (r.exitCode === PRECONDITION_EXIT) {
-          throw new PhaseError(
-            'DeployPrecondition',
-            `deploy-runtime.sh refused to start (exit 64, a precondition): ${tailText(r)}`,
-            {
-              // the script names what the operator must fix; the same attempt would fail the same way
-              retryable: false,
-              details: { force, exit_code: 64, ...provenance, ...laneDetails },
-            },
-          );
-        }
-        const health = await inScriptHealthFailure(ctx, r, extra['HEALTH_CHECK_URL']);
-        if (health) {
-          throw new PhaseError('DeployHealthFailed', health.message, {
-            retryable: false,
-            details: {
-              force,
-              exit_code: r.exitCode ?? null,
-              ...provenance,
-              ...laneDetails,
-              ...health.details,
-            },
-          });
-        }
-        // Exit 2 is the lock of another deployment (or bad flags): waiting and retrying is right for the lock.
-        const locked = r.exitCode === 2 && r.tail.some((l) => /another deploy|lock/i.test(l));
-        throw new PhaseError(
-          locked ? 'DeployLocked' : 'DeployFailed',
-          `deploy-runtime.sh failed (${describeExit(r)}): ${tailText(r)}`,
-          // A failed build is rarely transient and costs minutes: the operator decides, not a retry loop.
-          {
-            retryable: locked,
-            details: { force, exit_code: r.exitCode ?? null, ...provenance, ...laneDetails },
-          },
-        );
+        throw await deployFailure(ctx, r, extra['HEALTH_CHECK_URL'], force, {
+          ...provenance,
+          ...laneDetails,
+        });
       },
       { ticket: opts.ticket },
     );

@@ -1,5 +1,5 @@
 import type { PhaseResult } from '../core/run.js';
-import { INFISICAL_ENV, REQUIRED_ENV } from '../core/env-vars.js';
+import { planRequiredEnv } from '../core/plan.js';
 import { infraClone } from '../core/commands.js';
 import { dirTree, refTree, type Tree } from '../io/infra-tree.js';
 import { weakSecrets } from '../io/mask.js';
@@ -28,9 +28,7 @@ export function makeEnvCheck(deps: ActivityDeps) {
     opts: { skipInfisical: boolean; ticket?: string; lane?: string; ref?: string },
   ): Promise<PhaseResult<'ENV_CHECK'>> {
     return withPhase(deps, 'ENV_CHECK', runId, async (ctx) => {
-      const checked: string[] = [...REQUIRED_ENV];
-      const infisical = !opts.skipInfisical && !!ctx.env['INFISICAL_ADDR'];
-      if (infisical) checked.push(...INFISICAL_ENV);
+      const { checked, infisical } = planRequiredEnv(ctx.env, opts.skipInfisical);
       const missing = checked.filter((name) => !ctx.env[name]);
       const invalid: string[] = [];
       const projectId = ctx.env['INFISICAL_PROJECT_ID'];

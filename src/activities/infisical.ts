@@ -1,11 +1,6 @@
 import type { PhaseResult } from '../core/run.js';
-import {
-  infisicalCommand,
-  SEED_INFISICAL,
-  SYNC_ENV_PY,
-  SYNC_ENV_SCRIPT,
-  type InfisicalScript,
-} from '../core/commands.js';
+import { infisicalCommand, type InfisicalScript } from '../core/commands.js';
+import { INFISICAL_SCRIPTS, infisicalRuns, planInfisical } from '../core/plan.js';
 import { requireWorktree, ticketOf, verifyAtOrigin, worktreeScript } from './worktree-guard.js';
 import { describeExit, PhaseError, tailText, withPhase, type ActivityDeps } from './context.js';
 
@@ -25,7 +20,7 @@ export function makeInfisical(deps: ActivityDeps) {
       'INFISICAL',
       runId,
       async (ctx) => {
-        if (!ctx.env['INFISICAL_ADDR']) {
+        if (!infisicalRuns(ctx.env)) {
           ctx.log('INFISICAL: INFISICAL_ADDR not set, skipping');
           return { status: 'skipped_no_infisical', details: {}, output: {} };
         }
@@ -33,17 +28,19 @@ export function makeInfisical(deps: ActivityDeps) {
         // The seeding script runs as root from the worktree: the worktree must still be origin's.
         await verifyAtOrigin(ctx, wt, opts.ref ?? 'main', opts.baseCommit);
         // Only the worktree's own scripts run: a wrapper that resolves elsewhere is refused, not skipped.
-        let script: InfisicalScript | undefined;
-        for (const candidate of [SYNC_ENV_SCRIPT, SYNC_ENV_PY, SEED_INFISICAL] as const) {
+        const present: InfisicalScript[] = [];
+        for (const candidate of INFISICAL_SCRIPTS) {
+          // In order, stopping at the first: a less preferred script that resolves elsewhere is never refused.
           if (await worktreeScript(wt, candidate)) {
-            script = candidate;
+            present.push(candidate);
             break;
           }
         }
+        const script = planInfisical(present);
         if (!script)
           throw new PhaseError(
             'InfisicalScriptMissing',
-            `none of ${SYNC_ENV_SCRIPT}, ${SYNC_ENV_PY}, ${SEED_INFISICAL} exists in ${wt}`,
+            `none of ${INFISICAL_SCRIPTS.join(', ')} exists in ${wt}`,
             { retryable: false },
           );
         const r = await ctx.run(infisicalCommand(wt, script, ctx.envFile.path), { timeoutMs: 10 * 60_000 });

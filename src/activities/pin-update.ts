@@ -9,7 +9,13 @@ import {
   type PinPolicy,
   type PinVerdict,
 } from '../core/pin-policy.js';
-import { rewritePins, rollbackDifferences, unifiedDiff, type PinReport } from '../core/pins.js';
+import {
+  rewritePins,
+  rollbackDifferences,
+  unifiedDiff,
+  type PinReport,
+  type PinRewrite,
+} from '../core/pins.js';
 import type { Versions } from '../core/versions.js';
 import { formatPins } from '../core/state.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -50,6 +56,18 @@ function unmatchedError(unmatched: string[], dockerfile: string, report: PinRepo
   );
 }
 
+/**
+ * The edit policy's plan (core/pin-policy.ts), exactly as the dry-run prints it. Its report is recorded
+ * in the shape runs without a decided policy always had (no `action`): pinUpdate adds it under a policy.
+ */
+function editPlan(before: string, versions: Versions): Omit<PinRewrite, 'changed'> {
+  const plan = planPins(before, versions, 'edit');
+  const report: PinReport = Object.fromEntries(
+    Object.entries(plan.report).map(([pkg, { action: _action, ...change }]) => [pkg, change]),
+  );
+  return { text: plan.text, report, unmatched: plan.unmatched, refused: plan.notRewritable };
+}
+
 /** Built in (default): rewrite the requested pins ourselves — the real update-plugin-pins.py has no --versions. */
 async function builtin(
   ctx: PhaseContext,
@@ -60,7 +78,9 @@ async function builtin(
 ): Promise<PinReport> {
   const dockerfile = joinPath(worktreePath, DOCKERFILE_REL);
   const before = await readDockerfile(worktreePath);
-  const result = rewritePins(before, versions, { restore, ...(restoreHits ? { restoreHits } : {}) });
+  const result = restore
+    ? rewritePins(before, versions, { restore, ...(restoreHits ? { restoreHits } : {}) })
+    : editPlan(before, versions);
   // Nothing is written unless every requested package matched: no half-applied pin set.
   if (result.unmatched.length > 0) throw unmatchedError(result.unmatched, dockerfile, result.report);
   const refused = Object.entries(result.refused);
@@ -87,7 +107,7 @@ async function builtin(
   }
   for (const [pkg, change] of Object.entries(result.report))
     ctx.log(`  ${pkg}: ${change.from} -> ${change.to}`);
-  if (result.changed) {
+  if (result.text !== before) {
     await writeFileAtomic(dockerfile, result.text);
     ctx.log(unifiedDiff(before, result.text, DOCKERFILE_REL));
   } else {

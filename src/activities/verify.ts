@@ -2,7 +2,8 @@ import type { PhaseResult } from '../core/run.js';
 import type { HealthResult, ImageRevision, VerifiedAgainst, VersionResult } from '../core/details.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DOCKERFILE_REL, imageRevisionCommand, infraClone, versionCheckCommand } from '../core/commands.js';
-import { DEPLOY_SCRIPT_REL, DEV_LANE, POLICY_REL } from '../core/lanes.js';
+import { DEPLOY_SCRIPT_REL, DEV_LANE } from '../core/lanes.js';
+import { planVerifyTargets, targetsNeedTree, type VerifyTargets } from '../core/plan.js';
 import {
   PROMOTED_REF,
   REVISION_LABEL,
@@ -118,25 +119,14 @@ export async function verifyTargets(
   ctx: PhaseContext,
   ticket: string | undefined,
   lane: string | undefined,
-): Promise<{ endpoints: Record<string, string>; container: string; source: string }> {
+): Promise<VerifyTargets> {
   const { config } = ctx;
-  let endpoints = config.healthEndpoints;
-  let container = config.versionContainer;
-  let source = config.healthEndpointsSet ? 'REDEPLOY_HEALTH_ENDPOINTS' : 'the seed defaults';
-  if (!config.healthEndpointsSet || !config.versionContainerSet) {
-    // --verify-only has no worktree: the clone's checkout describes the running stack best.
-    const wt = ticket ? await locateWorktree(ctx, ticket) : undefined;
-    const dir = wt ?? infraClone(config.omniHome);
-    const facts = (await checkDeployNeeds(ctx, dirTree(dir), lane, { lenient: true })).lane;
-    if (facts) {
-      if (!config.healthEndpointsSet) {
-        endpoints = facts.endpoints;
-        source = `lane ${facts.lane} (${dir}/${POLICY_REL})`;
-      }
-      if (!config.versionContainerSet) container = facts.runtimeContainer;
-    }
-  }
-  return { endpoints, container, source };
+  if (!targetsNeedTree(config)) return planVerifyTargets(config, null, '');
+  // --verify-only has no worktree: the clone's checkout describes the running stack best.
+  const wt = ticket ? await locateWorktree(ctx, ticket) : undefined;
+  const dir = wt ?? infraClone(config.omniHome);
+  const facts = (await checkDeployNeeds(ctx, dirTree(dir), lane, { lenient: true })).lane;
+  return planVerifyTargets(config, facts, dir);
 }
 
 /** Parses `uv pip show a b c`: `Name:`/`Version:` blocks separated by `---`. Keys are PEP 503-normalised. */
@@ -213,6 +203,102 @@ async function imageRevision(
   return { container, label, expected, ok: verdict.ok, why: verdict.why };
 }
 
+/** Every endpoint polled in parallel until the deadline, heartbeating meanwhile; each result logged. */
+async function checkHealth(
+  ctx: PhaseContext,
+  endpoints: Record<string, string>,
+  started: number,
+): Promise<Record<string, HealthResult>> {
+  const deadline = started + ctx.config.verifyTimeoutMs;
+  const beat = setInterval(() => ctx.heartbeat('polling health endpoints'), 2000);
+  let health: Record<string, HealthResult>;
+  try {
+    const entries = await Promise.all(
+      Object.entries(endpoints).map(
+        async ([name, url]) =>
+          [name, await pollHealth(url, deadline, started, ctx.signal, ctx.config.verifyRedirects)] as const,
+      ),
+    );
+    health = Object.fromEntries(entries);
+  } finally {
+    clearInterval(beat);
+  }
+  for (const [name, h] of Object.entries(health)) {
+    ctx.log(`VERIFY: ${name} ${h.url} -> ${h.status === 'healthy' ? `${h.code} OK` : `FAILED (${h.error})`}`);
+  }
+  return health;
+}
+
+/** What VERIFY found, as the operator reads it: every problem at once. */
+interface Findings {
+  health: Record<string, HealthResult>;
+  versions: Record<string, VersionResult>;
+  revision: (ImageRevision & { why: string }) | undefined;
+  container: string;
+  specifiers: Record<string, string>;
+}
+
+/** The failure's message and details, or undefined when everything checked out. */
+function verifyFailure(f: Findings): { message: string; details: Record<string, unknown> } | undefined {
+  const failedHealth = Object.entries(f.health)
+    .filter(([, h]) => h.status !== 'healthy')
+    .map(([n]) => n);
+  const failedVersions = Object.entries(f.versions)
+    .filter(([, v]) => !v.ok)
+    .map(([pkg, v]) =>
+      v.error
+        ? `${pkg}: ${v.error}`
+        : v.actual === null
+          ? `${pkg}: not installed in ${f.container}`
+          : mismatchLine(pkg, v.expected, v.actual, f.specifiers[pkg]),
+    );
+  if (!failedHealth.length && !failedVersions.length && (!f.revision || f.revision.ok)) return undefined;
+  const parts = [
+    failedHealth.length
+      ? `Health checks failed for: ${failedHealth.map((n) => `${n} (${unhealthyWhy(f.health[n])})`).join(', ')}`
+      : '',
+    failedVersions.length ? `Version mismatches: ${failedVersions.join('; ')}` : '',
+    f.revision && !f.revision.ok ? `Image revision: ${f.revision.why}` : '',
+  ].filter(Boolean);
+  return {
+    message: `VERIFY FAILED: ${parts.join('. ')}`,
+    details: { failed_health: failedHealth, failed_versions: failedVersions },
+  };
+}
+
+/** The image revision as recorded (without the reason, which the failure message carries). */
+const imageDetails = (revision: ImageRevision | undefined) =>
+  revision
+    ? {
+        image_revision: {
+          container: revision.container,
+          label: revision.label,
+          expected: revision.expected,
+          ok: revision.ok,
+        },
+      }
+    : {};
+
+/** A promoted lane proves the image too: its revision label must be the commit DEPLOY built. */
+async function promotedRevision(
+  ctx: PhaseContext,
+  container: string,
+  against: VerifiedAgainst | undefined,
+): Promise<ImageRevision & { why: string }> {
+  const revision = await imageRevision(
+    ctx,
+    container,
+    // --verify-only deployed nothing: promoted main (as last fetched) is what must run.
+    against?.commit ??
+      (await resolveCommit(ctx, infraClone(ctx.config.omniHome), `origin/${PROMOTED_REF}`)) ??
+      null,
+  );
+  ctx.log(
+    `VERIFY: ${container} ${REVISION_LABEL}=${revision.label ?? '(none)'} (deployed ${revision.expected ?? '?'}) -> ${revision.ok ? 'OK' : 'MISMATCH'}`,
+  );
+  return revision;
+}
+
 /** VERIFY: every health endpoint (in parallel, until a deadline) and every version (one docker exec). */
 export function makeVerify(deps: ActivityDeps) {
   return async function verify(
@@ -237,7 +323,6 @@ export function makeVerify(deps: ActivityDeps) {
         );
         ctx.log(`VERIFY: endpoints from ${source}; versions from container ${container}`);
         const started = Date.now();
-        const deadline = started + ctx.config.verifyTimeoutMs;
         // The version check runs alongside the health polling: usually the containers are already up, and
         // the two waits overlap. If it finds a problem it runs once more after health settles (a container
         // that was still restarting answers then).
@@ -245,27 +330,7 @@ export function makeVerify(deps: ActivityDeps) {
         const lane = chosenLane(ctx, opts.lane);
         const tree = await laneTree(ctx, opts.ticket, lane, Object.keys(opts.versions));
         earlyVersions.catch(() => undefined); // awaited below; if health throws first, its rejection must not go unhandled
-        const beat = setInterval(() => ctx.heartbeat('polling health endpoints'), 2000);
-        let health: Record<string, HealthResult>;
-        try {
-          const entries = await Promise.all(
-            Object.entries(endpoints).map(
-              async ([name, url]) =>
-                [
-                  name,
-                  await pollHealth(url, deadline, started, ctx.signal, ctx.config.verifyRedirects),
-                ] as const,
-            ),
-          );
-          health = Object.fromEntries(entries);
-        } finally {
-          clearInterval(beat);
-        }
-        for (const [name, h] of Object.entries(health)) {
-          ctx.log(
-            `VERIFY: ${name} ${h.url} -> ${h.status === 'healthy' ? `${h.code} OK` : `FAILED (${h.error})`}`,
-          );
-        }
+        const health = await checkHealth(ctx, endpoints, started);
         // Versions are reported even when health failed: the operator gets every problem at once.
         let versions = await earlyVersions;
         if (Object.values(versions).some((v) => !v.ok))
@@ -275,61 +340,18 @@ export function makeVerify(deps: ActivityDeps) {
             `VERIFY: ${pkg} Version: ${v.actual ?? 'not installed'} (expected ${v.expected}) -> ${v.ok ? 'OK' : 'MISMATCH'}`,
           );
         }
-        // A promoted lane proves the image too: its revision label must be the commit DEPLOY built.
-        const revision = tree.promoted
-          ? await imageRevision(
-              ctx,
-              container,
-              // --verify-only deployed nothing: promoted main (as last fetched) is what must run.
-              opts.against?.commit ??
-                (await resolveCommit(ctx, infraClone(ctx.config.omniHome), `origin/${PROMOTED_REF}`)) ??
-                null,
-            )
-          : undefined;
-        if (revision)
-          ctx.log(
-            `VERIFY: ${container} ${REVISION_LABEL}=${revision.label ?? '(none)'} (deployed ${revision.expected ?? '?'}) -> ${revision.ok ? 'OK' : 'MISMATCH'}`,
-          );
-        const imageDetails = revision
-          ? {
-              image_revision: {
-                container: revision.container,
-                label: revision.label,
-                expected: revision.expected,
-                ok: revision.ok,
-              },
-            }
-          : {};
-        const failedHealth = Object.entries(health)
-          .filter(([, h]) => h.status !== 'healthy')
-          .map(([n]) => n);
-        const failedVersions = Object.entries(versions)
-          .filter(([, v]) => !v.ok)
-          .map(([pkg, v]) =>
-            v.error
-              ? `${pkg}: ${v.error}`
-              : v.actual === null
-                ? `${pkg}: not installed in ${container}`
-                : mismatchLine(pkg, v.expected, v.actual, tree.specifiers[pkg]),
-          );
-        if (failedHealth.length || failedVersions.length || (revision && !revision.ok)) {
-          const parts = [
-            failedHealth.length
-              ? `Health checks failed for: ${failedHealth.map((n) => `${n} (${unhealthyWhy(health[n])})`).join(', ')}`
-              : '',
-            failedVersions.length ? `Version mismatches: ${failedVersions.join('; ')}` : '',
-            revision && !revision.ok ? `Image revision: ${revision.why}` : '',
-          ].filter(Boolean);
-          throw new PhaseError('VerifyFailed', `VERIFY FAILED: ${parts.join('. ')}`, {
+        const revision = tree.promoted ? await promotedRevision(ctx, container, opts.against) : undefined;
+        const failure = verifyFailure({ health, versions, revision, container, specifiers: tree.specifiers });
+        if (failure) {
+          throw new PhaseError('VerifyFailed', failure.message, {
             retryable: false,
             details: {
               // Already polled until the deadline; an automatic retry would only double the wait.
               verified_against: opts.against ?? null,
-              failed_health: failedHealth,
-              failed_versions: failedVersions,
+              ...failure.details,
               health,
               versions,
-              ...imageDetails,
+              ...imageDetails(revision),
             },
           });
         }
@@ -338,7 +360,7 @@ export function makeVerify(deps: ActivityDeps) {
           details: {
             verified_against: opts.against ?? null,
             ...(opts.lane ? { lane: opts.lane } : {}),
-            ...imageDetails,
+            ...imageDetails(revision),
           },
           output: { health, versions },
         };

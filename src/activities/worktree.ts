@@ -37,6 +37,30 @@ import {
 const PERMANENT_GIT =
   /couldn't find remote ref|not a git repository|would be overwritten|conflict|already exists|is not a valid branch name|invalid reference|does not appear to be a git repository|not possible to fast-forward/i;
 
+/** Where WORKTREE works, decided before anything is touched. */
+interface Place {
+  ticket: string;
+  ref: string;
+  versions: Versions;
+  clone: string;
+  /** The worktree: `<worktree root>/<ticket>/omnibase_infra`. */
+  path: string;
+  /** The fetched `origin/<ref>` commit it must be at. */
+  base: string;
+}
+
+/** The pins the worktree holds for the requested packages: shown, bytes for a rollback, every place's bytes. */
+function pinsFound(dockerfile: string, versions: Versions) {
+  const pkgs = Object.keys(versions);
+  return {
+    // What the last run on this ticket pinned: the rollback's "previous" pins.
+    pins_found: currentPins(dockerfile, pkgs),
+    // The same pins as their bytes: what a rollback writes back (never the display form).
+    pins_found_raw: currentSpecifiers(dockerfile, pkgs),
+    pins_found_raw_hits: currentSpecifierHits(dockerfile, pkgs),
+  };
+}
+
 /**
  * WORKTREE: `<worktree root>/<ticket>/omnibase_infra` on branch `<ticket>`, based on the freshly fetched
  * `origin/<ref>` — never on whatever the clone has checked out. A worktree already there (same ticket)
@@ -58,7 +82,6 @@ export function makeWorktree(deps: ActivityDeps) {
         checkRef(ref);
         const { omniHome, worktreeRoot } = ctx.config;
         const clone = infraClone(omniHome);
-        const path = worktreePathFor(worktreeRoot, opts.ticket);
         if (!(await fs.stat(clone).catch(() => null))?.isDirectory()) {
           throw new PhaseError('InfraCloneMissing', `${clone} does not exist; check OMNI_HOME`, {
             retryable: false,
@@ -72,115 +95,108 @@ export function makeWorktree(deps: ActivityDeps) {
           origin_url: url.exitCode === 0 ? displayUrl(url.stdout.trim()) : null,
           ...(await defaultBranchWarning(ctx, ref)),
         };
-
-        const existing = await locateWorktree(ctx, opts.ticket);
-        if (existing) {
-          const r = await git(ctx, ['-C', path, 'branch', '--show-current'], path);
-          const branch = r.stdout.trim();
-          if (branch !== opts.ticket) {
-            throw new PhaseError(
-              'WorktreeWrongBranch',
-              `Worktree at ${path} is on branch '${branch}', expected '${opts.ticket}'. ` +
-                `Use another --worktree-ticket, or remove it: git -C ${clone} worktree remove ${path}`,
-              { retryable: false, details: { path, branch } },
-            );
-          }
-          const changes = await worktreeChanges(ctx, path, ref);
-          if (changes.extraCommits.length > 0 || changes.changedFiles.length > 0)
-            throw modifiedWorktreeError(ctx, path, ref, changes);
-          // What the last run on this ticket pinned: the rollback's "previous" pins.
-          const pinsFound = currentPins(changes.dockerfile, Object.keys(opts.versions));
-          // The same pins as their bytes: what a rollback writes back (never the display form).
-          const pinsFoundRaw = currentSpecifiers(changes.dockerfile, Object.keys(opts.versions));
-          if (changes.pinsEdited) {
-            const restore = await git(ctx, ['-C', path, 'checkout', '--', DOCKERFILE_REL], path);
-            if (restore.exitCode !== 0)
-              throw new PhaseError(
-                'WorktreeInvalid',
-                `could not reset ${DOCKERFILE_REL}: ${restore.tail.join(' ')}`,
-                { retryable: true },
-              );
-          }
-          // Files the repository ignores (caches, a .venv) are not origin's: a reuse starts without them.
-          await removeIgnored(ctx, path);
-          // Old but clean: fast-forward, so a reuse deploys what origin has now (documented in docs/TRUST.md).
-          if (changes.behind > 0) {
-            const ff = await git(ctx, ['-C', path, 'merge', '--ff-only', '--no-edit', base], path);
-            if (ff.exitCode !== 0)
-              throw new PhaseError(
-                'WorktreeFastForwardFailed',
-                `git merge --ff-only in ${path} failed: ${ff.tail.join(' ')}`,
-                { retryable: false },
-              );
-          }
-          await expectHead(ctx, path, base);
-          ctx.log(
-            `Reusing existing worktree at ${path}` +
-              (changes.behind > 0 ? ` (fast-forwarded ${changes.behind} commit(s) to origin/${ref})` : ''),
-          );
-          return {
-            details: {
-              path,
-              reused: true,
-              pins_found: pinsFound,
-              pins_found_raw: pinsFoundRaw,
-              pins_found_raw_hits: currentSpecifierHits(changes.dockerfile, Object.keys(opts.versions)),
-              ...provenance,
-              fast_forwarded: changes.behind,
-              pins_reset: changes.pinsEdited,
-            },
-            output: {},
-          };
-        }
-
-        // A directory deleted by hand leaves its registration behind, and `worktree add` would refuse the path.
-        await git(ctx, ['-C', clone, 'worktree', 'prune'], omniHome);
-        // An attempt interrupted after `worktree add -b` leaves the branch at the base: attach it. A branch
-        // anywhere else is someone's older work, and deploying on top of it would be wrong.
-        const branchAt = await resolveCommit(ctx, clone, `refs/heads/${opts.ticket}`);
-        if (branchAt !== undefined && branchAt !== base) {
-          throw new PhaseError(
-            'BranchExists',
-            `branch '${opts.ticket}' already exists in ${clone} at ${branchAt.slice(0, 12)}, not at origin/${ref} (${base.slice(0, 12)}). ` +
-              `Use another --worktree-ticket, or delete it: git -C ${clone} branch -D ${opts.ticket}`,
-            { retryable: false },
-          );
-        }
-        await fs.mkdir(joinPath(worktreeRoot, opts.ticket), { recursive: true });
-        const add = await ctx.run(
-          worktreeAddCommand(omniHome, path, opts.ticket, base, branchAt === undefined),
-          {
-            timeoutMs: 5 * 60_000,
-          },
-        );
-        if (add.exitCode !== 0) refuseUnsafe(unsafeRepository(add.stderr));
-        if (add.exitCode !== 0) {
-          throw new PhaseError(
-            'WorktreeAddFailed',
-            `git worktree add ${path} failed (${describeExit(add)}): ${tailText(add)}`,
-            { retryable: !PERMANENT_GIT.test(add.tail.join('\n')) },
-          );
-        }
-        // What was checked out is exactly what was fetched (a hook could have moved it).
-        await locateWorktree(ctx, opts.ticket);
-        await expectHead(ctx, path, base);
-        const dockerfile = await readDockerfile(path);
-        const pkgs = Object.keys(opts.versions);
-        return {
-          details: {
-            path,
-            reused: false,
-            pins_found: currentPins(dockerfile, pkgs),
-            pins_found_raw: currentSpecifiers(dockerfile, pkgs),
-            pins_found_raw_hits: currentSpecifierHits(dockerfile, pkgs),
-            ...provenance,
-          },
-          output: {},
+        const place: Place = {
+          ticket: opts.ticket,
+          ref,
+          versions: opts.versions,
+          clone,
+          path: worktreePathFor(worktreeRoot, opts.ticket),
+          base,
         };
+        const existing = await locateWorktree(ctx, opts.ticket);
+        const made = existing ? await reuseWorktree(ctx, place) : await addWorktree(ctx, place);
+        // The details' order as always recorded: what was found, where it came from, what a reuse did.
+        return { details: { ...made.found, ...provenance, ...made.reuse }, output: {} };
       },
       { ticket: opts.ticket },
     );
   };
+}
+
+/** The worktree is there: only redeploy's own pin edits are undone, and an old base fast-forwarded. */
+async function reuseWorktree(ctx: PhaseContext, w: Place) {
+  const { path, ref, base, clone } = w;
+  const r = await git(ctx, ['-C', path, 'branch', '--show-current'], path);
+  const branch = r.stdout.trim();
+  if (branch !== w.ticket) {
+    throw new PhaseError(
+      'WorktreeWrongBranch',
+      `Worktree at ${path} is on branch '${branch}', expected '${w.ticket}'. ` +
+        `Use another --worktree-ticket, or remove it: git -C ${clone} worktree remove ${path}`,
+      { retryable: false, details: { path, branch } },
+    );
+  }
+  const changes = await worktreeChanges(ctx, path, ref);
+  if (changes.extraCommits.length > 0 || changes.changedFiles.length > 0)
+    throw modifiedWorktreeError(ctx, path, ref, changes);
+  const found = pinsFound(changes.dockerfile, w.versions);
+  if (changes.pinsEdited) {
+    const restore = await git(ctx, ['-C', path, 'checkout', '--', DOCKERFILE_REL], path);
+    if (restore.exitCode !== 0)
+      throw new PhaseError(
+        'WorktreeInvalid',
+        `could not reset ${DOCKERFILE_REL}: ${restore.tail.join(' ')}`,
+        {
+          retryable: true,
+        },
+      );
+  }
+  // Files the repository ignores (caches, a .venv) are not origin's: a reuse starts without them.
+  await removeIgnored(ctx, path);
+  // Old but clean: fast-forward, so a reuse deploys what origin has now (documented in docs/TRUST.md).
+  if (changes.behind > 0) {
+    const ff = await git(ctx, ['-C', path, 'merge', '--ff-only', '--no-edit', base], path);
+    if (ff.exitCode !== 0)
+      throw new PhaseError(
+        'WorktreeFastForwardFailed',
+        `git merge --ff-only in ${path} failed: ${ff.tail.join(' ')}`,
+        { retryable: false },
+      );
+  }
+  await expectHead(ctx, path, base);
+  ctx.log(
+    `Reusing existing worktree at ${path}` +
+      (changes.behind > 0 ? ` (fast-forwarded ${changes.behind} commit(s) to origin/${ref})` : ''),
+  );
+  return {
+    found: { path, reused: true, ...found },
+    reuse: { fast_forwarded: changes.behind, pins_reset: changes.pinsEdited },
+  };
+}
+
+/** No worktree yet: `git worktree add` at the fetched commit (re-attaching a branch an interrupted attempt left). */
+async function addWorktree(ctx: PhaseContext, w: Place) {
+  const { path, ref, base, clone } = w;
+  const { omniHome, worktreeRoot } = ctx.config;
+  // A directory deleted by hand leaves its registration behind, and `worktree add` would refuse the path.
+  await git(ctx, ['-C', clone, 'worktree', 'prune'], omniHome);
+  // An attempt interrupted after `worktree add -b` leaves the branch at the base: attach it. A branch
+  // anywhere else is someone's older work, and deploying on top of it would be wrong.
+  const branchAt = await resolveCommit(ctx, clone, `refs/heads/${w.ticket}`);
+  if (branchAt !== undefined && branchAt !== base) {
+    throw new PhaseError(
+      'BranchExists',
+      `branch '${w.ticket}' already exists in ${clone} at ${branchAt.slice(0, 12)}, not at origin/${ref} (${base.slice(0, 12)}). ` +
+        `Use another --worktree-ticket, or delete it: git -C ${clone} branch -D ${w.ticket}`,
+      { retryable: false },
+    );
+  }
+  await fs.mkdir(joinPath(worktreeRoot, w.ticket), { recursive: true });
+  const add = await ctx.run(worktreeAddCommand(omniHome, path, w.ticket, base, branchAt === undefined), {
+    timeoutMs: 5 * 60_000,
+  });
+  if (add.exitCode !== 0) refuseUnsafe(unsafeRepository(add.stderr));
+  if (add.exitCode !== 0) {
+    throw new PhaseError(
+      'WorktreeAddFailed',
+      `git worktree add ${path} failed (${describeExit(add)}): ${tailText(add)}`,
+      { retryable: !PERMANENT_GIT.test(add.tail.join('\n')) },
+    );
+  }
+  // What was checked out is exactly what was fetched (a hook could have moved it).
+  await locateWorktree(ctx, w.ticket);
+  await expectHead(ctx, path, base);
+  return { found: { path, reused: false, ...pinsFound(await readDockerfile(path), w.versions) }, reuse: {} };
 }
 
 /**

@@ -5,6 +5,7 @@ import type { RedeployFlags } from '../core/state.js';
 import type { Config } from '../io/config.js';
 import { readEnvFile } from '../io/env-file.js';
 import { refTree } from '../io/infra-tree.js';
+import { chosenLane } from '../core/plan.js';
 import { UsageError } from './args.js';
 
 export interface RunPolicy {
@@ -26,7 +27,8 @@ export async function decideRunPolicy(
   opts: { flags: RedeployFlags; ref: string | undefined; pinPolicy: string | undefined },
 ): Promise<RunPolicy> {
   const env = await readEnvFile(config.envFile).catch(() => ({ vars: {} as Record<string, string> }));
-  const lane = opts.flags.lane || env.vars['ONEX_DEPLOY_LANE'] || process.env['ONEX_DEPLOY_LANE'] || DEV_LANE;
+  // As the activities choose it (core/plan.ts): the env file over the process's environment.
+  const lane = chosenLane(opts.flags.lane, { ...process.env, ...env.vars }) ?? DEV_LANE;
   const ref = opts.ref ?? config.worktreeRef;
   const tree = await refTree(infraClone(config.omniHome), [`origin/${ref}`]).catch(() => undefined);
   const script = await tree?.read(DEPLOY_SCRIPT_REL);

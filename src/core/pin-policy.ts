@@ -171,13 +171,13 @@ export function planPins(
   notRewritable: Record<string, string>;
 } {
   const verdicts = pinVerdicts(text, versions, policy);
-  const unmatched = verdicts.filter((v) => !v.matched).map((v) => v.package);
   if (policy === 'edit') {
     const r = rewritePins(text, versions);
     const report: PinReport = Object.fromEntries(
       Object.entries(r.report).map(([k, c]) => [k, c.matched ? { ...c, action: 'edited' as const } : c]),
     );
-    return { text: r.text, report, verdicts, refused: [], unmatched, notRewritable: r.refused };
+    // The rewrite's own: a package named only in a heredoc body is not rewritable, rather than unmatched.
+    return { text: r.text, report, verdicts, refused: [], unmatched: r.unmatched, notRewritable: r.refused };
   }
   const report: PinReport = {};
   for (const v of verdicts) {
@@ -195,7 +195,7 @@ export function planPins(
     report,
     verdicts,
     refused: verdicts.filter((v) => !v.admitted),
-    unmatched,
+    unmatched: verdicts.filter((v) => !v.matched).map((v) => v.package),
     notRewritable: {},
   };
 }

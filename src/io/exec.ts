@@ -177,8 +177,17 @@ export async function trustedSpec(
   return { spec, env: cleanEnv };
 }
 
-export async function runCommand(given: CommandSpec, opts: RunOptions): Promise<RunResult> {
-  const { spec, env } = await trustedSpec(given, opts.env, opts.untrustedDirs);
+/** The phase's log for one command: every line masked and appended; the tail and last line kept for reports. */
+interface CommandLog {
+  write(line: string): void;
+  /** Masks, appends and keeps a line of output; returns it masked. */
+  record(line: string): string;
+  tail: string[];
+  lastLine(): string;
+  close(): void;
+}
+
+function openCommandLog(opts: RunOptions): CommandLog {
   const logDir = path.dirname(opts.logFile);
   ensureOwnedDir(opts.logRoot ?? logDir, logDir, 'REDEPLOY_LOG_DIR');
   const fd = openAppendSafe(opts.logFile);
@@ -187,39 +196,139 @@ export async function runCommand(given: CommandSpec, opts: RunOptions): Promise<
   const write = (line: string): void => {
     fs.writeSync(fd, `${line}\n`);
   };
-  const record = (line: string): string => {
-    const masked = opts.mask(line);
-    write(masked);
-    if (masked.trim() !== '') {
-      // A single huge line (a binary dump, minified JSON) must not blow up heartbeats and failures.
-      const kept = boundString(masked, 2048, opts.logFile);
-      lastLine = kept.length > 1024 ? boundString(masked, 1024, opts.logFile) : kept;
-      tail.push(kept);
-      if (tail.length > TAIL_LINES) tail.shift();
-    }
-    return masked;
+  return {
+    write,
+    record(line) {
+      const masked = opts.mask(line);
+      write(masked);
+      if (masked.trim() !== '') {
+        // A single huge line (a binary dump, minified JSON) must not blow up heartbeats and failures.
+        const kept = boundString(masked, 2048, opts.logFile);
+        lastLine = kept.length > 1024 ? boundString(masked, 1024, opts.logFile) : kept;
+        tail.push(kept);
+        if (tail.length > TAIL_LINES) tail.shift();
+      }
+      return masked;
+    },
+    tail,
+    lastLine: () => lastLine,
+    close: () => fs.closeSync(fd),
   };
+}
+
+/** What runCommand returns for a command cancelled before it started: nothing ran. */
+function notStarted(command: string, log: CommandLog): RunResult {
+  return {
+    command,
+    exitCode: undefined,
+    signal: undefined,
+    stdout: '',
+    stderr: '',
+    tail: log.tail,
+    lastLine: log.lastLine(),
+    aborted: true,
+    timedOut: false,
+    spawnError: undefined,
+  };
+}
+
+/**
+ * Watches a started process group: aborting or the deadline stops the whole group; heartbeats carry the
+ * latest line. `settle` (once the leader exited) stops whatever of the group is left.
+ */
+function superviseGroup(pgid: number | undefined, opts: RunOptions, log: CommandLog) {
+  const state = { aborted: false, timedOut: false };
+  const onAbort = (): void => {
+    state.aborted = true;
+    if (pgid !== undefined) void killProcessGroup(pgid);
+  };
+  // Our own timer, not execa's `timeout`: that signals only the leader, and the wait would then last as
+  // long as any grandchild holding the output pipe.
+  const timer = opts.timeoutMs
+    ? setTimeout(() => {
+        state.timedOut = true;
+        if (pgid !== undefined) void killProcessGroup(pgid, 2000);
+      }, opts.timeoutMs)
+    : undefined;
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const beat = opts.heartbeat;
+  const heartbeatTimer = beat ? setInterval(() => beat(log.lastLine()), opts.heartbeatMs ?? 2000) : undefined;
+  return {
+    state,
+    async settle(): Promise<void> {
+      if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      // The leader may be gone and its children not.
+      if ((state.aborted || state.timedOut) && pgid !== undefined) await killProcessGroup(pgid, 2000);
+    },
+    stopHeartbeat: (): void => {
+      if (heartbeatTimer) clearInterval(heartbeatTimer);
+    },
+  };
+}
+
+/** What execa reports of a finished command (the fields read here). */
+interface Exited {
+  exitCode?: number | undefined;
+  signal?: string | undefined;
+  failed: boolean;
+  isTerminated: boolean;
+  originalMessage?: string | undefined;
+  shortMessage?: string | undefined;
+  stdout: unknown;
+  stderr: unknown;
+}
+
+/** The last log lines (a start failure, the exit) and the result, masked where it is text for people. */
+function finish(
+  result: Exited,
+  file: string,
+  how: { aborted: boolean; timedOut: boolean },
+  command: string,
+  opts: RunOptions,
+  log: CommandLog,
+): RunResult {
+  const { aborted, timedOut } = how;
+  const spawnError =
+    result.exitCode === undefined && result.failed && !result.isTerminated && !timedOut && !aborted
+      ? (result.originalMessage ?? result.shortMessage)
+      : undefined;
+  if (spawnError) log.record(`[redeploy] could not start ${file}: ${spawnError}`);
+  log.write(
+    `[redeploy] exit ${result.exitCode ?? result.signal ?? 'unknown'}${aborted ? ' (cancelled)' : ''}${timedOut ? ` (timed out after ${opts.timeoutMs} ms)` : ''}`,
+  );
+  return {
+    command,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    stdout: typeof result.stdout === 'string' ? result.stdout : '',
+    stderr: typeof result.stderr === 'string' ? result.stderr : '',
+    tail: log.tail,
+    lastLine: log.lastLine(),
+    aborted,
+    timedOut,
+    spawnError: spawnError ? opts.mask(spawnError) : undefined,
+  };
+}
+
+export async function runCommand(given: CommandSpec, opts: RunOptions): Promise<RunResult> {
+  const { spec, env } = await trustedSpec(given, opts.env, opts.untrustedDirs);
+  const log = openCommandLog(opts);
   // As the builder gave it (what the dry-run shows); the log line below has the argv really run.
   const command = opts.mask(formatCommand(given));
-  let heartbeatTimer: NodeJS.Timeout | undefined;
+  let stopHeartbeat: (() => void) | undefined;
   try {
-    if (opts.pidFile) await stopOrphan(opts.pidFile, write);
-    if (opts.signal?.aborted) {
-      // Cancelled before it started: start nothing.
-      return {
-        command,
-        exitCode: undefined,
-        signal: undefined,
-        stdout: '',
-        stderr: '',
-        tail,
-        lastLine,
-        aborted: true,
-        timedOut: false,
-        spawnError: undefined,
-      };
-    }
-    write(`[redeploy] ${new Date().toISOString()} $ ${opts.mask(formatCommand(spec))}  (cwd ${spec.cwd})`);
+    if (opts.pidFile) await stopOrphan(opts.pidFile, log.write);
+    // Cancelled before it started: start nothing.
+    if (opts.signal?.aborted) return notStarted(command, log);
+    log.write(
+      `[redeploy] ${new Date().toISOString()} $ ${opts.mask(formatCommand(spec))}  (cwd ${spec.cwd})`,
+    );
+    const line = function* (chunk: unknown) {
+      log.record(String(chunk));
+      yield String(chunk);
+    };
     const subprocess = execa(spec.file, spec.args, {
       cwd: spec.cwd,
       env: opts.pidFile ? { ...env, [PGID_MARKER]: opts.pidFile } : env,
@@ -230,71 +339,21 @@ export async function runCommand(given: CommandSpec, opts: RunOptions): Promise<
       maxBuffer: 64 * 1024 * 1024,
       // The log, the tail and the heartbeats get the masked line; the result keeps the raw output,
       // because callers parse it (`uv pip show`, a JSON report) and masking must never change data.
-      stdout: [
-        function* (line: unknown) {
-          record(String(line));
-          yield String(line);
-        },
-      ],
-      stderr: [
-        function* (line: unknown) {
-          record(String(line));
-          yield String(line);
-        },
-      ],
+      stdout: [line],
+      stderr: [line],
     });
     const pgid = subprocess.pid;
     if (pgid !== undefined && opts.pidFile)
       // Removed and created anew (O_EXCL): a link planted at the .pgid name is unlinked, its target untouched.
       await writeNewFileSafe(opts.pidFile, String(pgid));
-    let aborted = false;
-    let timedOut = false;
-    const onAbort = (): void => {
-      aborted = true;
-      if (pgid !== undefined) void killProcessGroup(pgid);
-    };
-    // Our own timer, not execa's `timeout`: that signals only the leader, and the wait would then last as
-    // long as any grandchild holding the output pipe.
-    const timer = opts.timeoutMs
-      ? setTimeout(() => {
-          timedOut = true;
-          if (pgid !== undefined) void killProcessGroup(pgid, 2000);
-        }, opts.timeoutMs)
-      : undefined;
-    if (opts.signal?.aborted) onAbort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    if (opts.heartbeat) {
-      const beat = opts.heartbeat;
-      heartbeatTimer = setInterval(() => beat(lastLine), opts.heartbeatMs ?? 2000);
-    }
+    const watch = superviseGroup(pgid, opts, log);
+    stopHeartbeat = watch.stopHeartbeat;
     const result = await subprocess;
-    if (timer) clearTimeout(timer);
-    opts.signal?.removeEventListener('abort', onAbort);
-    // The leader may be gone and its children not.
-    if ((aborted || timedOut) && pgid !== undefined) await killProcessGroup(pgid, 2000);
+    await watch.settle();
     if (opts.pidFile) await fs.promises.rm(opts.pidFile, { force: true });
-    const spawnError =
-      result.exitCode === undefined && result.failed && !result.isTerminated && !timedOut && !aborted
-        ? (result.originalMessage ?? result.shortMessage)
-        : undefined;
-    if (spawnError) record(`[redeploy] could not start ${spec.file}: ${spawnError}`);
-    write(
-      `[redeploy] exit ${result.exitCode ?? result.signal ?? 'unknown'}${aborted ? ' (cancelled)' : ''}${timedOut ? ` (timed out after ${opts.timeoutMs} ms)` : ''}`,
-    );
-    return {
-      command,
-      exitCode: result.exitCode,
-      signal: result.signal,
-      stdout: typeof result.stdout === 'string' ? result.stdout : '',
-      stderr: typeof result.stderr === 'string' ? result.stderr : '',
-      tail,
-      lastLine,
-      aborted,
-      timedOut,
-      spawnError: spawnError ? opts.mask(spawnError) : undefined,
-    };
+    return finish(result, spec.file, watch.state, command, opts, log);
   } finally {
-    if (heartbeatTimer) clearInterval(heartbeatTimer);
-    fs.closeSync(fd);
+    stopHeartbeat?.();
+    log.close();
   }
 }

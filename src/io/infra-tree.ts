@@ -2,25 +2,9 @@ import path from 'node:path';
 import { readRegularFile } from './safe-read.js';
 import fs from 'node:fs/promises';
 import { runGit, UnsafeRepositoryError } from './git.js';
-import {
-  COMPOSE_REL,
-  DEPLOY_SCRIPT_REL,
-  DEV_LANE,
-  POLICY_REL,
-  composeRequired,
-  resolveLane,
-  scriptFacts,
-  type LaneFacts,
-  type RequiredVar,
-} from '../core/lanes.js';
-import {
-  joinPath,
-  SEED_INFISICAL,
-  SYNC_ENV_PY,
-  SYNC_ENV_SCRIPT,
-  type InfisicalScript,
-} from '../core/commands.js';
-import { formatVersions, type Versions } from '../core/versions.js';
+import { COMPOSE_REL, DEPLOY_SCRIPT_REL, POLICY_REL } from '../core/lanes.js';
+import { joinPath, type InfisicalScript } from '../core/commands.js';
+import { INFISICAL_SCRIPTS, deployLane, planDeployNeeds, type DeployEnv, type Needs } from '../core/plan.js';
 import { parseEnvFile } from './env-file.js';
 
 /** Reads one file of an omnibase_infra tree; undefined when the tree has no such file. */
@@ -76,26 +60,6 @@ export async function refTree(
   return undefined;
 }
 
-/** The effective environment the deploy script ends with: env file over runtime-policy.env over process. */
-export interface DeployEnv {
-  base: Record<string, string>;
-  fileVars: Record<string, string>;
-  fileExists: boolean;
-  filePath: string;
-}
-
-export interface Needs {
-  /** Every variable checked beyond the seed's, in order. */
-  checked: string[];
-  /** name → why it is needed (compose's message, or the script's rule). */
-  missing: { name: string; why: string }[];
-  /** null when the tree predates lanes and none was asked for. */
-  lane: LaneFacts | null;
-  /** A today tree: the script sources OMNIBASE_OPERATOR_ENV_FILE. */
-  readsOperatorEnvFile: boolean;
-  readback: boolean;
-}
-
 function parsePolicy(text: string | undefined): Record<string, string> | undefined {
   if (text === undefined) return undefined;
   try {
@@ -106,10 +70,8 @@ function parsePolicy(text: string | undefined): Record<string, string> | undefin
 }
 
 /**
- * What DEPLOY will need from the environment, derived from the tree itself: its compose file's (and
- * the lane overlay's) `${VAR:?}` references minus what runtime-policy.env and the env file provide, the
- * script's INFRA_HOST-unless-HEALTH_CHECK_URL rule, and the env file it sources. A 2025 tree (no such
- * references, no policy) needs nothing beyond the seed's variables.
+ * What DEPLOY will need (core/plan.ts's planDeployNeeds) over a tree: its compose file, policy and
+ * script, then the overlay of the lane they resolve — read only once the lane name is known valid.
  */
 export async function deployNeeds(
   tree: Tree,
@@ -122,96 +84,19 @@ export async function deployNeeds(
     tree.read(POLICY_REL),
     tree.read(DEPLOY_SCRIPT_REL),
   ]);
-  const policy = parsePolicy(policyText);
-  const lookup = (name: string): string | undefined =>
-    env.fileVars[name] ?? provided[name] ?? policy?.[name] ?? env.base[name];
-  const facts = resolveLane(lane ?? DEV_LANE, policy, lookup) ?? null;
-  const required: RequiredVar[] = compose ? composeRequired(compose, COMPOSE_REL) : [];
-  if (facts?.overlay) {
-    const overlay = await tree.read(facts.overlay);
-    if (overlay !== undefined) required.push(...composeRequired(overlay, facts.overlay));
-  }
-  const s = scriptFacts(script ?? '');
-  const checked: string[] = [];
-  const missing: Needs['missing'] = [];
-  for (const v of required) {
-    if (checked.includes(v.name)) continue;
-    checked.push(v.name);
-    const value = lookup(v.name);
-    if (value === undefined || (v.nonEmpty && value === ''))
-      missing.push({ name: v.name, why: `${v.file}: ${v.message || 'required'}` });
-  }
-  if (s.needsInfraHost) {
-    checked.push('INFRA_HOST');
-    if (!lookup('INFRA_HOST') && !lookup('HEALTH_CHECK_URL'))
-      missing.push({
-        name: 'INFRA_HOST',
-        why: `${DEPLOY_SCRIPT_REL} needs INFRA_HOST (or HEALTH_CHECK_URL) for its own health check`,
-      });
-  }
-  if (s.readsOperatorEnvFile && !env.fileExists)
-    missing.push({
-      name: 'env file',
-      why: `${DEPLOY_SCRIPT_REL} sources ${env.filePath} (OMNIBASE_OPERATOR_ENV_FILE) and exits 64 without it`,
-    });
-  return {
-    checked,
-    missing,
-    lane: facts,
-    readsOperatorEnvFile: s.readsOperatorEnvFile,
-    readback: s.readback,
-  };
+  const input = { env, lane, provided, policy: parsePolicy(policyText) };
+  const overlayRel = deployLane(input)?.overlay;
+  const overlay = overlayRel ? await tree.read(overlayRel) : undefined;
+  return planDeployNeeds(input, { compose, script, overlay });
 }
 
-/** The first of sync-omnibase-env.sh (the seed's), sync-omnibase-env.py (today's), seed-infisical.py. */
-export async function infisicalScript(dir: string): Promise<InfisicalScript> {
-  for (const script of [SYNC_ENV_SCRIPT, SYNC_ENV_PY] as const) {
-    if (
-      await fs.stat(joinPath(dir, script)).then(
-        (st) => st.isFile(),
-        () => false,
-      )
-    )
-      return script;
-  }
-  return SEED_INFISICAL;
-}
-
-/** OMNI_HOME: the script re-exports the operator's after sourcing its files (cold lanes, overlays need it). */
-export function providedVars(
-  env: Record<string, string | undefined>,
-  omniHome: string,
-): Record<string, string> {
-  return { OMNI_HOME: env['OMNI_HOME'] || omniHome };
-}
-
-/**
- * The variables redeploy adds for deploy-runtime.sh (`env`: worker env + env file). One env file: the
- * script reads the one redeploy read (OMNIBASE_OPERATOR_ENV_FILE), so REDEPLOY_ENV_FILE elsewhere no
- * longer ends in exit 64.
- */
-export function deployScriptEnv(
-  env: Record<string, string | undefined>,
-  envFilePath: string,
-  omniHome: string,
-  needs: Needs,
-  lane: string | undefined,
-  versions: Versions,
-): Record<string, string> {
-  const out: Record<string, string> = {
-    ...providedVars(env, omniHome),
-    OMNIBASE_OPERATOR_ENV_FILE: envFilePath,
-  };
-  if (lane && needs.lane) {
-    out['ONEX_DEPLOY_LANE'] = needs.lane.lane;
-    // The script picks the lane (overlay, container names) from the compose project, not ONEX_DEPLOY_LANE.
-    out['OMNIBASE_INFRA_COMPOSE_PROJECT'] = needs.lane.project;
-    // Its own health check defaults to port 8085 (the dev lane's runtime): point it at this lane's.
-    const runtime = needs.lane.endpoints[needs.lane.runtimeContainer];
-    if (needs.lane.lane !== 'dev' && runtime && !env['HEALTH_CHECK_URL']) out['HEALTH_CHECK_URL'] = runtime;
-  }
-  // The script's fail-closed read-back then checks the requested pins too (today's scripts only).
-  if (needs.readback && Object.keys(versions).length > 0)
-    out['READBACK_EXPECTED_VERSIONS'] = formatVersions(versions);
-  return out;
+/** Which of INFISICAL's scripts `dir` holds as regular files (the plan picks among them). */
+export async function infisicalScriptsIn(dir: string): Promise<InfisicalScript[]> {
+  const isFile = (script: InfisicalScript) =>
+    fs.stat(joinPath(dir, script)).then(
+      (st) => st.isFile(),
+      () => false,
+    );
+  const found = await Promise.all(INFISICAL_SCRIPTS.map(isFile));
+  return INFISICAL_SCRIPTS.filter((_, i) => found[i]);
 }

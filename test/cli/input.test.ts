@@ -66,6 +66,28 @@ describe('redeploy without a server: dry-run and bad input', { concurrency: 1 },
     );
   });
 
+  it('--dry-run reads the environment as a phase does: an empty value in the env file is unset', async () => {
+    // The env file's empty INFISICAL_ADDR= wins over the process's, as in the activities (core/plan.ts):
+    // INFISICAL would skip itself, and ENV_CHECK would not ask for Infisical's credentials.
+    const file = path.join(dir, 'empty-infisical.env');
+    await fs.writeFile(file, `${await fs.readFile(path.join(FIXTURE, 'env'), 'utf8')}INFISICAL_ADDR=\n`);
+    const shown = { ...env, REDEPLOY_ENV_FILE: file, INFISICAL_ADDR: 'https://infisical.example' };
+    const r = await redeploy(['--versions', 'omninode-claude=0.4.0', '--dry-run'], shown);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /^ {2}INFISICAL: {2}\[skipped_no_infisical: INFISICAL_ADDR not set\]$/m);
+    assert.match(r.stdout, /^ {2}ENV_CHECK: {2}verify POSTGRES_PASSWORD, KAFKA_BOOTSTRAP_SERVERS \(/m);
+    // Set in the process alone, it counts.
+    const r2 = await redeploy(['--versions', 'omninode-claude=0.4.0', '--dry-run'], {
+      ...env,
+      INFISICAL_ADDR: 'https://infisical.example',
+    });
+    assert.match(
+      r2.stdout,
+      /^ {2}ENV_CHECK: {2}verify POSTGRES_PASSWORD, KAFKA_BOOTSTRAP_SERVERS, INFISICAL_CLIENT_ID/m,
+    );
+    assert.doesNotMatch(r2.stdout, /skipped_no_infisical/);
+  });
+
   const bad: [string[], RegExp, number?][] = [
     [[], /--versions is required \(unless --resume\)/],
     [['--versions', ''], /--versions is empty/],

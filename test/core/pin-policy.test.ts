@@ -114,4 +114,19 @@ describe('pin policy', () => {
     );
     assert.equal(mismatchLine('p', '1.0', '1.1', '==1.0'), 'p: expected 1.0, got 1.1');
   });
+
+  it('edit: a package named only in a heredoc body is not rewritable, not unmatched (as PIN_UPDATE fails)', () => {
+    const text = [
+      'RUN pip install omniintelligence==0.6.0',
+      'RUN <<EOF',
+      'pip install "omninode-claude>=0.3.0"',
+      'EOF',
+      '',
+    ].join('\n');
+    const plan = planPins(text, { 'omninode-claude': '0.4.0', 'omni-ghost': '1.0.0' }, 'edit');
+    assert.deepEqual(plan.unmatched, ['omni-ghost']);
+    assert.deepEqual(Object.keys(plan.notRewritable), ['omninode-claude']);
+    assert.match(plan.notRewritable['omninode-claude'] ?? '', /named in a heredoc body/);
+    assert.equal(plan.text, text);
+  });
 });
