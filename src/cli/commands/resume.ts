@@ -40,7 +40,8 @@ function sameVersions(a: Versions, b: Versions): boolean {
 function carriedPhases(prev: Pick<LegacyState, 'phases'>): Partial<PhaseRecords> {
   const carried: Partial<PhaseRecords> = {};
   for (const p of PHASES) {
-    const record: PhaseRecord = prev.phases[p];
+    const record: PhaseRecord | undefined = prev.phases[p];
+    if (!record) continue; // a phase added after the run's version: it runs in the new one
     // A half-run record is kept too: the workflow then treats that phase as a re-attempt (DEPLOY passes
     // --force). Skips are not carried: the flags of this invocation decide again (core/phases.ts).
     if (isCarriedOnResume(record.status)) carried[p] = record;
