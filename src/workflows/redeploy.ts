@@ -29,7 +29,7 @@ import {
 import { alertSummary } from '../core/summary.js';
 import type { Versions } from '../core/versions.js';
 import { phaseFailure, refusal } from './failure.js';
-import { REDEPLOY_PHASE, decideSignal, decideUpdate, progressQuery } from './messages.js';
+import { REDEPLOY_PHASE, decideSignal, decideUpdate, progressQuery } from '../core/messages.js';
 import { mirrorState } from './mirror.js';
 import { acts } from './options.js';
 import { callPhase, deployInput, verifyInput } from './phase-calls.js';

@@ -10,7 +10,7 @@ import { worktreePathFor } from '../../core/commands.js';
 import { refProblems } from '../../core/ref.js';
 import { ticketProblems } from '../../core/ticket.js';
 import { targetLockId } from '../../core/target-lock.js';
-import { decideUpdate } from '../../workflows/messages.js';
+import { decideUpdate } from '../../core/messages.js';
 import { workflowUrl } from '../../io/temporal.js';
 import { readStateFile, stateFilePath } from '../../io/state-file.js';
 import { mirrorState, queryState } from '../attach.js';
