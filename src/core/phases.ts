@@ -12,7 +12,7 @@ import {
   type CommandSpec,
   type InfisicalScript,
 } from './commands.js';
-import type { HealthResult, Phase, PhaseRecord, VersionResult } from './details.js';
+import type { HealthResult, Phase, PhaseRecord, PhaseRecords, VersionResult } from './details.js';
 import type { PhaseStatus } from './phase-status.js';
 import type { Versions } from './versions.js';
 
@@ -350,6 +350,21 @@ export function isHalfRun(status: PhaseStatus): boolean {
  */
 export function isCarriedOnResume(status: PhaseStatus): boolean {
   return status === 'completed' || isHalfRun(status);
+}
+
+/**
+ * What a new run under the same id carries over (`--resume`): completed phases, and the record of the
+ * phase it stopped in. A phase the earlier run's version did not have (no record) runs in the new one.
+ */
+export function carriedPhases(prev: { phases: Partial<PhaseRecords> }): Partial<PhaseRecords> {
+  const carried: Partial<PhaseRecords> = {};
+  for (const p of PHASES) {
+    const record: PhaseRecord | undefined = prev.phases[p];
+    // A half-run record is kept too: the workflow then treats that phase as a re-attempt (DEPLOY passes
+    // --force). Skips are not carried: the flags of this invocation decide again.
+    if (record && isCarriedOnResume(record.status)) carried[p] = record;
+  }
+  return carried;
 }
 
 export function isPhase(value: string): value is Phase {
