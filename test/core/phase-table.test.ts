@@ -25,14 +25,20 @@ function withRow<P extends Phase>(phase: P, change: Partial<PhaseDef<P>>, body: 
   }
 }
 
+/** The phases of the first release: a phase added since has a `since` row (and is not listed here). */
+const ORIGINAL = 'SYNC ENV_CHECK WORKTREE PIN_UPDATE DEPLOY INFISICAL VERIFY NOTIFY'.split(' ') as Phase[];
+
 const allPending = () =>
   Object.fromEntries(PHASES.map((p) => [p, { status: 'pending' }])) as unknown as PhaseRecords;
 
 describe('the phase table as the single source (core/phases.ts rows)', () => {
   it('lists the phases in the rows’ order', () => {
     assert.deepEqual(PHASES, Object.keys(PHASE));
-    // The order the legacy state file and every history of the original eight have.
-    assert.deepEqual(PHASES, 'SYNC ENV_CHECK WORKTREE PIN_UPDATE DEPLOY INFISICAL VERIFY NOTIFY'.split(' '));
+    // The original eight keep the order the legacy state file and every recorded history have.
+    assert.deepEqual(
+      PHASES.filter((p) => ORIGINAL.includes(p)),
+      ORIGINAL,
+    );
   });
 
   it('builds the initial state from the rows: every phase pending, in order; carried records kept', () => {
