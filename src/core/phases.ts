@@ -288,12 +288,15 @@ export const PHASE: { [P in Phase]: PhaseDef<P> } = {
 
 /*
  * Adding a phase (SMOKE after VERIFY, say):
- * 1. its details type, as a key of PhaseDetails in core/details.ts, at its place in the order;
+ * 1. its details type, as a key of PhaseDetails in core/details.ts, at its place in the order (and its
+ *    TextKeys line there: the compiler asks);
  * 2. its row here, at the same place, with `since: 'redeploy-phase-smoke'` (the runs recorded before it
  *    replay without it) and its Temporal activity name in PhaseActivity;
  * 3. its activity file in activities/ and its line in activities/index.ts's registry;
  * 4. its call in workflows/phase-calls.ts (the compiler asks for it).
- * Everything else (initial state, state-file schema, --resume, --phase, views) reads the rows.
+ * Everything else (initial state, state-file schema, --resume, --phase, views) reads the rows; the
+ * dry-run's golden file (test/fixtures/dry-run) gains the row's preview line. Tried with a no-op SMOKE:
+ * without `since`, four of the six recorded histories (test/fixtures/histories) no longer replay.
  */
 
 /** The phases, in execution order: the rows' order. */
