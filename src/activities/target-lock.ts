@@ -5,7 +5,7 @@ import { loadConfig } from '../io/config.js';
 import { connectClient } from '../io/temporal.js';
 import { describeTargetLock } from '../io/target-lock.js';
 import { orderQueue, type QueueEntry, type TargetTurn } from '../core/target-lock.js';
-import { queuedSignal } from '../workflows/messages.js';
+import { queuedSignal } from '../core/messages.js';
 import type { LockHolder } from '../core/state.js';
 import type { ActivityDeps } from './context.js';
 

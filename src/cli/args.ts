@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { parseVersions, type Versions } from '../core/versions.js';
 import { refProblems } from '../core/ref.js';
 import { ticketProblems } from '../core/ticket.js';
-import { isPhase, type Phase } from '../core/phases.js';
+import { PHASES, isPhase, type Phase } from '../core/phases.js';
 import { RUN_ID_RE } from '../core/schemas.js';
 import type { RedeployFlags } from '../core/state.js';
 import { CliError, EXIT_USAGE } from '../core/errors.js';
@@ -214,10 +214,7 @@ function parseOperator(kind: (typeof OPERATOR_COMMANDS)[number], argv: string[])
   let phase: Phase | undefined;
   if (values.phase !== undefined) {
     if (isPhase(values.phase)) phase = values.phase;
-    else
-      problems.push(
-        `--phase "${values.phase}" is not a phase (SYNC, ENV_CHECK, WORKTREE, PIN_UPDATE, DEPLOY, INFISICAL, VERIFY, NOTIFY)`,
-      );
+    else problems.push(`--phase "${values.phase}" is not a phase (${PHASES.join(', ')})`);
   } else if (kind === 'skip') {
     problems.push('`redeploy skip` needs --phase PHASE: name the failed phase you mean to skip');
   }

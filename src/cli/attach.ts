@@ -5,7 +5,7 @@ import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common'
 import { legacyStateSchema } from '../core/schemas.js';
 import { CliError } from '../core/errors.js';
 import { isActive, type RedeployState } from '../core/state.js';
-import { progressQuery } from '../workflows/messages.js';
+import { progressQuery } from '../core/messages.js';
 import type { Config } from '../io/config.js';
 import { prog } from '../io/invocation.js';
 import { resultFromState, skillResultPath, writeSkillResult } from '../io/skill-result.js';

@@ -1,4 +1,11 @@
-import { PHASE, PHASES, isSettled, type Phase, type PhaseDef } from '../core/phases.js';
+import {
+  EXAMPLE_DECISION_PHASE,
+  PHASE,
+  PHASES,
+  isSettled,
+  type Phase,
+  type PhaseDef,
+} from '../core/phases.js';
 import {
   formatPins,
   resumeCommand,
@@ -88,7 +95,7 @@ export function phaseLines<P extends Phase>(
   if (record.status !== 'completed') return [`${phase}: ${record.status}`];
   const lines = def.completedLines(record, state);
   // NOTIFY's summary itself is printed once, at the end.
-  return phase === 'NOTIFY' ? lines : [...lines, `${phase}: completed`];
+  return def.sendsSummary ? lines : [...lines, `${phase}: completed`];
 }
 
 /** What a finished attachment prints last: the summary, or the error and how to continue. */
@@ -103,7 +110,7 @@ export function closingLines(state: RedeployState): string[] {
         `ERROR in ${p?.phase}: ${p?.error}`,
         ...(typeof log === 'string' ? [`  Full log: ${log}`] : []),
         resumeHint(state),
-        `  (or: ${p ? `${decideCommand(state.run_id, p.phase, 'skip', prog())} · ` : ''}${decideCommand(state.run_id, 'DEPLOY', 'abort', prog())}; waits until ${p?.deadline})`,
+        `  (or: ${p ? `${decideCommand(state.run_id, p.phase, 'skip', prog())} · ` : ''}${decideCommand(state.run_id, EXAMPLE_DECISION_PHASE, 'abort', prog())}; waits until ${p?.deadline})`,
       ];
     }
     case 'rolled_back': {

@@ -1,5 +1,6 @@
-import type { Phase } from './phases.js';
-import type { DecisionAction } from './state.js';
+import type { Phase } from './details.js';
+import { EXAMPLE_DECISION_PHASE } from './phases.js';
+import type { DecisionAction } from './phase-status.js';
 
 /**
  * What an operator types to decide on a failed phase: the Web UI's Update/Signal dialogs, the handler
@@ -27,14 +28,14 @@ const SHAPE =
 
 /** The `decide` update's description (the Web UI lists it under the name in its Update dialog). */
 export function decideUpdateDescription(waiting: Phase | null): string {
-  const example = decidePayload(waiting ?? 'DEPLOY');
+  const example = decidePayload(waiting ?? EXAMPLE_DECISION_PHASE);
   const now = waiting ? `${waiting} is waiting. ` : 'Nothing is waiting for a decision now. ';
   return `${now}Decide on a failed phase; a payload naming another phase is refused with the reason. Data, e.g. ${example} — ${SHAPE}`;
 }
 
 /** The `decide` signal's description: the same decision, but a wrong one is only logged, never refused. */
 export function decideSignalDescription(waiting: Phase | null): string {
-  const example = decidePayload(waiting ?? 'DEPLOY');
+  const example = decidePayload(waiting ?? EXAMPLE_DECISION_PHASE);
   const now = waiting ? `${waiting} is waiting. ` : 'Nothing is waiting for a decision now. ';
   return `${now}Same as the decide update, but fire-and-forget: a wrong payload is ignored (worker log) and the run keeps waiting; prefer the update. Data, e.g. ${example}`;
 }

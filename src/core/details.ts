@@ -1,5 +1,5 @@
 import type { PinReport } from './pins.js';
-import type { Phase, PhaseStatus } from './phases.js';
+import type { PhaseStatus } from './phase-status.js';
 import type { Versions } from './versions.js';
 
 /**
@@ -129,6 +129,10 @@ export interface NotifyDetails {
   duplicate_suppressed?: boolean;
 }
 
+/**
+ * Every phase and what it records: its keys ARE the phases (`Phase`), so a new phase starts here, with
+ * its details type; the compiler then asks for its row (core/phases.ts) and its call (workflows/).
+ */
 export interface PhaseDetails {
   SYNC: SyncDetails;
   ENV_CHECK: EnvCheckDetails;
@@ -139,6 +143,8 @@ export interface PhaseDetails {
   VERIFY: VerifyDetails;
   NOTIFY: NotifyDetails;
 }
+/** A phase's name: part of the legacy state file and of the activity names. */
+export type Phase = keyof PhaseDetails;
 
 /**
  * Which of a phase's details are command output (masked where they leave the activity); the rest is

@@ -12,39 +12,12 @@ import {
   type CommandSpec,
   type InfisicalScript,
 } from './commands.js';
-import type { HealthResult, PhaseRecord, VersionResult } from './details.js';
+import type { HealthResult, Phase, PhaseRecord, PhaseRecords, VersionResult } from './details.js';
+import type { PhaseStatus } from './phase-status.js';
 import type { Versions } from './versions.js';
 
-/** The eight phases, in execution order. Names are part of the legacy state file and of the activity names. */
-export const PHASES = [
-  'SYNC',
-  'ENV_CHECK',
-  'WORKTREE',
-  'PIN_UPDATE',
-  'DEPLOY',
-  'INFISICAL',
-  'VERIFY',
-  'NOTIFY',
-] as const;
-export type Phase = (typeof PHASES)[number];
-
-/**
- * Phase statuses. The seed's are pending, completed, failed, skipped_by_flag, skipped_no_infisical;
- * running, skipped_by_operator, cancelled and rolled_back are additive (legacy readers only test for "completed").
- */
-export const PHASE_STATUSES = [
-  'pending',
-  'running',
-  'completed',
-  'failed',
-  'skipped_by_flag',
-  'skipped_no_infisical',
-  'skipped_by_operator',
-  'cancelled',
-  // Undone by --rollback-on-failure (PIN_UPDATE, DEPLOY): not settled, so a resume runs it again.
-  'rolled_back',
-] as const;
-export type PhaseStatus = (typeof PHASE_STATUSES)[number];
+export type { Phase } from './details.js';
+export { PHASE_STATUSES, type PhaseStatus } from './phase-status.js';
 
 /** The run flags that skip a phase (a subset of RedeployFlags, declared here so phases.ts needs no state). */
 export interface SkipFlags {
@@ -135,6 +108,16 @@ export interface PhaseDef<P extends Phase> {
   completedLines(d: PhaseRecord<P>, run: RunFacts): string[];
   /** The CLI's lines when it failed (the error itself is printed by the closing lines). */
   failedLines?(d: PhaseRecord<P>): string[];
+  /** `rollback`: with --rollback-on-failure, its failure for good starts the rollback (ROLLBACK's steps). */
+  onFailure?: 'rollback';
+  /**
+   * The patch id guarding a phase added after the workflow was released: the loop runs it only where
+   * `patched(since)` holds, so a run recorded before it replays without it, and its record is optional
+   * in the state-file schema (older state files have none). Never set on the original eight.
+   */
+  since?: string;
+  /** It sends the run's summary (NOTIFY): while it runs, the summary it writes does not name it. */
+  sendsSummary?: true;
 }
 
 const show = (spec: CommandSpec, withCwd = false) =>
@@ -287,6 +270,7 @@ export const PHASE: { [P in Phase]: PhaseDef<P> } = {
     ],
     completedLines: (d) => verifyLines(d),
     failedLines: (d) => verifyLines(d),
+    onFailure: 'rollback',
   },
   NOTIFY: {
     activity: 'notify',
@@ -298,8 +282,40 @@ export const PHASE: { [P in Phase]: PhaseDef<P> } = {
       '[FULL_ONEX only] Slack (SLACK_BOT_TOKEN + SLACK_CHANNEL_ID, or SLACK_WEBHOOK_URL); else the summary on stdout',
     ],
     completedLines: (d) => (d.channel !== 'stdout' ? [`NOTIFY: posted to Slack (${String(d.channel)})`] : []),
+    sendsSummary: true,
   },
 };
+
+/*
+ * Adding a phase (SMOKE after VERIFY, say):
+ * 1. its details type, as a key of PhaseDetails in core/details.ts, at its place in the order (and its
+ *    TextKeys line there: the compiler asks);
+ * 2. its row here, at the same place, with `since: 'redeploy-phase-smoke'` (the runs recorded before it
+ *    replay without it) and its Temporal activity name in PhaseActivity;
+ * 3. its activity file in activities/ and its line in activities/index.ts's registry;
+ * 4. its call in workflows/phase-calls.ts (the compiler asks for it).
+ * Everything else (initial state, state-file schema, --resume, --phase, views) reads the rows; the
+ * dry-run's golden file (test/fixtures/dry-run) gains the row's preview line. Tried with a no-op SMOKE:
+ * without `since`, four of the six recorded histories (test/fixtures/histories) no longer replay.
+ */
+
+/** The phases, in execution order: the rows' order. */
+export const PHASES = Object.keys(PHASE) as readonly Phase[];
+
+/** --rollback-on-failure's steps, after a phase whose row says `onFailure: 'rollback'` failed. */
+export const ROLLBACK = {
+  /** Whose recorded pins (pins_found_raw) are the ones to restore. */
+  found: 'WORKTREE',
+  /** Writes the restored pins (its record is marked rolled_back). */
+  restore: 'PIN_UPDATE',
+  /** Deploys them again (marked rolled_back; --force). */
+  redeploy: 'DEPLOY',
+  /** Checks them. */
+  verify: 'VERIFY',
+} as const satisfies Record<string, Phase>;
+
+/** The phase a `decide` example names when none is waiting (the one most often decided on). */
+export const EXAMPLE_DECISION_PHASE: Phase = 'DEPLOY';
 
 /** The Web UI summary of a phase's activity: at most 200 bytes (the UI's limit for a static summary). */
 export function phaseSummary(phase: Phase, f: CallFacts): string {
@@ -337,6 +353,21 @@ export function isHalfRun(status: PhaseStatus): boolean {
  */
 export function isCarriedOnResume(status: PhaseStatus): boolean {
   return status === 'completed' || isHalfRun(status);
+}
+
+/**
+ * What a new run under the same id carries over (`--resume`): completed phases, and the record of the
+ * phase it stopped in. A phase the earlier run's version did not have (no record) runs in the new one.
+ */
+export function carriedPhases(prev: { phases: Partial<PhaseRecords> }): Partial<PhaseRecords> {
+  const carried: Partial<PhaseRecords> = {};
+  for (const p of PHASES) {
+    const record: PhaseRecord | undefined = prev.phases[p];
+    // A half-run record is kept too: the workflow then treats that phase as a re-attempt (DEPLOY passes
+    // --force). Skips are not carried: the flags of this invocation decide again.
+    if (record && isCarriedOnResume(record.status)) carried[p] = record;
+  }
+  return carried;
 }
 
 export function isPhase(value: string): value is Phase {

@@ -1,6 +1,6 @@
 import { decidePayload } from './decide-help.js';
 import type { FailureDetails, PhaseDetails, VerifiedAgainst } from './details.js';
-import { PHASE, PHASES, flagSkip, isSettled, type Phase, type PhaseStatus } from './phases.js';
+import { PHASE, PHASES, ROLLBACK, flagSkip, isSettled, type Phase, type PhaseStatus } from './phases.js';
 import { displayPins, exactVersion, originalSpecifier } from './pins.js';
 import {
   formatPins,
@@ -88,14 +88,15 @@ export function applyResult<P extends Phase>(
   result: PhaseResult<P>,
   now: string,
 ): void {
-  applyDetails(state, phase, result.details);
+  applyDetails(state, result.details);
   markPhase(state, phase, result.status ?? 'completed', now, result.details);
 }
 
-function applyDetails<P extends Phase>(state: RedeployState, phase: P, details: PhaseDetails[P]): void {
+function applyDetails<P extends Phase>(state: RedeployState, details: PhaseDetails[P]): void {
   const d: Partial<PhaseDetails[Phase]> = details;
-  if (phase === 'WORKTREE' && 'path' in d && typeof d.path === 'string') state.worktree_path = d.path;
-  if (phase === 'PIN_UPDATE' && 'pins_applied' in d && d.pins_applied)
+  // Read by field, not by phase name: only WORKTREE's details have `path`, only PIN_UPDATE's `pins_applied`.
+  if ('path' in d && typeof d.path === 'string') state.worktree_path = d.path;
+  if ('pins_applied' in d && d.pins_applied)
     state.pins_applied = Object.fromEntries(Object.entries(d.pins_applied).map(([k, v]) => [k, v.to]));
   recordProvenance(state, d);
 }
@@ -311,9 +312,9 @@ export type RollbackPlan =
  * change's own from_raw. Never a display form parsed back (a `===0.6.0` pin stays `===0.6.0`).
  */
 export function rollbackPlan(state: RedeployState): RollbackPlan {
-  const applied = state.phases.PIN_UPDATE.pins_applied ?? {};
-  const foundRaw = state.phases.WORKTREE.pins_found_raw ?? {};
-  const foundHits = state.phases.WORKTREE.pins_found_raw_hits ?? {};
+  const applied = state.phases[ROLLBACK.restore].pins_applied ?? {};
+  const foundRaw = state.phases[ROLLBACK.found].pins_found_raw ?? {};
+  const foundHits = state.phases[ROLLBACK.found].pins_found_raw_hits ?? {};
   const restore: Versions = {};
   const restoreHits: Record<string, string[]> = {};
   for (const [pkg, change] of Object.entries(applied)) {
@@ -327,7 +328,7 @@ export function rollbackPlan(state: RedeployState): RollbackPlan {
     );
     restoreHits[pkg] = hits ?? [raw];
   }
-  if (state.phases.DEPLOY.status !== 'completed' || Object.keys(restore).length === 0)
+  if (state.phases[ROLLBACK.redeploy].status !== 'completed' || Object.keys(restore).length === 0)
     return {
       ok: false,
       why: 'nothing to roll back: DEPLOY did not complete, or PIN_UPDATE changed no pin (or was skipped)',
@@ -361,12 +362,12 @@ export function startRollback(
     finished_at: null,
     error: null,
   };
-  const pin = state.phases.PIN_UPDATE;
-  markPhase(state, 'PIN_UPDATE', 'rolled_back', now, {
+  const pin = state.phases[ROLLBACK.restore];
+  markPhase(state, ROLLBACK.restore, 'rolled_back', now, {
     ...(pin.pins_applied ? { pins_applied: pin.pins_applied } : {}),
     rolled_back_to: plan.display,
   });
-  markPhase(state, 'DEPLOY', 'rolled_back', now);
+  markPhase(state, ROLLBACK.redeploy, 'rolled_back', now);
   state.status = 'running';
 }
 

@@ -1,6 +1,6 @@
 import { LANE_RE } from './lanes.js';
 import { z } from 'zod';
-import { PHASES, PHASE_STATUSES } from './phases.js';
+import { PHASE, PHASES, PHASE_STATUSES, type Phase } from './phases.js';
 import { isValidPackageName, isValidVersion } from './versions.js';
 import { ticketProblems } from './ticket.js';
 import { refProblems } from './ref.js';
@@ -90,6 +90,21 @@ export const inputSchema = z.object({
   proven: provenSchema.optional(),
 });
 
+/**
+ * A state file's `phases`: a record per row. A row added after release (`since`) is optional, so the
+ * state files of older versions still parse; its entry is typed optional for every row, so a reader
+ * cannot forget that.
+ */
+export function statePhasesSchema(rows: { [P in Phase]: { since?: string } }) {
+  const shape = Object.fromEntries(
+    (Object.keys(rows) as Phase[]).map((p) => [
+      p,
+      rows[p].since === undefined ? phaseRecordSchema : phaseRecordSchema.optional(),
+    ]),
+  );
+  return z.object(shape as Record<Phase, z.ZodOptional<typeof phaseRecordSchema>>);
+}
+
 /** The legacy state file exactly as the seed writes it; additive fields pass through. */
 export const legacyStateSchema = z.looseObject({
   run_id: z.string(),
@@ -98,12 +113,7 @@ export const legacyStateSchema = z.looseObject({
   worktree_ref: z.string(),
   versions_requested: z.record(z.string(), z.string()),
   started_at: z.string(),
-  phases: z.object(
-    Object.fromEntries(PHASES.map((p) => [p, phaseRecordSchema])) as Record<
-      (typeof PHASES)[number],
-      typeof phaseRecordSchema
-    >,
-  ),
+  phases: statePhasesSchema(PHASE),
 });
 export type LegacyState = z.infer<typeof legacyStateSchema>;
 

@@ -1,5 +1,6 @@
 import type { FailureDetails, PhaseDetails, PhaseRecord, PhaseRecords } from './details.js';
-import { PHASES, type Phase, type PhaseStatus } from './phases.js';
+import type { DecisionAction } from './phase-status.js';
+import { PHASE, PHASES, type Phase, type PhaseStatus } from './phases.js';
 import { specifierOf } from './pins.js';
 import { deployHeadline, emptyProvenance, type Provenance } from './provenance.js';
 import { DEFAULT_WORKTREE_REF } from './ref.js';
@@ -55,7 +56,7 @@ export interface Decision {
   at: string;
   reason?: string;
 }
-export type DecisionAction = 'retry' | 'skip' | 'abort';
+export type { DecisionAction } from './phase-status.js';
 
 export interface PendingDecision {
   phase: Phase;
@@ -163,17 +164,10 @@ export function initState(
   now: string,
 ): RedeployState {
   const carried = input.resumeFrom?.phases ?? {};
-  const pending: PhaseRecord = { status: 'pending' };
-  const phases: PhaseRecords = {
-    SYNC: carried.SYNC ?? { ...pending },
-    ENV_CHECK: carried.ENV_CHECK ?? { ...pending },
-    WORKTREE: carried.WORKTREE ?? { ...pending },
-    PIN_UPDATE: carried.PIN_UPDATE ?? { ...pending },
-    DEPLOY: carried.DEPLOY ?? { ...pending },
-    INFISICAL: carried.INFISICAL ?? { ...pending },
-    VERIFY: carried.VERIFY ?? { ...pending },
-    NOTIFY: carried.NOTIFY ?? { ...pending },
-  };
+  // Every row of the table, in its order: what an earlier run carried, else pending.
+  const phases = Object.fromEntries(
+    PHASES.map((p): [Phase, PhaseRecord] => [p, carried[p] ?? { status: 'pending' }]),
+  ) as PhaseRecords;
   return {
     run_id: input.runId,
     worktree_ticket: input.worktreeTicket,
@@ -285,8 +279,10 @@ function decisionNotes(state: RedeployState, d: PendingDecision): string[] {
     .slice(-DETAILS_TAIL_LINES)
     // A fence inside the tail would end the code block early and let the log render as markdown.
     .map((l) => l.replace(/`{3,}/g, "'''").slice(0, 200));
-  // WORKTREE cannot be skipped (the validator refuses it): it is not offered.
-  const actions: DecisionAction[] = d.phase === 'WORKTREE' ? ['retry', 'abort'] : ['retry', 'skip', 'abort'];
+  // A phase an operator may not skip (the validator refuses it: WORKTREE) is not offered a skip.
+  const actions: DecisionAction[] = PHASE[d.phase].operatorSkip
+    ? ['retry', 'skip', 'abort']
+    : ['retry', 'abort'];
   const code = (s: string) => `\`${s}\``;
   return [
     `**${d.phase} failed — the run waits for your decision** (until ${d.deadline})`,

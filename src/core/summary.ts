@@ -1,4 +1,4 @@
-import type { Phase, PhaseStatus } from './phases.js';
+import { PHASE, isPhase, type Phase, type PhaseStatus } from './phases.js';
 import { describeProvenance, notDeployedWhy, type Provenance } from './provenance.js';
 import type { Versions } from './versions.js';
 import { formatPins } from './state.js';
@@ -36,9 +36,10 @@ export function summaryLines(runId: string, input: RunSummary): string[] {
     .map(([k, v]) => `${k}==${v}`)
     .join(', ');
   // "all completed" only when it is true: any skip (a flag's, the operator's, no Infisical) or failure is
-  // named. NOTIFY still running is the phase writing this very summary.
+  // named. The phase that sends the summary (NOTIFY), still running, is the one writing it.
+  const writing = (p: string) => isPhase(p) && PHASE[p].sendsSummary === true;
   const notable = Object.entries(input.phases ?? {}).filter(
-    ([p, s]) => s !== 'completed' && !(p === 'NOTIFY' && (s === 'running' || s === 'pending')),
+    ([p, s]) => s !== 'completed' && !(writing(p) && (s === 'running' || s === 'pending')),
   );
   return [
     `[redeploy] ${runId} ${input.outcome}`,

@@ -3,7 +3,7 @@ import type { MetricMeter } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { PHASE, PHASES, type Phase } from '../core/phases.js';
 import { CliError, EXIT_FAILED } from '../core/errors.js';
-import { progressQuery } from '../workflows/messages.js';
+import { progressQuery } from '../core/messages.js';
 import type { RedeployState } from '../core/state.js';
 
 export { METRICS_ENV, metricsAddress } from '../cli/args.js';

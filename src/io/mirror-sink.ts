@@ -1,6 +1,6 @@
 import type { InjectedSinks } from '@temporalio/worker';
 import { isActive, type RedeployState } from '../core/state.js';
-import type { MirrorSinks } from '../workflows/mirror.js';
+import type { MirrorSinks } from '../core/mirror-sinks.js';
 import type { Config } from './config.js';
 import { writeStateFileIfNewer } from './state-file.js';
 import { resultFromState, writeSkillResult } from './skill-result.js';

@@ -1,20 +1,8 @@
-import { proxySinks, type Sinks } from '@temporalio/workflow';
+import { proxySinks } from '@temporalio/workflow';
+import type { MirrorSinks } from '../core/mirror-sinks.js';
 import type { RedeployState } from '../core/state.js';
 
-/**
- * The host's mirror of a run (legacy state file, skill result), written by the worker that runs it.
- * A sink, not an activity: it runs in the worker after each workflow activation, outside the history
- * (no command, nothing to replay), and is not called while a history is replayed.
- */
-export interface MirrorSinks extends Sinks {
-  mirror: {
-    /**
-     * Every published state change; the worker writes it (io/mirror-sink.ts). `skillContext`: the
-     * starting CLI's context id, under which the skill result is written.
-     */
-    publish(state: RedeployState, skillContext: string | undefined): void;
-  };
-}
+export type { MirrorSinks } from '../core/mirror-sinks.js';
 
 const { mirror } = proxySinks<MirrorSinks>();
 

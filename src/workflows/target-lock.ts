@@ -17,7 +17,7 @@ import { busyMessage, targetLockId, type QueueEntry } from '../core/target-lock.
 import { DEFAULT_TASK_QUEUE, taskQueueFor } from '../core/task-queue.js';
 import { phaseFailure } from './failure.js';
 import { acts } from './options.js';
-import { releaseSignal } from './messages.js';
+import { releaseSignal } from '../core/messages.js';
 
 /**
  * The target lock itself: it does nothing but exist while its parent redeploy runs (see

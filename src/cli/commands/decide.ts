@@ -1,6 +1,6 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Phase } from '../../core/phases.js';
-import { decideUpdate } from '../../workflows/messages.js';
+import { decideUpdate } from '../../core/messages.js';
 import { queryState } from '../attach.js';
 import { follow, operator, reporterFor, runHandle, type Context } from './shared.js';
 

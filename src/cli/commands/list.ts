@@ -1,4 +1,4 @@
-import { REDEPLOY_PHASE } from '../../workflows/messages.js';
+import { REDEPLOY_PHASE } from '../../core/messages.js';
 import { workflowFunction, type Context } from './shared.js';
 
 /** `redeploy list`: the 20 most recent runs with their status and RedeployPhase. */

@@ -2,15 +2,15 @@ import { decideRunPolicy, withPolicy } from '../pin-policy.js';
 import { contextId } from '../../io/skill-result.js';
 import { isPinPolicy } from '../../core/pin-policy.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { PHASES, isCarriedOnResume } from '../../core/phases.js';
+import { PHASES, carriedPhases } from '../../core/phases.js';
 import { formatVersions, normalizeName, type Versions } from '../../core/versions.js';
-import type { PhaseRecord, PhaseRecords, RedeployInput, RedeployState } from '../../core/state.js';
+import type { RedeployInput, RedeployState } from '../../core/state.js';
 import { provenanceSchema, provenSchema, type LegacyState } from '../../core/schemas.js';
 import { worktreePathFor } from '../../core/commands.js';
 import { refProblems } from '../../core/ref.js';
 import { ticketProblems } from '../../core/ticket.js';
 import { targetLockId } from '../../core/target-lock.js';
-import { decideUpdate } from '../../workflows/messages.js';
+import { decideUpdate } from '../../core/messages.js';
 import { workflowUrl } from '../../io/temporal.js';
 import { readStateFile, stateFilePath } from '../../io/state-file.js';
 import { mirrorState, queryState } from '../attach.js';
@@ -34,18 +34,6 @@ function sameVersions(a: Versions, b: Versions): boolean {
         .sort(),
     );
   return norm(a) === norm(b);
-}
-
-/** What a new run under the same id carries over: completed phases, and the record of the phase it stopped in. */
-function carriedPhases(prev: Pick<LegacyState, 'phases'>): Partial<PhaseRecords> {
-  const carried: Partial<PhaseRecords> = {};
-  for (const p of PHASES) {
-    const record: PhaseRecord = prev.phases[p];
-    // A half-run record is kept too: the workflow then treats that phase as a re-attempt (DEPLOY passes
-    // --force). Skips are not carried: the flags of this invocation decide again (core/phases.ts).
-    if (isCarriedOnResume(record.status)) carried[p] = record;
-  }
-  return carried;
 }
 
 /**
