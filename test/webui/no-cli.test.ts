@@ -12,7 +12,7 @@ import { activityRuns, createHarness, type Harness } from '../support/harness.js
 import { launchChromium, screenshot } from '../support/browser.js';
 import { temporalCli } from '../support/temporal.js';
 import {
-  UI_TIMEOUT,
+  openRunPage,
   openUserMetadata,
   skipWithoutChromium,
   squash,
@@ -96,10 +96,7 @@ describe('deciding in the Web UI with no CLI attached (zero-setup mode)', { conc
     return id;
   }
 
-  async function openRun(page: Page, id: string) {
-    await page.goto(`${ui}/namespaces/default/workflows/${id}`, { waitUntil: 'domcontentloaded' });
-    await page.getByTestId('workflow-id-heading').getByText(id).waitFor({ timeout: UI_TIMEOUT });
-  }
+  const openRun = (page: Page, id: string) => openRunPage(page, ui, id);
 
   async function assertRetried(id: string, by: string) {
     const final = await fileUntil(id, (s) => s.status !== 'waiting_for_decision' && s.status !== 'running');
