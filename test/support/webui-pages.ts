@@ -143,3 +143,11 @@ export async function timelineLabels(page: Page, ui: string, summary: string) {
   }
   return page.locator('svg text').filter({ hasText: ` • ${summary}` });
 }
+
+/**
+ * Whether the User Metadata tab takes r/R as "refresh" even inside the Update dialog: UI 2.42.1 does (a
+ * typed `retry` arrives as `ety`), 2.54.1 does not. Lines in between are untested; taken as 2.54.
+ */
+export async function rKeySwallowed(ui: string): Promise<boolean> {
+  return !(await uiAtLeast(ui, TIMELINE_UI));
+}
