@@ -151,3 +151,11 @@ export async function timelineLabels(page: Page, ui: string, summary: string) {
 export async function rKeySwallowed(ui: string): Promise<boolean> {
   return !(await uiAtLeast(ui, TIMELINE_UI));
 }
+
+/**
+ * Waits until the run page shows the run's failure with `message` in it: 2.42 shows it above the
+ * history, 2.54 in the Timeline tab's Result box (where the page opens).
+ */
+export async function runFailureShown(page: Page, message: string) {
+  await page.getByText(message).first().waitFor();
+}

@@ -14,6 +14,7 @@ import { temporalCli } from '../support/temporal.js';
 import {
   openRunPage,
   openUserMetadata,
+  runFailureShown,
   skipWithoutChromium,
   squash,
   uiContext,
@@ -209,7 +210,7 @@ describe('deciding in the Web UI with no CLI attached (zero-setup mode)', { conc
     ) as { run_id: string; status: string; run_status: string };
     assert.deepEqual([result.run_id, result.status, result.run_status], [id, 'failed', 'aborted']);
     await openRun(page, id);
-    await page.getByText('RedeployAborted').first().waitFor();
+    await runFailureShown(page, 'aborted by bob at VERIFY');
     assert.ok(squash(await page.getByTestId('workflow-id-heading').innerText()).includes(id));
     await page.close();
   });

@@ -39,7 +39,8 @@ describe('the rough edges of a failed run in the Web UI, as an operator meets th
 
     // Current Details: the warning where the instructions are, no literal entity at its end.
     await details.getByText('First open the History tab').waitFor();
-    await details.getByText('("Event History" in Web UI 2.54)').waitFor();
+    // The markdown renders the quotes curly.
+    await details.getByText(/.Event History. in Web UI 2\.54/).waitFor();
     const text = await details.locator('body').innerText();
     assert.ok(!text.includes('&nbsp;'), text.slice(-200));
     assert.match(squash(text), /Deploys: origin\/main @ [0-9a-f]{12}/, 'a retry still deploys it');
