@@ -19,7 +19,10 @@ export interface SlowOrigin {
   url(repo: string): string;
   /** Resolves once `count` connections are held (a git command is waiting on the origin). */
   waitHeld(count?: number): Promise<void>;
-  /** From now on the origin answers: held connections and new ones are passed to the daemon. */
+  /**
+   * From now on the origin answers new connections. Held ones stay held until `close()`: a git left
+   * waiting on one (a killed worker's orphan) ends only if redeploy stops it, which the tests check.
+   */
   release(): void;
   close(): Promise<void>;
 }
@@ -64,7 +67,7 @@ export async function slowOrigin(baseDir: string, { pass = 0 } = {}): Promise<Sl
     client.on('error', () => undefined);
     seen++;
     if (released || seen <= pass) forward(client);
-    else held.push(client); // the client's request stays unread in the socket until release
+    else held.push(client); // its request stays unread in the socket until close()
   });
   const proxyPort = await freePort();
   await new Promise<void>((resolve, reject) => {
@@ -80,7 +83,6 @@ export async function slowOrigin(baseDir: string, { pass = 0 } = {}): Promise<Sl
     },
     release() {
       released = true;
-      for (const s of held.splice(0)) if (!s.destroyed) forward(s);
     },
     async close() {
       for (const s of open) s.destroy();
