@@ -92,6 +92,7 @@ export async function uiAtLeast(ui: string, min: string): Promise<boolean> {
 /**
  * The UI line that laid the run page out anew: it opens on a Timeline tab, the history tab is "Event
  * History", and the User Metadata tab lost its "Events with Metadata" list (2.42.1 has none of this).
+ * The two tested UIs are 2.42.1 and 2.54.1; one in between is read as 2.42 (untested).
  */
 const TIMELINE_UI = '2.54';
 
@@ -146,7 +147,7 @@ export async function timelineLabels(page: Page, ui: string, summary: string) {
 
 /**
  * Whether the User Metadata tab takes r/R as "refresh" even inside the Update dialog: UI 2.42.1 does (a
- * typed `retry` arrives as `ety`), 2.54.1 does not. Lines in between are untested; taken as 2.54.
+ * typed `retry` arrives as `ety`), 2.54.1 does not. UIs in between are untested; read as 2.42.
  */
 export async function rKeySwallowed(ui: string): Promise<boolean> {
   return !(await uiAtLeast(ui, TIMELINE_UI));
