@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { findTemporalCli } from '../dist/src/io/temporal-cli.js';
+import { CURRENT_LINE, findTemporalCli, LINE_ENV } from '../dist/src/io/temporal-cli.js';
 import { startDevServer } from '../dist/src/io/dev-server.js';
 
 const files = process.argv.slice(2);
@@ -19,15 +19,13 @@ function defaultFiles() {
     .map((f) => path.join('dist/test', f));
 }
 
-// The line the tests' server runs: REDEPLOY_TEMPORAL_CLI_VERSION, else 1.5.1 (UI 2.42.1) — the Web UI
-// tests' dialogs and tabs are written against UI 2.42.1, and UI 2.54.1 lays the User Metadata tab out
-// anew. CI runs the core suite again on 1.9.1. Only this script picks it: the tests still see the
-// product's default (1.9.1) through an unset REDEPLOY_TEMPORAL_CLI_VERSION.
+// The line the tests' server runs: REDEPLOY_TEMPORAL_CLI_VERSION, else the product's default (1.9.1, UI
+// 2.54.1) — what users get, and every test, the Web UI's included, passes on it; CI runs test/workflows and
+// test/webui again on the previous line (1.5.1, UI 2.42.1). Named, not left unset: an unset line would let
+// any `temporal` on PATH serve the tests. Only this script picks it: the tests still see the product's
+// default through an unset REDEPLOY_TEMPORAL_CLI_VERSION.
 const cli = await findTemporalCli({
-  env: {
-    ...process.env,
-    REDEPLOY_TEMPORAL_CLI_VERSION: process.env.REDEPLOY_TEMPORAL_CLI_VERSION || '1.5.1',
-  },
+  env: { ...process.env, [LINE_ENV]: process.env[LINE_ENV] || CURRENT_LINE },
 });
 // Which Temporal line this run tests (CI runs the core suite on two): in the log, first.
 const { execFileSync } = await import('node:child_process');

@@ -133,7 +133,7 @@ const ACTIONS = ['retry', 'skip', 'abort'] as const;
 const DECISION_FIELDS = ['action', 'phase', 'by', 'reason'] as const;
 /** Said when a refused payload looks like its r/R keys were lost (the Web UI's User Metadata tab eats them). */
 const R_SWALLOWED =
-  ' — its r/R look swallowed: the Web UI takes r/R as "refresh" on the User Metadata tab, even in the dialog. Open the History tab, then send it again';
+  ' — its r/R look swallowed: Web UI 2.42 takes r/R as "refresh" on the User Metadata tab, even in the dialog. Open the History tab ("Event History" in Web UI 2.54), then send it again';
 
 export function decisionProblem(
   state: RedeployState,

@@ -290,9 +290,10 @@ function decisionNotes(state: RedeployState, d: PendingDecision): string[] {
     `Why: ${why.replace(/</g, '&lt;')}`, // shown as markdown: no HTML from a log
     ...(tail.length ? ['', `Last lines of ${d.phase}.log:`, '```text', ...tail, '```'] : []),
     '',
-    // Typed on this tab, every r/R goes to the UI's "refresh" key, even inside the dialog: `ety`.
-    '**First open the History tab:** on this User Metadata tab the Web UI takes every `r`/`R` you type as ' +
-      '"refresh", even in the dialog.  ',
+    // Typed on this tab in UI 2.42, every r/R goes to the UI's "refresh" key, even inside the dialog: `ety`
+    // (2.54 no longer does). The history tab is "History" on 2.42, "Event History" on 2.54: both named.
+    '**First open the History tab** ("Event History" in Web UI 2.54)**:** on this User Metadata tab ' +
+      'Web UI 2.42 takes every `r`/`R` you type as "refresh", even in the dialog.  ',
     `**Decide there:** More Actions → Send an Update → Name ${code('decide')} → Data ` +
       `${code(decidePayload(d.phase))} (action ${actions.map(code).join(', ')}; click outside the ` +
       'Data box before Submit).  ',

@@ -226,7 +226,8 @@ describe('run transitions (core/run.ts)', () => {
     it("refuses what the Web UI's swallowed r/R leaves, saying so; a payload that kept its r's passes", () => {
       const s = waiting();
       const problem = (d: unknown) => decisionProblem(s, d, undefined) ?? '';
-      const swallowed = /its r\/R look swallowed: .*Open the History tab, then send it again$/;
+      const swallowed =
+        /its r\/R look swallowed: .*Open the History tab \("Event History" in Web UI 2\.54\), then send it again$/;
       // `skip` has no r: the payload went through with `reason` → `eason`, and the reason was lost.
       assert.match(
         problem({ action: 'skip', phase: 'ENV_CHECK', by: 'bob', eason: 'flaky' }),

@@ -87,19 +87,21 @@ export async function groupProcesses(pgid: number): Promise<string> {
 /**
  * Waits until the phase's current command has a `sleep` in its process group (the slow part of a
  * stand-in or hook) and returns that group, from `<PHASE>.pgid`, which the activity writes per command.
+ * `slow`: another `ps` line to wait for instead, e.g. a `git fetch` held by test/support/slow-origin.ts.
  */
 export async function sleepingGroup(
   logDir: string,
   runId: string,
   phase: Phase,
   timeoutMs = 60_000,
+  slow = /^\s*\d+ sleep /m,
 ): Promise<number> {
   const file = path.join(logDir, runId, `${phase}.pgid`);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const pgid = Number(await fs.readFile(file, 'utf8').catch(() => '0'));
-    if (pgid > 1 && /^\s*\d+ sleep /m.test(await groupProcesses(pgid))) return pgid;
-    if (Date.now() > deadline) throw new Error(`${phase}: no sleeping command within ${timeoutMs} ms`);
+    if (pgid > 1 && slow.test(await groupProcesses(pgid))) return pgid;
+    if (Date.now() > deadline) throw new Error(`${phase}: no ${String(slow)} command within ${timeoutMs} ms`);
     await sleep(100);
   }
 }

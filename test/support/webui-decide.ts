@@ -6,7 +6,7 @@ import { DEFAULT_ENV } from './sandbox.js';
 import { createHarness, type Harness } from './harness.js';
 import { redeploy } from './cli.js';
 import { launchChromium, screenshot } from './browser.js';
-import { squash, uiContext, uiServer } from './webui-pages.js';
+import { historyTab, squash, uiContext, uiServer } from './webui-pages.js';
 
 /** What the Web UI decision tests share: runs the real CLI starts, a harness worker, a browser. */
 export interface DecideSession {
@@ -57,7 +57,7 @@ export function decideSession(name: string): DecideSession {
 export async function chooseDecide(page: Page, kind: 'Update' | 'Signal', shot?: string) {
   // Not from the User Metadata tab: there the UI takes every `r` key as "refresh the current details",
   // even inside the dialog, and `retry` would arrive as `ety`.
-  await page.getByRole('tab', { name: /^History/ }).click();
+  await historyTab(page);
   await page.getByRole('button', { name: 'More Actions' }).click();
   await page.getByRole('menuitem', { name: kind === 'Update' ? 'Send an Update' : 'Send a Signal' }).click();
   const dialog = page.locator('dialog[open]');

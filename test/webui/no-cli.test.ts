@@ -12,8 +12,9 @@ import { activityRuns, createHarness, type Harness } from '../support/harness.js
 import { launchChromium, screenshot } from '../support/browser.js';
 import { temporalCli } from '../support/temporal.js';
 import {
-  UI_TIMEOUT,
+  openRunPage,
   openUserMetadata,
+  runFailureShown,
   skipWithoutChromium,
   squash,
   uiContext,
@@ -96,10 +97,7 @@ describe('deciding in the Web UI with no CLI attached (zero-setup mode)', { conc
     return id;
   }
 
-  async function openRun(page: Page, id: string) {
-    await page.goto(`${ui}/namespaces/default/workflows/${id}`, { waitUntil: 'domcontentloaded' });
-    await page.getByTestId('workflow-id-heading').getByText(id).waitFor({ timeout: UI_TIMEOUT });
-  }
+  const openRun = (page: Page, id: string) => openRunPage(page, ui, id);
 
   async function assertRetried(id: string, by: string) {
     const final = await fileUntil(id, (s) => s.status !== 'waiting_for_decision' && s.status !== 'running');
@@ -212,7 +210,7 @@ describe('deciding in the Web UI with no CLI attached (zero-setup mode)', { conc
     ) as { run_id: string; status: string; run_status: string };
     assert.deepEqual([result.run_id, result.status, result.run_status], [id, 'failed', 'aborted']);
     await openRun(page, id);
-    await page.getByText('RedeployAborted').first().waitFor();
+    await runFailureShown(page, 'aborted by bob at VERIFY');
     assert.ok(squash(await page.getByTestId('workflow-id-heading').innerText()).includes(id));
     await page.close();
   });

@@ -9,9 +9,13 @@ import { createHarness, waitForState, waitingOn, type Harness } from '../support
 import { launchChromium, screenshot } from '../support/browser.js';
 import {
   UI_TIMEOUT,
+  eventStatus,
+  historyTab,
+  openRunPage,
   openUserMetadata,
   skipWithoutChromium,
   squash,
+  timelineLabels,
   uiContext,
   uiServer,
 } from '../support/webui-pages.js';
@@ -42,17 +46,6 @@ async function phaseTable(details: FrameLocator): Promise<Record<string, [string
   return table;
 }
 
-/** A row of the User Metadata tab's "Events with Metadata" list: "Activity | summary | status". */
-function metadataRow(page: Page, summary: string) {
-  return page
-    .locator('div')
-    .filter({ has: page.getByText('Activity', { exact: true }) })
-    .filter({ has: page.getByText(summary, { exact: true }) })
-    .filter({ has: page.getByText(/^\s*(Completed|Failed|Running|Scheduled)\s*$/) })
-    .filter({ hasNot: page.getByRole('heading') })
-    .last();
-}
-
 /**
  * Opens the runs list filtered by `query` and waits until `present` is listed; visibility is eventually
  * consistent, so it reloads a few times. Returns its status and how often `absent` is listed there.
@@ -77,7 +70,8 @@ async function listRuns(page: Page, ui: string, query: string, present: string, 
   }
   const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: present, exact: true }) });
   return {
-    status: squash(await row.getByText(/^\s*(Completed|Running)\s*$/).innerText()),
+    // textContent, not innerText: UI 2.54 shows the status upper-cased by CSS (innerText follows it).
+    status: squash((await row.getByText(/^\s*(Completed|Running)\s*$/i).textContent()) ?? ''),
     absentListed: await page.getByRole('link', { name: absent, exact: true }).count(),
   };
 }
@@ -129,8 +123,8 @@ describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 },
 
   it("shows the eight phase activities with their summaries in the completed run's history", async () => {
     const page = await context.newPage();
-    await page.goto(`${ui}/namespaces/default/workflows/${completedId}`, { waitUntil: 'domcontentloaded' });
-    await page.getByTestId('workflow-id-heading').getByText(completedId).waitFor();
+    await openRunPage(page, ui, completedId);
+    await historyTab(page);
     const summaries = expectedSummaries(completedId);
     // The event table: one "Activity Task Scheduled" row per phase, its Summary field showing the summary.
     const scheduled = page.getByRole('row').filter({ hasText: 'Activity Task Scheduled' });
@@ -140,9 +134,9 @@ describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 },
       assert.equal(await chip.count(), 1, `${phase}: one scheduled activity showing "${summaries[phase]}"`);
     }
     assert.equal(await scheduled.count(), PHASES.length, 'one activity per phase, none retried');
-    // The timeline above it labels each activity "<activity type> • <summary>".
+    // The timeline (above it on UI 2.42, its own tab on 2.54) labels each activity "<activity type> • <summary>".
     for (const phase of PHASES) {
-      const label = page.locator('svg text').filter({ hasText: ` • ${summaries[phase]}` });
+      const label = await timelineLabels(page, ui, summaries[phase]);
       await label.first().waitFor();
       assert.equal(await label.count(), 1, `${phase} in the timeline`);
     }
@@ -153,13 +147,6 @@ describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 },
   it("shows the summaries and the markdown phase table on the completed run's User Metadata tab", async () => {
     const page = await context.newPage();
     const details = await openUserMetadata(page, ui, completedId);
-    const summaries = expectedSummaries(completedId);
-    for (const phase of PHASES) {
-      const row = metadataRow(page, summaries[phase]);
-      await row.waitFor();
-      assert.equal(squash(await row.innerText()), `Activity ${summaries[phase]} Completed`);
-    }
-
     await details.getByText(`${completedId} — completed`).waitFor();
     assert.deepEqual(await phaseTable(details), {
       SYNC: ['✔ SYNC', 'completed'],
@@ -173,6 +160,10 @@ describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 },
     });
     await details.getByText('Versions: omninode-claude==0.4.0, omniintelligence==0.8.0').waitFor();
     await screenshot(page, 'webui-run-details.png', true);
+    // Last: reading an event's status may leave the tab (2.54 shows it on the Timeline).
+    const summaries = expectedSummaries(completedId);
+    for (const phase of PHASES)
+      assert.equal(await eventStatus(page, ui, summaries[phase]), 'Completed', `${phase} completed`);
     await page.close();
   });
 
@@ -180,9 +171,6 @@ describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 },
     assert.ok(waiting);
     const page = await context.newPage();
     const details = await openUserMetadata(page, ui, waiting.workflowId);
-    const deploy = metadataRow(page, 'DEPLOY deploy-runtime.sh');
-    await deploy.waitFor();
-    assert.equal(squash(await deploy.innerText()), 'Activity DEPLOY deploy-runtime.sh Failed');
     await details.getByText(`${waiting.workflowId} — waiting_for_decision (DEPLOY)`).waitFor();
     const table = await phaseTable(details);
     assert.deepEqual(table['PIN_UPDATE'], ['✔ PIN_UPDATE', 'completed']);
@@ -190,6 +178,7 @@ describe('the Temporal Web UI, as a person sees a redeploy', { concurrency: 1 },
     assert.deepEqual(table['VERIFY'], ['· VERIFY', 'pending']);
     await details.getByText('DEPLOY failed — the run waits for your decision').waitFor();
     await screenshot(page, 'webui-waiting.png', true);
+    assert.equal(await eventStatus(page, ui, 'DEPLOY deploy-runtime.sh'), 'Failed');
     await page.close();
   });
 

@@ -16,13 +16,13 @@ import { buildDockerfile, DEFAULT_ENV, DEFAULT_PINS, INFISICAL_TEST_ENV } from '
 import {
   activityRuns,
   createHarness,
-  groupProcesses,
   sleepingGroup,
   spawnWorkerProcess,
   VERSIONS,
   waitForState,
   type Harness,
 } from '../support/harness.js';
+import { HELD_FETCH, slowInfraOrigin } from '../support/slow-origin.js';
 
 /** The attempt number the server recorded for the phase's activity (the attempt that completed it). */
 async function completedAttempt(handle: WorkflowHandle, phase: Phase): Promise<number> {
@@ -100,28 +100,29 @@ const CASES: Case[] = [
   {
     phase: 'WORKTREE',
     runs: 2,
-    skip:
-      'needs WORKTREE to block: hooks no longer run (io/git.ts), and a PATH git-upload-pack is shadowed by ' +
-      "git's exec-path; a slow git:// origin on 127.0.0.1 would bring it back",
     async setup(h) {
-      // A slow post-checkout hook (think: an LFS fetch): `git worktree add` runs it after the checkout.
-      const hook = path.join(h.sb.omniHome, 'omnibase_infra', '.git', 'hooks', 'post-checkout');
-      const marker = path.join(h.sb.root, 'slow-post-checkout');
-      await fs.mkdir(path.dirname(hook), { recursive: true });
-      await fs.writeFile(hook, `#!/bin/sh\nif [ -e '${marker}' ]; then sleep 120; fi\n`);
-      await fs.chmod(hook, 0o755);
-      await fs.writeFile(marker, '');
+      // A stalled network: origin is a git:// daemon behind a proxy holding WORKTREE's fetch (hooks no
+      // longer run, io/git.ts). The first connection, SYNC's pull of the same origin, goes through.
+      const origin = await slowInfraOrigin(h.sb, { pass: 1 });
       return {
         async inFlight(handle) {
-          const pgid = await commandInFlight(h, handle, 'WORKTREE');
-          assert.match(
-            await groupProcesses(pgid),
-            /^\s*\d+ git .*worktree add/m,
-            'killed during `git worktree add`',
+          await waitForState(handle, (s) => s.phases.WORKTREE.status === 'running', 90_000);
+          await origin.waitHeld();
+          const pgid = await sleepingGroup(
+            h.config.logDir,
+            handle.workflowId,
+            'WORKTREE',
+            60_000,
+            HELD_FETCH,
+          );
+          assert.equal(
+            await activityRuns(h, handle.workflowId, 'WORKTREE'),
+            1,
+            "WORKTREE's first attempt is logged",
           );
           return pgid;
         },
-        release: () => fs.rm(marker, { force: true }),
+        release: async () => origin.release(),
         async check(state, handle) {
           const ticket = handle.workflowId;
           const wt = path.join(h.sb.worktreeRoot, ticket, 'omnibase_infra');
@@ -132,12 +133,13 @@ const CASES: Case[] = [
             h.sb.env,
           );
           assert.equal(list.split('\n').filter((l) => l === `worktree ${wt}`).length, 1, list);
-          assert.match(
+          // Killed inside the fetch, before `git worktree add`: the re-attempt made it, once.
+          assert.doesNotMatch(
             await fs.readFile(path.join(h.config.logDir, ticket, 'WORKTREE.log'), 'utf8'),
             /Reusing existing worktree at /,
-            'the re-attempt found the worktree the killed one made',
           );
         },
+        cleanup: () => origin.close(),
       };
     },
   },

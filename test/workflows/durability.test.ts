@@ -2,7 +2,6 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideUpdate } from '../../src/workflows/messages.js';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -14,7 +13,6 @@ import { buildReport } from '../../src/cli/report.js';
 import { DEFAULT_ENV, INFISICAL_TEST_ENV } from '../support/sandbox.js';
 import {
   activityRuns,
-  groupProcesses,
   progress,
   sleepingGroup,
   spawnWorkerProcess,
@@ -23,6 +21,7 @@ import {
 } from '../support/harness.js';
 import { temporalCli } from '../support/temporal.js';
 import { withHarness } from '../support/suite.js';
+import { HELD_FETCH, slowInfraOrigin } from '../support/slow-origin.js';
 
 describe('durability', { concurrency: 1 }, () => {
   const h = withHarness('durability', { worker: false });
@@ -130,31 +129,19 @@ describe('durability', { concurrency: 1 }, () => {
     });
   }
 
-  // Skipped, with its reason: it needs WORKTREE's git to block. The hook it used no longer runs (io/git.ts turns
-  // hooks off), and a `git-upload-pack` on PATH is not used either (git puts its exec-path first). A slow
-  // git:// origin on 127.0.0.1 would do; until then the cancel path is covered by the other phases above.
-  void it.skip('cancel during WORKTREE stops its git (a slow fetch) and everything it started; a resumed run completes', async () => {
+  it('cancel during WORKTREE stops its git (a stalled fetch) and everything it started; a resumed run completes', async () => {
     await h.startWorker();
-    // Hooks never run (io/git.ts), so the slow part is the fetch: a `git-upload-pack` on the worker's PATH
-    // (the operator's, trusted) that takes its time, as a slow network would.
-    const shims = await fs.mkdtemp(path.join(os.tmpdir(), 'redeploy-slow-upload-pack-'));
-    const real = (await execa('git', ['--exec-path'])).stdout.trim();
-    await fs.writeFile(
-      path.join(shims, 'git-upload-pack'),
-      `#!/bin/sh\nsleep 120\nexec ${real}/git-upload-pack "$@"\n`,
-      { mode: 0o755 },
-    );
-    // The harness worker's environment is the sandbox's, read on every attempt.
-    const env = h.sb.env as Record<string, string | undefined>;
-    const savedPath = env['PATH'];
-    env['PATH'] = `${shims}:${savedPath ?? ''}`;
+    // Hooks never run and a PATH `git-upload-pack` is shadowed (io/git.ts), so the slow part is the
+    // network: origin is a git:// daemon behind a proxy that holds the fetch's connection, as a stalled
+    // network would (SYNC, which pulls the same origin, is skipped here).
+    const origin = await slowInfraOrigin(h.sb);
     try {
       const handle = await h.start({
         flags: { skipSync: true, skipDockerfileUpdate: false, skipInfisical: true, verifyOnly: false },
       });
       await waitForState(handle, (s) => s.phases.WORKTREE.status === 'running');
-      const pgid = await sleepingGroup(h.config.logDir, handle.workflowId, 'WORKTREE'); // inside the fetch
-      assert.match(await groupProcesses(pgid), /^\s*\d+ git .*fetch/m);
+      await origin.waitHeld();
+      const pgid = await sleepingGroup(h.config.logDir, handle.workflowId, 'WORKTREE', 60_000, HELD_FETCH);
       await handle.cancel();
       await handle.result().catch(() => undefined);
       await sleep(5000);
@@ -163,7 +150,7 @@ describe('durability', { concurrency: 1 }, () => {
       assert.deepEqual([state.status, state.phases.WORKTREE.status], ['cancelled', 'cancelled']);
 
       // What the interrupted WORKTREE left must not stop the run when it is resumed.
-      env['PATH'] = savedPath;
+      origin.release();
       const resumed = await h.start({
         runId: handle.workflowId,
         worktreeTicket: state.worktree_ticket,
@@ -180,8 +167,7 @@ describe('durability', { concurrency: 1 }, () => {
         state.worktree_ticket,
       );
     } finally {
-      env['PATH'] = savedPath;
-      await fs.rm(shims, { recursive: true, force: true });
+      await origin.close();
       await h.stopWorker();
     }
   });
