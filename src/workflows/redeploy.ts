@@ -32,6 +32,7 @@ import { phaseFailure, refusal } from './failure.js';
 import { REDEPLOY_PHASE, decideSignal, decideUpdate, progressQuery } from './messages.js';
 import { mirrorState } from './mirror.js';
 import { acts } from './options.js';
+import { DECISION_TIMEOUT_MS } from '../core/defaults.js';
 import { callPhase, deployInput, verifyInput } from './phase-calls.js';
 import { TargetUnavailable, acquireTarget, releaseTarget, type TargetLockHandle } from './target-lock.js';
 
@@ -40,8 +41,6 @@ import { TargetUnavailable, acquireTarget, releaseTarget, type TargetLockHandle 
  * phase that fails for good waits for an operator's retry, skip or abort. Every state change is a pure
  * transition in core/run.ts; this function wires the handlers, runs the loop and waits.
  */
-
-const DEFAULT_DECISION_TIMEOUT_MS = 24 * 3_600_000;
 
 /** Patch id of the `<PHASE> waiting` search attribute value (issue 20). */
 export const WAITING_LABEL_PATCH = 'redeploy-phase-waiting-label';
@@ -52,7 +51,7 @@ const now = (): string => new Date().toISOString();
 export async function redeploy(input: RedeployInput): Promise<RedeployState> {
   const info = workflowInfo();
   const state = initState(input, { workflowId: info.workflowId, runId: info.runId }, now());
-  const decisionTimeoutMs = input.decisionTimeoutMs ?? DEFAULT_DECISION_TIMEOUT_MS;
+  const decisionTimeoutMs = input.decisionTimeoutMs ?? DECISION_TIMEOUT_MS;
   let decision: run.DecisionPayload | undefined;
 
   // ── Messages ────────────────────────────────────────────────────────────────────────────────────
