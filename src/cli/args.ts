@@ -7,6 +7,8 @@ import { ticketProblems } from '../core/ticket.js';
 import { PHASES, isPhase, type Phase } from '../core/phases.js';
 import { RUN_ID_RE } from '../core/schemas.js';
 import type { RedeployFlags } from '../core/state.js';
+import { RUN_OPTIONS, STATE_FLAGS, rowOf, type RunParseOptions } from '../core/flags.js';
+import { flagsSchema } from '../core/schemas.js';
 import { CliError, EXIT_USAGE } from '../core/errors.js';
 import { prog } from '../io/invocation.js';
 
@@ -75,27 +77,7 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'version' };
 
-export const RUN_OPTIONS = {
-  versions: { type: 'string' },
-  'skip-sync': { type: 'boolean', default: false },
-  'skip-dockerfile-update': { type: 'boolean', default: false },
-  'skip-infisical': { type: 'boolean', default: false },
-  'worktree-ticket': { type: 'string' },
-  ref: { type: 'string' },
-  lane: { type: 'string' },
-  'pin-policy': { type: 'string' },
-  'require-proven': { type: 'string' },
-  'verify-only': { type: 'boolean', default: false },
-  'dry-run': { type: 'boolean', default: false },
-  'no-wait': { type: 'boolean', default: false },
-  'rollback-on-failure': { type: 'boolean', default: false },
-  resume: { type: 'string' },
-  detach: { type: 'boolean', default: false },
-  json: { type: 'boolean', default: false },
-  target: { type: 'string' },
-  help: { type: 'boolean', short: 'h', default: false },
-  version: { type: 'boolean', default: false },
-} as const;
+export { RUN_OPTIONS };
 
 /** `redeploy worker --metrics <host:port>`, or this variable: where the Prometheus endpoint listens. */
 export const METRICS_ENV = 'REDEPLOY_METRICS';
@@ -225,6 +207,96 @@ function parseOperator(kind: (typeof OPERATOR_COMMANDS)[number], argv: string[])
   return { kind, runId: runId as string, phase, ...out };
 }
 
+/** The option values parseArgs gives for the run options. */
+type RunValues = ReturnType<typeof parseOnce<RunParseOptions>>['values'];
+
+/** `--versions`: a list, `auto` (each plugin's latest v* tag, resolved after validation: it reads git), or none. */
+function versionsOf(values: RunValues, problems: string[]): Versions | undefined {
+  if (values.versions === 'auto') {
+    if (values.resume !== undefined)
+      problems.push(
+        '--versions auto cannot be combined with --resume: a resumed run keeps its recorded versions',
+      );
+    return undefined;
+  }
+  if (values.versions !== undefined) {
+    const parsed = parseVersions(values.versions);
+    if (parsed.ok) return parsed.value;
+    problems.push(...parsed.errors);
+  } else if (values.resume === undefined) {
+    problems.push(
+      '--versions is required (unless --resume), e.g. --versions "omninode-claude=0.4.0,omniintelligence=0.8.0"',
+    );
+  }
+  return undefined;
+}
+
+/** The values' own problems: tickets, refs, names and their formats. */
+function valueProblems(values: RunValues): string[] {
+  const problems: string[] = [];
+  const ticket = values['worktree-ticket'];
+  if (ticket !== undefined)
+    // JSON quoting: a ticket with control characters is shown escaped, never sent raw to the terminal.
+    for (const p of ticketProblems(ticket)) problems.push(`--worktree-ticket ${JSON.stringify(ticket)} ${p}`);
+  const ref = values.ref;
+  if (ref !== undefined) for (const p of refProblems(ref)) problems.push(`--ref "${ref}" ${p}`);
+  if (values.resume !== undefined) problems.push(...runIdProblems(values.resume, '--resume'));
+  problems.push(...targetProblems(values.target));
+  // The lane's existence is checked against the worktree's runtime-policy.env (ENV_CHECK); the name here.
+  if (values.lane !== undefined && !LANE_RE.test(values.lane))
+    problems.push(
+      `--lane "${values.lane}" is not a lane name (lowercase letters, digits, "-"; e.g. stability-test)`,
+    );
+  const pinPolicy = values['pin-policy'];
+  if (pinPolicy !== undefined && !isPinPolicy(pinPolicy))
+    problems.push(
+      `--pin-policy "${pinPolicy}" is not a pin policy: edit (write ==version in the worktree) or admit (origin's specifier must admit it)`,
+    );
+  const proven = values['require-proven'];
+  if (proven !== undefined && !LANE_RE.test(proven))
+    problems.push(`--require-proven "${proven}" is not a lane name (e.g. stability-test)`);
+  return problems;
+}
+
+/** Options that cannot go together. */
+function comboProblems(values: RunValues): string[] {
+  const problems: string[] = [];
+  if (values.resume !== undefined && values['dry-run'])
+    problems.push('--dry-run cannot be combined with --resume');
+  if (values['dry-run'] && values.detach)
+    problems.push('--dry-run cannot be combined with --detach (a dry run starts nothing)');
+  if (values['require-proven'] !== undefined && values.resume !== undefined)
+    problems.push(
+      '--require-proven cannot be combined with --resume (the run resumed was proven, or not, when it started)',
+    );
+  if (values['verify-only'] && values['rollback-on-failure'])
+    problems.push(
+      '--rollback-on-failure cannot be combined with --verify-only (a verify-only run deploys nothing)',
+    );
+  if (values['skip-dockerfile-update'] && values['rollback-on-failure'])
+    problems.push(
+      '--rollback-on-failure needs PIN_UPDATE (the pins it replaces are what it restores); drop --skip-dockerfile-update',
+    );
+  return problems;
+}
+
+/**
+ * The flags the run records, from the table's rows: `always` ones as given, `given` ones only when set
+ * (flags recorded by earlier versions, and the legacy state file, lack them); `decided` ones are the
+ * CLI's to set later (cli/pin-policy.ts).
+ */
+export function flagsFrom(values: Partial<Record<string, string | boolean | undefined>>): RedeployFlags {
+  const flags: Record<string, unknown> = {};
+  for (const flag of STATE_FLAGS) {
+    const row = rowOf(flag);
+    const value = values[row.name];
+    if (row.recorded === 'always') flags[flag] = value === true;
+    else if (row.recorded === 'given' && value) flags[flag] = value;
+  }
+  // Validated above, so this never throws; it types the record from the schema, not from a cast.
+  return flagsSchema.parse(flags);
+}
+
 /** Parses the whole command line. Pure apart from reading nothing: no file, no network. */
 export function parseCommand(argv: string[]): Command {
   const first = argv[0];
@@ -240,72 +312,12 @@ export function parseCommand(argv: string[]): Command {
       `unknown command or argument "${positionals[0]}" (commands: ${OPERATOR_COMMANDS.join(', ')})`,
     );
   }
-  let versions: Versions | undefined;
-  // `auto`: versions from the plugin repos' latest v* tags, resolved after validation (it reads git).
-  const auto = values.versions === 'auto';
-  if (auto) {
-    if (values.resume !== undefined)
-      problems.push(
-        '--versions auto cannot be combined with --resume: a resumed run keeps its recorded versions',
-      );
-  } else if (values.versions !== undefined) {
-    const parsed = parseVersions(values.versions);
-    if (parsed.ok) versions = parsed.value;
-    else problems.push(...parsed.errors);
-  } else if (values.resume === undefined) {
-    problems.push(
-      '--versions is required (unless --resume), e.g. --versions "omninode-claude=0.4.0,omniintelligence=0.8.0"',
-    );
-  }
-  const ticket = values['worktree-ticket'];
-  if (ticket !== undefined)
-    // JSON quoting: a ticket with control characters is shown escaped, never sent raw to the terminal.
-    for (const p of ticketProblems(ticket)) problems.push(`--worktree-ticket ${JSON.stringify(ticket)} ${p}`);
-  const ref = values.ref;
-  if (ref !== undefined) for (const p of refProblems(ref)) problems.push(`--ref "${ref}" ${p}`);
-  if (values.resume !== undefined) {
-    problems.push(...runIdProblems(values.resume, '--resume'));
-    if (values['dry-run']) problems.push('--dry-run cannot be combined with --resume');
-  }
-  if (values['dry-run'] && values.detach)
-    problems.push('--dry-run cannot be combined with --detach (a dry run starts nothing)');
-  problems.push(...targetProblems(values.target));
-  // The lane's existence is checked against the worktree's runtime-policy.env (ENV_CHECK); the name here.
-  if (values.lane !== undefined && !LANE_RE.test(values.lane))
-    problems.push(
-      `--lane "${values.lane}" is not a lane name (lowercase letters, digits, "-"; e.g. stability-test)`,
-    );
-  const pinPolicy = values['pin-policy'];
-  if (pinPolicy !== undefined && !isPinPolicy(pinPolicy))
-    problems.push(
-      `--pin-policy "${pinPolicy}" is not a pin policy: edit (write ==version in the worktree) or admit (origin's specifier must admit it)`,
-    );
-  const proven = values['require-proven'];
-  if (proven !== undefined && !LANE_RE.test(proven))
-    problems.push(`--require-proven "${proven}" is not a lane name (e.g. stability-test)`);
-  if (proven !== undefined && values.resume !== undefined)
-    problems.push(
-      '--require-proven cannot be combined with --resume (the run resumed was proven, or not, when it started)',
-    );
-  if (values['verify-only'] && values['rollback-on-failure'])
-    problems.push(
-      '--rollback-on-failure cannot be combined with --verify-only (a verify-only run deploys nothing)',
-    );
-  if (values['skip-dockerfile-update'] && values['rollback-on-failure'])
-    problems.push(
-      '--rollback-on-failure needs PIN_UPDATE (the pins it replaces are what it restores); drop --skip-dockerfile-update',
-    );
+  const versions = versionsOf(values, problems);
+  problems.push(...valueProblems(values), ...comboProblems(values));
   if (problems.length) throw new UsageError(problems);
-  const flags: RedeployFlags = {
-    skipSync: values['skip-sync'],
-    skipDockerfileUpdate: values['skip-dockerfile-update'],
-    skipInfisical: values['skip-infisical'],
-    verifyOnly: values['verify-only'],
-    // Only set when given: flags recorded by earlier versions (and the legacy state file) lack them.
-    ...(values['no-wait'] ? { noWait: true } : {}),
-    ...(values['rollback-on-failure'] ? { rollbackOnFailure: true } : {}),
-    ...(values.lane ? { lane: values.lane } : {}),
-  };
+  const flags = flagsFrom(values);
+  const { ref, 'pin-policy': pinPolicy } = values;
+  const ticket = values['worktree-ticket'];
   const out = { json: values.json, detach: values.detach, target: values.target };
   if (values.resume !== undefined) {
     return {
@@ -323,9 +335,9 @@ export function parseCommand(argv: string[]): Command {
     kind: 'run',
     req: { versions: versions ?? {}, flags, worktreeTicket: ticket, ...(ref ? { ref } : {}) },
     dryRun: values['dry-run'],
-    autoVersions: auto,
+    autoVersions: values.versions === 'auto',
     pinPolicy,
-    requireProven: proven,
+    requireProven: values['require-proven'],
     ...out,
   };
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
-import { legacyStateSchema } from '../core/schemas.js';
+import { parseRunState, runStateOrUndefined } from '../core/parse-state.js';
 import { CliError } from '../core/errors.js';
 import { isActive, type RedeployState } from '../core/state.js';
 import { progressQuery } from '../core/messages.js';
@@ -18,27 +18,32 @@ export const POLL_MS = 300;
 export type CloseStatus =
   'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'TIMED_OUT' | 'CONTINUED_AS_NEW' | string;
 
+/** The run's state by query, parsed (RunStateError when the answer is not a redeploy state); undefined when unanswered. */
 export async function queryState(handle: WorkflowHandle): Promise<RedeployState | undefined> {
+  let raw: unknown;
   try {
-    return await handle.query(progressQuery);
+    raw = await handle.query(progressQuery);
   } catch {
     return undefined;
   }
+  return parseRunState(raw, `${handle.workflowId}'s progress query`);
 }
 
 /** The state of a closed run without a worker: its result, or the state an abort/timeout carries in its failure. */
 export async function finalState(handle: WorkflowHandle, config: Config): Promise<RedeployState | undefined> {
+  let result: unknown;
   try {
-    return (await handle.result()) as RedeployState;
+    result = await handle.result();
   } catch (err) {
     if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) {
-      const carried = err.cause.details?.[0];
-      if (legacyStateSchema.safeParse(carried).success) return carried as RedeployState;
+      const carried = runStateOrUndefined(err.cause.details?.[0]);
+      if (carried) return carried;
     }
   }
-  // Cancelled or terminated: the last mirrored state, if this machine mirrored it.
+  if (result !== undefined) return parseRunState(result, `${handle.workflowId}'s result`);
+  // Cancelled or terminated: the last mirrored state, if this machine mirrored it (and it is a run's).
   const file = await readStateFile(config.stateDir, handle.workflowId).catch(() => undefined);
-  return file as RedeployState | undefined;
+  return runStateOrUndefined(file);
 }
 
 /** Latest output line of the running activity, from its heartbeat details (TTY view only). */

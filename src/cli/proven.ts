@@ -3,6 +3,7 @@ import { infraClone, originRef } from '../core/commands.js';
 import { CliError, EXIT_FAILED, EXIT_USAGE } from '../core/errors.js';
 import { PROMOTED_REF } from '../core/pin-policy.js';
 import type { RedeployState } from '../core/state.js';
+import { runStateOrUndefined } from '../core/parse-state.js';
 import { formatPins, normalizeName, sameVersion, type Versions } from '../core/versions.js';
 import { workflowFunction, type Context } from './commands/shared.js';
 
@@ -71,10 +72,13 @@ export async function requireProven(
   let seen = 0;
   for await (const wf of ctx.client.workflow.list({ query, pageSize: 50 })) {
     if (++seen > LOOK_AT) break;
-    const state = (await ctx.client.workflow
-      .getHandle(wf.workflowId, wf.runId)
-      .result()
-      .catch(() => undefined)) as RedeployState | undefined;
+    // Parsed, not cast: a result that is not a valid run state proves nothing.
+    const state = runStateOrUndefined(
+      await ctx.client.workflow
+        .getHandle(wf.workflowId, wf.runId)
+        .result()
+        .catch(() => undefined),
+    );
     if (state && proves(state, lane, commit, versions)) return { lane, run_id: state.run_id, commit };
   }
   throw new CliError(

@@ -75,12 +75,23 @@ function time(e: HistoryEvent): number | null {
 }
 
 /** Phase timings and attempts from the run's history; everything else from its progress state. */
-export function buildReport(state: RedeployState, events: HistoryEvent[]): RunReport {
-  const byScheduled = new Map<string, Phase>();
-  const rollbackOf = new Map<string, Phase>();
-  const steps: Partial<Record<Phase, StepTiming & { first?: number; last?: number }>> = {};
-  let lockAsked: number | null = null;
-  let lockTaken: number | null = null;
+/** What the history says, phase by phase: executions, attempts, times; the rollback's steps; the target wait. */
+interface HistoryScan {
+  timing: Record<Phase, PhaseTiming>;
+  steps: Partial<Record<Phase, StepTiming & { first?: number; last?: number }>>;
+  lockAsked: number | null;
+  lockTaken: number | null;
+  first: Map<Phase, number>;
+  last: Map<Phase, number>;
+  /** The phases' summed running time (each execution from its scheduling to its close). */
+  running: Map<Phase, number>;
+  byScheduled: Map<string, Phase>;
+  rollbackOf: Map<string, Phase>;
+  /** Each execution's scheduled time (its first attempt starts then). */
+  scheduledAt: Map<string, number>;
+}
+
+function emptyScan(state: RedeployState): HistoryScan {
   const timing = Object.fromEntries(
     PHASES.map((p) => [
       p,
@@ -96,78 +107,102 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
       },
     ]),
   ) as Record<Phase, PhaseTiming>;
-  const first = new Map<Phase, number>();
-  const last = new Map<Phase, number>();
-  /** Each execution's scheduled time (its first attempt starts then), and the phases' summed running time. */
-  const scheduledAt = new Map<string, number>();
-  const running = new Map<Phase, number>();
+  return {
+    timing,
+    steps: {},
+    lockAsked: null,
+    lockTaken: null,
+    first: new Map(),
+    last: new Map(),
+    running: new Map(),
+    byScheduled: new Map(),
+    rollbackOf: new Map(),
+    scheduledAt: new Map(),
+  };
+}
+
+/** An activity scheduled: a phase's execution, or a rollback step (reported under rollback). */
+function onScheduled(scan: HistoryScan, e: HistoryEvent, id: string, phase: Phase): void {
+  if (summaryOf(e).startsWith('ROLLBACK')) {
+    scan.rollbackOf.set(id, phase);
+    scan.steps[phase] = { attempts: 0, duration_ms: null };
+    return;
+  }
+  scan.byScheduled.set(id, phase);
+  scan.timing[phase].executions++;
+  const at = time(e);
+  if (at !== null) {
+    scan.scheduledAt.set(id, at);
+    if (!scan.first.has(phase)) scan.first.set(phase, at);
+  }
+}
+
+/** An activity started (written when it ends, with the attempt it ended on) or closed. */
+function onStartedOrClosed(scan: HistoryScan, e: HistoryEvent): void {
+  const started = e.activityTaskStartedEventAttributes;
+  const closed =
+    e.activityTaskCompletedEventAttributes ??
+    e.activityTaskFailedEventAttributes ??
+    e.activityTaskTimedOutEventAttributes ??
+    e.activityTaskCanceledEventAttributes;
+  const ref = started?.scheduledEventId ?? closed?.scheduledEventId;
+  const t = time(e);
+  if (ref === undefined || ref === null || t === null) return;
+  const step = scan.rollbackOf.get(String(ref));
+  const s = step ? scan.steps[step] : undefined;
+  if (s) {
+    if (started) {
+      s.attempts += started.attempt ?? 1;
+      s.first ??= t;
+    } else s.last = t;
+    return;
+  }
+  const phase = scan.byScheduled.get(String(ref));
+  if (!phase) return;
+  if (started) {
+    // One started event per execution, written when it ends, carrying the attempt it ended on (and
+    // that attempt's start time: the execution began at its scheduling).
+    scan.timing[phase].attempts += started.attempt ?? 1;
+    if (!scan.first.has(phase)) scan.first.set(phase, t);
+  } else {
+    scan.last.set(phase, t);
+    const from = scan.scheduledAt.get(String(ref));
+    if (from !== undefined) scan.running.set(phase, (scan.running.get(phase) ?? 0) + (t - from));
+  }
+}
+
+function scanHistory(state: RedeployState, events: HistoryEvent[]): HistoryScan {
+  const scan = emptyScan(state);
   for (const e of events) {
-    const id = String(e.eventId ?? '');
-    if (e.startChildWorkflowExecutionInitiatedEventAttributes && lockAsked === null) lockAsked = time(e);
-    if (e.childWorkflowExecutionStartedEventAttributes && lockTaken === null) lockTaken = time(e);
+    if (e.startChildWorkflowExecutionInitiatedEventAttributes && scan.lockAsked === null)
+      scan.lockAsked = time(e);
+    if (e.childWorkflowExecutionStartedEventAttributes && scan.lockTaken === null) scan.lockTaken = time(e);
     const scheduled = e.activityTaskScheduledEventAttributes;
     if (scheduled) {
       const phase = phaseOfActivity(scheduled.activityType?.name ?? '');
-      if (!phase) continue;
-      if (summaryOf(e).startsWith('ROLLBACK')) {
-        // A compensation step: reported under rollback, not as the phase's own executions.
-        rollbackOf.set(id, phase);
-        steps[phase] = { attempts: 0, duration_ms: null };
-        continue;
-      }
-      byScheduled.set(id, phase);
-      timing[phase].executions++;
-      const at = time(e);
-      if (at !== null) {
-        scheduledAt.set(id, at);
-        if (!first.has(phase)) first.set(phase, at);
-      }
+      if (phase) onScheduled(scan, e, String(e.eventId ?? ''), phase);
       continue;
     }
-    const started = e.activityTaskStartedEventAttributes;
-    const closed =
-      e.activityTaskCompletedEventAttributes ??
-      e.activityTaskFailedEventAttributes ??
-      e.activityTaskTimedOutEventAttributes ??
-      e.activityTaskCanceledEventAttributes;
-    const ref = started?.scheduledEventId ?? closed?.scheduledEventId;
-    const t = time(e);
-    const step = ref !== undefined && ref !== null ? rollbackOf.get(String(ref)) : undefined;
-    const s = step ? steps[step] : undefined;
-    if (s && t !== null) {
-      if (started) {
-        s.attempts += started.attempt ?? 1;
-        s.first ??= t;
-      } else s.last = t;
-      continue;
-    }
-    const phase = ref !== undefined && ref !== null ? byScheduled.get(String(ref)) : undefined;
-    if (!phase || t === null) continue;
-    if (started) {
-      // One started event per execution, written when it ends, carrying the attempt it ended on (and
-      // that attempt's start time: the execution began at its scheduling).
-      timing[phase].attempts += started.attempt ?? 1;
-      if (!first.has(phase)) first.set(phase, t);
-    } else {
-      last.set(phase, t);
-      const from = scheduledAt.get(String(ref));
-      if (from !== undefined) running.set(phase, (running.get(phase) ?? 0) + (t - from));
-    }
+    onStartedOrClosed(scan, e);
   }
   for (const p of PHASES) {
-    const a = first.get(p);
-    const b = last.get(p);
-    timing[p].started_at = a ? new Date(a).toISOString() : null;
-    timing[p].ended_at = b ? new Date(b).toISOString() : null;
-    timing[p].duration_ms = a && b ? b - a : null;
-    const ran = running.get(p);
-    timing[p].running_ms = ran ?? null;
-    timing[p].decision_wait_ms =
-      ran !== undefined && timing[p].duration_ms !== null ? Math.max(0, timing[p].duration_ms - ran) : null;
+    const [a, b, t] = [scan.first.get(p), scan.last.get(p), scan.timing[p]];
+    t.started_at = a ? new Date(a).toISOString() : null;
+    t.ended_at = b ? new Date(b).toISOString() : null;
+    t.duration_ms = a && b ? b - a : null;
+    const ran = scan.running.get(p);
+    t.running_ms = ran ?? null;
+    t.decision_wait_ms =
+      ran !== undefined && t.duration_ms !== null ? Math.max(0, t.duration_ms - ran) : null;
   }
+  return scan;
+}
+
+/** Each requested package's pin before the run and the version after. */
+function versionsBeforeAfter(state: RedeployState): RunReport['versions'] {
   const applied = state.phases.PIN_UPDATE.pins_applied ?? {};
   const found = state.phases.WORKTREE.pins_found ?? {};
-  const versions = Object.fromEntries(
+  return Object.fromEntries(
     Object.entries(state.versions_requested).map(([pkg, to]) => [
       pkg,
       {
@@ -176,6 +211,26 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
       },
     ]),
   );
+}
+
+function rollbackReport(state: RedeployState, steps: HistoryScan['steps']): RunReport['rollback'] {
+  if (!state.rollback) return null;
+  return {
+    ...state.rollback,
+    steps: Object.fromEntries(
+      Object.entries(steps).map(([p, x]) => [
+        p,
+        {
+          attempts: x.attempts,
+          duration_ms: x.first !== undefined && x.last !== undefined ? x.last - x.first : null,
+        },
+      ]),
+    ),
+  };
+}
+
+export function buildReport(state: RedeployState, events: HistoryEvent[]): RunReport {
+  const scan = scanHistory(state, events);
   const verify = state.phases.VERIFY;
   return {
     run_id: state.run_id,
@@ -187,8 +242,8 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
     lane: state.flags.lane ?? null,
     // Runs of earlier versions had no policy: they edited.
     pin_policy: state.flags.pinPolicy ?? null,
-    phases: timing,
-    versions,
+    phases: scan.timing,
+    versions: versionsBeforeAfter(state),
     verification: {
       status: verify.status,
       health: verify.health ?? null,
@@ -198,21 +253,9 @@ export function buildReport(state: RedeployState, events: HistoryEvent[]): RunRe
     // Older states (before provenance was recorded) have none.
     provenance: state.provenance ?? null,
     // A run that took the target at once shows a few ms; only a real wait is worth a line.
-    target_wait_ms: lockAsked !== null && lockTaken !== null ? lockTaken - lockAsked : null,
-    rollback: state.rollback
-      ? {
-          ...state.rollback,
-          steps: Object.fromEntries(
-            Object.entries(steps).map(([p, x]) => [
-              p,
-              {
-                attempts: x.attempts,
-                duration_ms: x.first !== undefined && x.last !== undefined ? x.last - x.first : null,
-              },
-            ]),
-          ),
-        }
-      : null,
+    target_wait_ms:
+      scan.lockAsked !== null && scan.lockTaken !== null ? scan.lockTaken - scan.lockAsked : null,
+    rollback: rollbackReport(state, scan.steps),
     error: state.error ?? state.pending_decision?.error ?? null,
   };
 }

@@ -1,32 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { runOptionsHelp } from '../core/flags.js';
 
-/** The `--help` text: no project or package imports, so `--help` loads nothing else. */
+/** The `--help` text: its only import (the flags table) imports nothing, so `--help` loads nothing else. */
 export const USAGE = `Usage: redeploy --versions "pkg=ver[,pkg=ver…]" [options]
        redeploy --resume <run_id> [--versions …] [options]
        redeploy status|watch|retry|abort|cancel|report <run_id>
        redeploy skip --phase PHASE <run_id>
-       redeploy list | worker
+       redeploy list | worker | server
 
 Run options (the /redeploy skill's):
-  --versions LIST            packages and versions to deploy, e.g. "omninode-claude=0.4.0,omniintelligence=0.8.0",
-                             or "auto": each plugin's latest v* tag in its repo under OMNI_HOME
-  --skip-sync                skip SYNC (pull-all.sh)
-  --skip-dockerfile-update   skip PIN_UPDATE
-  --skip-infisical           skip INFISICAL
-  --worktree-ticket NAME     worktree and branch name (default: the run id)
-  --lane NAME                omnibase_infra lane to deploy and verify (default: ONEX_DEPLOY_LANE, else dev)
-  --require-proven LANE      refuse unless a completed run on LANE deployed the same origin/main commit
-                             and verified the same versions (env REDEPLOY_REQUIRE_PROVEN: promoted lanes)
-  --pin-policy edit|admit    edit: write ==version in the worktree; admit: origin's specifier must admit
-                             each version, nothing is edited (default: admit on prod and lanes whose
-                             deploy script guards promoted lineage, else edit; env REDEPLOY_PIN_POLICY)
-  --verify-only              run VERIFY only
-  --dry-run                  print the commands each phase would run and the pin diff; start nothing
-  --resume RUN_ID            continue a run: retry its failed phase, or start it again after its completed phases
-  --detach                   start (or decide) and return; follow later with \`redeploy watch\`
-  --json                     one JSON object per event
-  -h, --help                 this help
-  --version                  print the version
+${runOptionsHelp().join('\n')}
 
 Commands:
   status RUN_ID              the run's phases (also writes the legacy state file)
@@ -39,10 +22,11 @@ Commands:
   list                       recent runs
   worker [--target HOST] [--metrics HOST:PORT]
                              run a worker for REDEPLOY_TASK_QUEUE (--metrics: Prometheus on HOST:PORT)
+  server [--stop]            the dev server and a worker in the foreground until Ctrl-C
+                             (--stop: stop the background ones zero-setup mode started)
 
 Exit codes: 0 success · 1 run failed or aborted (or Temporal unreachable) · 2 usage or configuration error ·
 130 interrupted (Ctrl-C detaches; the run goes on; SIGHUP 129 and SIGTERM 143 likewise).`;
-
 /** `redeploy --version`: package.json's version (node:fs only, so the entry answers it before loading anything). */
 export function packageVersion(): string {
   // dist/src/cli/usage.js → the package root, three levels up.

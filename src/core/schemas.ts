@@ -4,6 +4,8 @@ import { PHASE, PHASES, PHASE_STATUSES, type Phase } from './phases.js';
 import { isValidPackageName, isValidVersion } from './versions.js';
 import { ticketProblems } from './ticket.js';
 import { refProblems } from './ref.js';
+import type { StateFlag } from './flags.js';
+import { PIN_POLICIES } from './pin-policy.js';
 
 /** zod schemas for what crosses a boundary: workflow input, decisions, the legacy state file. */
 
@@ -21,6 +23,10 @@ export const phaseRecordSchema = z.looseObject({
   ts: z.string().optional(),
 });
 
+/**
+ * The flags a run records. Its keys are the flags table's STATE_FLAGS (core/flags.ts; `satisfies` makes
+ * the compiler flag a row without a schema or a schema without a row); `RedeployFlags` is its type.
+ */
 export const flagsSchema = z.object({
   skipSync: z.boolean(),
   skipDockerfileUpdate: z.boolean(),
@@ -29,8 +35,8 @@ export const flagsSchema = z.object({
   noWait: z.boolean().optional(),
   rollbackOnFailure: z.boolean().optional(),
   lane: z.string().regex(LANE_RE).optional(),
-  pinPolicy: z.enum(['edit', 'admit']).optional(),
-});
+  pinPolicy: z.enum(PIN_POLICIES).optional(),
+} satisfies Record<StateFlag, z.ZodType>);
 
 const sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full commit SHA');
 export const provenanceSchema = z.object({

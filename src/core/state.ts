@@ -7,6 +7,9 @@ import { DEFAULT_WORKTREE_REF } from './ref.js';
 import { formatVersions, type Versions } from './versions.js';
 import { decideCommand, decidePayload } from './decide-help.js';
 import { STATUS_ICON } from './status-icons.js';
+import type { z } from 'zod';
+import type { flagsSchema } from './schemas.js';
+import { typedFlags } from './flags.js';
 
 /**
  * The progress state. Its legacy part is exactly the seed's state file (init_state / mark_phase);
@@ -65,26 +68,13 @@ export interface PendingDecision {
   deadline: string;
 }
 
-export interface RedeployFlags {
-  skipSync: boolean;
-  skipDockerfileUpdate: boolean;
-  skipInfisical: boolean;
-  verifyOnly: boolean;
-  /** Refuse at once, naming the holder, when another run holds the target (default: wait for it). */
-  noWait?: boolean;
-  /** When VERIFY fails after DEPLOY: restore the previous pins, redeploy, verify (saga compensation). */
-  rollbackOnFailure?: boolean;
-  /**
-   * `--lane`: the omnibase_infra lane DEPLOY and VERIFY act on (unset: ONEX_DEPLOY_LANE, else dev). A flag,
-   * so the state records it and `--resume` keeps it.
-   */
-  lane?: string;
-  /**
-   * `--pin-policy` (core/pin-policy.ts): `edit` the worktree's pins, or `admit` origin's specifiers
-   * unchanged. Decided by the CLI before the run starts (by lane); unset in runs of earlier versions (edit).
-   */
-  pinPolicy?: 'edit' | 'admit';
-}
+/**
+ * The run's flags (core/flags.ts: one row each, with its option and help): skips, `--no-wait` (refuse at
+ * once when another run holds the target), `--rollback-on-failure` (saga compensation after VERIFY
+ * fails), `--lane` (unset: ONEX_DEPLOY_LANE, else dev; recorded so `--resume` keeps it), `--pin-policy`
+ * (decided by the CLI by lane; unset in runs of earlier versions: edit).
+ */
+export type RedeployFlags = z.infer<typeof flagsSchema>;
 
 export interface RedeployState {
   run_id: string;
@@ -236,15 +226,8 @@ export function resumeCommand(
   /** How the command is typed here (the CLI knows; a message read elsewhere says `redeploy`). */
   prog = 'redeploy',
 ): string {
-  const f = run.flags;
-  const flags = [
-    f.skipSync ? ' --skip-sync' : '',
-    f.skipDockerfileUpdate ? ' --skip-dockerfile-update' : '',
-    f.skipInfisical ? ' --skip-infisical' : '',
-    f.verifyOnly ? ' --verify-only' : '',
-    f.rollbackOnFailure ? ' --rollback-on-failure' : '',
-    run.target ? ` --target ${run.target}` : '',
-  ].join('');
+  const typed = typedFlags(run.flags, (row) => row.resumeSpells === true);
+  const flags = [...typed, ...(run.target ? [`--target ${run.target}`] : [])].map((f) => ` ${f}`).join('');
   return `${prog} --resume ${run.run_id} --versions "${formatVersions(run.versions_requested)}"${flags}`;
 }
 

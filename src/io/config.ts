@@ -1,4 +1,11 @@
 import { DEFAULT_TASK_QUEUE } from '../core/task-queue.js';
+import {
+  DECISION_TIMEOUT_MS,
+  TARGET_WAIT_TIMEOUT_MAX_MS,
+  TARGET_WAIT_TIMEOUT_MS,
+  VERIFY_TIMEOUT_MAX_MS,
+  VERIFY_TIMEOUT_MS,
+} from '../core/defaults.js';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -209,9 +216,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     versionContainerSet: e.REDEPLOY_VERSION_CONTAINER !== undefined,
     taskQueue: e.REDEPLOY_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
     pinMode: e.REDEPLOY_PIN_MODE ?? 'builtin',
-    verifyTimeoutMs: e.REDEPLOY_VERIFY_TIMEOUT ?? 120_000,
-    decisionTimeoutMs: e.REDEPLOY_DECISION_TIMEOUT ?? 24 * 3_600_000,
-    targetWaitTimeoutMs: e.REDEPLOY_TARGET_WAIT_TIMEOUT ?? 2 * 3_600_000,
+    verifyTimeoutMs: e.REDEPLOY_VERIFY_TIMEOUT ?? VERIFY_TIMEOUT_MS,
+    decisionTimeoutMs: e.REDEPLOY_DECISION_TIMEOUT ?? DECISION_TIMEOUT_MS,
+    targetWaitTimeoutMs: e.REDEPLOY_TARGET_WAIT_TIMEOUT ?? TARGET_WAIT_TIMEOUT_MS,
     slackApiUrl: e.REDEPLOY_SLACK_API_URL,
     temporal: {
       address,
@@ -225,11 +232,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
   };
   const rules: string[] = [];
-  if (config.verifyTimeoutMs > 10 * 60_000) rules.push('REDEPLOY_VERIFY_TIMEOUT: must be at most 10m');
+  if (config.verifyTimeoutMs > VERIFY_TIMEOUT_MAX_MS)
+    rules.push('REDEPLOY_VERIFY_TIMEOUT: must be at most 10m');
   if (config.decisionTimeoutMs < 1000) rules.push('REDEPLOY_DECISION_TIMEOUT: must be at least 1s');
   if (config.targetWaitTimeoutMs < 1000) rules.push('REDEPLOY_TARGET_WAIT_TIMEOUT: must be at least 1s');
   // A waiting run writes history on every try; past ~12 h it would near Temporal's 51,200-event limit.
-  if (config.targetWaitTimeoutMs > 12 * 3_600_000)
+  if (config.targetWaitTimeoutMs > TARGET_WAIT_TIMEOUT_MAX_MS)
     rules.push(
       'REDEPLOY_TARGET_WAIT_TIMEOUT: must be at most 12h (a queued run is better started again later)',
     );

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { legacyStateSchema, formatIssues, type LegacyState } from '../core/schemas.js';
+import { parseState, RunStateError, type ParsedState } from '../core/parse-state.js';
 import type { RedeployState } from '../core/state.js';
 import { CliError, EXIT_USAGE } from '../core/errors.js';
 import { writeOwnedFile } from './safe-fs.js';
@@ -57,7 +57,7 @@ export const STATE_FILE_MAX_BYTES = 1024 * 1024;
  * (no symlink, FIFO or device), bounded in size, and no part of its content is echoed in an error.
  * `undefined` when there is none.
  */
-export async function readStateFile(stateDir: string, runId: string): Promise<LegacyState | undefined> {
+export async function readStateFile(stateDir: string, runId: string): Promise<ParsedState | undefined> {
   const file = stateFilePath(stateDir, runId);
   let text: string | undefined;
   try {
@@ -74,8 +74,14 @@ export async function readStateFile(stateDir: string, runId: string): Promise<Le
     // JSON.parse's message quotes the text: never echoed (a state file may hold anything).
     throw new StateFileError(file, ['not JSON']);
   }
-  const parsed = legacyStateSchema.safeParse(raw);
-  if (!parsed.success) throw new StateFileError(file, formatIssues(parsed.error));
-  if (parsed.data.run_id !== runId) throw new StateFileError(file, [`its run_id is not ${runId}`]);
-  return parsed.data;
+  let state: ParsedState;
+  try {
+    // Validated field by field, steering fields too (core/parse-state.ts): a forged one is refused here.
+    state = parseState(raw, file);
+  } catch (err) {
+    if (err instanceof RunStateError) throw new StateFileError(file, err.problems);
+    throw err;
+  }
+  if (state.run_id !== runId) throw new StateFileError(file, [`its run_id is not ${runId}`]);
+  return state;
 }

@@ -32,6 +32,7 @@ import { alertSummary } from '../core/summary.js';
 import type { Versions } from '../core/versions.js';
 import { phaseFailure, refusal } from './failure.js';
 import { mirrorState } from './mirror.js';
+import { DECISION_TIMEOUT_MS } from '../core/defaults.js';
 import { acts } from './options.js';
 import { callPhase, deployInput, verifyInput } from './phase-calls.js';
 import { TargetUnavailable, acquireTarget, releaseTarget, type TargetLockHandle } from './target-lock.js';
@@ -42,8 +43,6 @@ import { TargetUnavailable, acquireTarget, releaseTarget, type TargetLockHandle 
  * transition in core/run.ts; this class orders them around the activities, publishes each change and
  * waits for decisions.
  */
-
-const DEFAULT_DECISION_TIMEOUT_MS = 24 * 3_600_000;
 
 /** Patch id of the `<PHASE> waiting` search attribute value (issue 20). */
 export const WAITING_LABEL_PATCH = 'redeploy-phase-waiting-label';
@@ -66,7 +65,7 @@ export class RedeployRun {
   constructor(private readonly input: RedeployInput) {
     const info = workflowInfo();
     this.state = initState(input, { workflowId: info.workflowId, runId: info.runId }, now());
-    this.decisionTimeoutMs = input.decisionTimeoutMs ?? DEFAULT_DECISION_TIMEOUT_MS;
+    this.decisionTimeoutMs = input.decisionTimeoutMs ?? DECISION_TIMEOUT_MS;
     setHandler(progressQuery, () => this.state, { description: PROGRESS_QUERY_DESCRIPTION });
     this.describeHandlers(null);
   }

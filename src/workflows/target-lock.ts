@@ -14,6 +14,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { targetTaken, targetWaitTimedOut, finish, waitForTarget } from '../core/run.js';
 import type { LockHolder, RedeployInput, RedeployState } from '../core/state.js';
 import { busyMessage, targetLockId, type QueueEntry } from '../core/target-lock.js';
+import { TARGET_WAIT_TIMEOUT_MS } from '../core/defaults.js';
 import { DEFAULT_TASK_QUEUE, taskQueueFor } from '../core/task-queue.js';
 import { phaseFailure } from './failure.js';
 import { acts } from './options.js';
@@ -57,7 +58,6 @@ export async function releaseTarget(lock: TargetLockHandle | undefined): Promise
   }
 }
 
-const DEFAULT_TARGET_WAIT_TIMEOUT_MS = 2 * 3_600_000;
 /** How long a finished run waits for its lock to confirm the release. */
 const RELEASE_WAIT_MS = 60_000;
 /** A lock released between our try and the look-up: try again this soon. */
@@ -90,7 +90,7 @@ export async function acquireTarget(
   const lockId = input.lockId ?? targetLockId(taskQueueFor(DEFAULT_TASK_QUEUE, input.target));
   const me: LockHolder = { run_id: input.runId, started_by: input.startedBy, started_at: now() };
   const targetName = input.target ?? 'the default target';
-  const waitMs = input.targetWaitTimeoutMs ?? DEFAULT_TARGET_WAIT_TIMEOUT_MS;
+  const waitMs = input.targetWaitTimeoutMs ?? TARGET_WAIT_TIMEOUT_MS;
   const deadline = Date.now() + waitMs;
   let place: QueueEntry | undefined;
   let behindMe: QueueEntry[] = [];

