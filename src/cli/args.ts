@@ -1,4 +1,5 @@
 import { LANE_RE } from '../core/lanes.js';
+import { TARGET_RE } from '../core/task-queue.js';
 import { isPinPolicy } from '../core/pin-policy.js';
 import { parseArgs } from 'node:util';
 import { parseVersions, type Versions } from '../core/versions.js';
@@ -28,8 +29,6 @@ export interface OutputOptions {
   detach: boolean;
 }
 
-/** A runtime host name: becomes part of a task queue name (one queue per host). */
-const TARGET_RE = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 export function targetProblems(target: string | undefined): string[] {
   if (target === undefined || TARGET_RE.test(target)) return [];
   return [`--target "${target}" is not a host name (letters, digits, "." and "-")`];

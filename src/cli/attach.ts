@@ -131,7 +131,8 @@ export async function attach(
   let result: RedeployState | undefined;
   const ended = handle.result().then(
     (r) => {
-      result = r as RedeployState;
+      // Parsed, like every state read back; a result that is not a run state takes the query path.
+      result = runStateOrUndefined(r);
     },
     () => undefined,
   );

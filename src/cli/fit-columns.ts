@@ -1,4 +1,4 @@
-// The TTY view's column fitting, apart from cli/terminal-text.ts so that only the TTY view loads string-width.
+// The TTY view's column fitting, apart from cli/terminal-text.ts so that the dry run does not load string-width
 import stringWidth from 'string-width';
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });

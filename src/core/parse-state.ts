@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CliError, EXIT_USAGE } from './errors.js';
 import { parseSpecifierSet } from './pep440.js';
 import { PIN_POLICIES } from './pin-policy.js';
-import { PHASES } from './phases.js';
+import { PHASE, PHASES } from './phases.js';
 import {
   flagsSchema,
   formatIssues,
@@ -13,13 +13,15 @@ import {
   type LegacyState,
 } from './schemas.js';
 import type { RedeployState } from './state.js';
-import { isValidPackageName, isValidVersion } from './versions.js';
+import { isValidPackageName, isValidVersion, normalizeName, sameVersion } from './versions.js';
+import { TARGET_RE } from './task-queue.js';
 
 /**
  * Saved state read back — a state file, a progress query's answer, a closed run's result — is parsed
- * here, never cast: its shape is checked, older shapes are upgraded, and the **steering fields** (what
- * `--resume` carries into a new run and the workflow acts on: WORKTREE's pins found, PIN_UPDATE's pins
- * applied, the flags, the proof) are validated field by field. Anything else is refused naming the field.
+ * here, never cast: its shape is checked and older shapes are upgraded (parseState, parseRunState).
+ * Where a saved state seeds a new run (`--resume`), the **steering fields** it carries (WORKTREE's pins
+ * found, PIN_UPDATE's pins applied, the target) are validated field by field too (checkCarried).
+ * Anything else is refused naming the field, never its value.
  */
 
 /** A state that cannot be used: the source and the fields at fault, never the values (exit 2). */
@@ -115,6 +117,15 @@ function upgrade(raw: unknown): unknown {
   const state = { ...(raw as Record<string, unknown>) };
   // A run state written before the target was recorded: null is "the default task queue".
   if (state['flags'] !== undefined && !('target' in state)) state['target'] = null;
+  // A phase added later (its row has `since`) is absent from older states: it never ran there. Filled
+  // in, so every reader may look up every phase.
+  const phases = state['phases'];
+  if (typeof phases === 'object' && phases !== null) {
+    const filled = { ...(phases as Record<string, unknown>) };
+    for (const p of PHASES)
+      if (PHASE[p].since !== undefined && !(p in filled)) filled[p] = { status: 'pending' };
+    state['phases'] = filled;
+  }
   return state;
 }
 
@@ -122,17 +133,44 @@ function issues(result: { success: boolean; error?: z.ZodError }, prefix = ''): 
   return result.success || !result.error ? [] : formatIssues(result.error, prefix);
 }
 
-/** The problems of a state's shape, its additive fields and its steering fields, as `path: message` lines. */
+/** The problems of a state's shape and its additive fields, as `path: message` lines. */
 function stateProblems(raw: unknown): string[] {
   const legacy = legacyStateSchema.safeParse(raw);
   if (!legacy.success) return formatIssues(legacy.error);
-  const problems = issues(additiveSchema.safeParse(raw));
+  return issues(additiveSchema.safeParse(raw));
+}
+
+/**
+ * The steering fields of a state that seeds a new run: their format per phase, and that they belong to
+ * this run — pins applied only for requested packages, to the requested versions (a rollback rewrites
+ * exactly those), and a target that is a host name (it picks the task queue).
+ */
+function carriedProblems(state: ParsedState): string[] {
+  const problems: string[] = [];
   for (const [phase, schema] of Object.entries(STEERING)) {
-    const record: unknown = legacy.data.phases[phase as keyof typeof legacy.data.phases];
-    // A phase an older version did not have is absent: nothing to steer.
+    const record: unknown = state.phases[phase as keyof typeof state.phases];
     if (record !== undefined) problems.push(...issues(schema.safeParse(record), `phases.${phase}.`));
   }
+  if (problems.length) return problems;
+  const requested = new Map(Object.entries(state.versions_requested).map(([k, v]) => [normalizeName(k), v]));
+  const applied = (state.phases.PIN_UPDATE as { pins_applied?: Record<string, { to: string }> } | undefined)
+    ?.pins_applied;
+  for (const [pkg, change] of Object.entries(applied ?? {})) {
+    const want = requested.get(normalizeName(pkg));
+    if (want === undefined) problems.push(`phases.PIN_UPDATE.pins_applied.${pkg}: not a requested package`);
+    else if (!sameVersion(change.to, want))
+      problems.push(`phases.PIN_UPDATE.pins_applied.${pkg}.to: not the requested version`);
+  }
+  if (typeof state.target === 'string' && !TARGET_RE.test(state.target))
+    problems.push('target: not a host name');
   return problems;
+}
+
+/** A state about to seed a new run (`--resume`): its steering fields checked; RunStateError otherwise. */
+export function checkCarried<S extends ParsedState>(state: S, source: string): S {
+  const problems = carriedProblems(state);
+  if (problems.length) throw new RunStateError(source, problems);
+  return state;
 }
 
 /** A saved state (a state file, the old skill's too): upgraded and validated; RunStateError otherwise. */

@@ -3,6 +3,9 @@
  * started with `redeploy worker --target host-a`. Pure, so the workflow derives the same name.
  * `base` is REDEPLOY_TASK_QUEUE (default `redeploy`).
  */
+/** A runtime host name as `--target` takes it: it becomes part of a task queue name. */
+export const TARGET_RE = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+
 export function taskQueueFor(base: string, target: string | undefined | null): string {
   return target ? `${base}@${target}` : base;
 }

@@ -79,33 +79,65 @@ async function filterOverrides(repo: string | undefined, env: Record<string, str
   );
 }
 
-/** Subcommands that only read objects and refs: git runs no filter driver for them. */
-const READS_OBJECTS = new Set(['rev-parse', 'describe', 'cat-file', 'ls-tree', 'for-each-ref', 'merge-base']);
+/**
+ * The options each object-reading subcommand may carry, spelled exactly (git also takes unique prefixes
+ * of long options — `--filter` for `--filters`, `--dirt` for `--dirty` — so a denylist would not hold).
+ * A `*` entry takes any `=value`. Anything else, and any `--`, keeps the full hardening.
+ */
+const READ_ONLY_OPTIONS: Record<string, readonly string[]> = {
+  'rev-parse': [
+    '--verify',
+    '--quiet',
+    '-q',
+    '--show-toplevel',
+    '--git-dir',
+    '--git-common-dir',
+    '--path-format=*',
+    '--abbrev-ref',
+    '--symbolic-full-name',
+  ],
+  describe: ['--tags', '--abbrev=*', '--match'],
+  'cat-file': ['-p', '-t', '-e', '-s'],
+  'for-each-ref': ['--format=*', '--sort=*'],
+  tag: ['--list', '-l', '--points-at', '--sort=*'],
+  show: [],
+};
+/** Options above that take the next argument as their value. */
+const TAKES_VALUE = new Set(['--match', '--points-at']);
+
+function allowedOption(sub: string, arg: string): boolean {
+  const allowed = READ_ONLY_OPTIONS[sub] ?? [];
+  return allowed.some((o) => (o.endsWith('=*') ? arg.startsWith(o.slice(0, -1)) : arg === o));
+}
 
 /**
  * True when `args` only reads objects and refs, so no filter driver can run: filters convert a work tree's
  * files (checkout, add, status, diff against the work tree), never an object read by name. Such a command
- * skips the `git config` spawn of filterOverrides (issue 23: a dry run made 8 of them). `show` counts only
- * as `show REV:PATH` (a blob, printed as stored) and `tag` only with `--list`; anything else keeps the
- * full hardening.
+ * skips the `git config` spawn of filterOverrides (issue 23: a dry run made 8 of them). Only the
+ * subcommands and exact options of READ_ONLY_OPTIONS count; `show` only as `show REV:PATH` (a blob,
+ * printed as stored) and `tag` only with `--list`; anything else keeps the full hardening.
  */
 export function readsObjectsOnly(args: readonly string[]): boolean {
   let i = 0;
-  // Global options before the subcommand: `-C dir`, `-c k=v` take a value.
-  while (i < args.length && args[i]?.startsWith('-')) i += args[i] === '-C' || args[i] === '-c' ? 2 : 1;
-  const sub = args[i];
-  const rest = args.slice(i + 1);
-  if (sub === undefined) return false;
-  // Options that do reach the work tree or run a driver: `describe --dirty/--broken` refreshes the index
-  // (the clean filter), `cat-file --filters` smudges, `--textconv` runs a diff driver.
-  if (rest.some((a) => /^--(dirty|broken|filters|textconv)(=|$)/.test(a))) return false;
-  if (READS_OBJECTS.has(sub)) return true;
-  if (sub === 'tag') return rest.includes('--list') || rest.includes('-l');
-  if (sub === 'show') {
-    const operands = rest.filter((a) => !a.startsWith('-'));
-    return operands.length > 0 && operands.every((a) => /^[^:]+:./.test(a));
+  // Global options before the subcommand: only `-C dir` and `-c k=v` (each takes a value).
+  while (i < args.length && args[i]?.startsWith('-')) {
+    if (args[i] !== '-C' && args[i] !== '-c') return false;
+    i += 2;
   }
-  return false;
+  const sub = args[i];
+  if (sub === undefined || !(sub in READ_ONLY_OPTIONS)) return false;
+  const operands: string[] = [];
+  const rest = args.slice(i + 1);
+  for (let j = 0; j < rest.length; j++) {
+    const a = rest[j] as string;
+    if (a === '--') return false;
+    if (!a.startsWith('-')) operands.push(a);
+    else if (!allowedOption(sub, a)) return false;
+    else if (TAKES_VALUE.has(a)) j++;
+  }
+  if (sub === 'tag') return rest.includes('--list') || rest.includes('-l');
+  if (sub === 'show') return operands.length > 0 && operands.every((a) => /^[^:-][^:]*:./.test(a));
+  return true;
 }
 
 /** argv for `git <args>` with the hardening (and, unless it only reads objects, the filter drivers emptied). */

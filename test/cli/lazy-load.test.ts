@@ -41,11 +41,13 @@ describe('CLI start: what each command loads', () => {
   after(() => sb.close());
 
   for (const args of [['--help'], ['-h'], ['--version']])
-    it(`${args[0]} loads the entry and the usage text, nothing else`, async () => {
+    it(`${args[0]} loads the entry, the usage text and the flags table, nothing else`, async () => {
       const files = (await traceModules())(args, { env });
+      // The usage text's run options come from the flags table (core/flags.ts), which imports nothing.
       assert.deepEqual(files.map((f) => f.replace(/.*\/dist\//, 'dist/')).sort(), [
         'dist/src/cli/usage.js',
         'dist/src/client.js',
+        'dist/src/core/flags.js',
       ]);
     });
 

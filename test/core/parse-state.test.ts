@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRunState, parseState, RunStateError, runStateOrUndefined } from '../../src/core/parse-state.js';
+import {
+  checkCarried,
+  parseRunState,
+  parseState,
+  RunStateError,
+  runStateOrUndefined,
+} from '../../src/core/parse-state.js';
 import { initState } from '../../src/core/state.js';
 import { PHASES } from '../../src/core/phases.js';
 
@@ -16,7 +22,8 @@ const base = () => ({
 
 const problems = (raw: unknown): string[] => {
   try {
-    parseState(raw, 'the file');
+    // What --resume does with a saved state: parsed, then its carried steering fields checked.
+    checkCarried(parseState(raw, 'the file'), 'the file');
     return [];
   } catch (err) {
     assert.ok(err instanceof RunStateError);
@@ -102,5 +109,43 @@ describe('parseState', () => {
 
   it('a run state with an unknown status is refused', () => {
     assert.throws(() => parseRunState({ ...base(), status: 'owned' }, 'query'), RunStateError);
+  });
+
+  it('a live read shows what a run recorded; only a state that seeds a new run has its steering checked', () => {
+    const s = base();
+    // An admit refusal records origin's specifier as found, even one PEP 440 does not parse.
+    s.phases['PIN_UPDATE'] = {
+      status: 'failed',
+      pins_applied: {
+        'omninode-claude': { from: '>=0.3.0 <0.5', from_raw: '>=0.3.0 <0.5', to: '0.4.0', matched: true },
+      },
+    };
+    assert.equal(parseState(s, 'query').run_id, s.run_id);
+    assert.deepEqual(problems(s), [
+      'phases.PIN_UPDATE.pins_applied.omninode-claude.from_raw: not a PEP 440 specifier',
+    ]);
+  });
+
+  it('carried pins must belong to the run: requested packages, requested versions; a target is a host name', () => {
+    const s = base();
+    s.phases['PIN_UPDATE'] = {
+      status: 'completed',
+      pins_applied: {
+        'omninode-claude': { from: '0.3.0', from_raw: '==0.3.0', to: '0.5.0', matched: true },
+        omnibase_core: { from: '1.0.0', from_raw: '==1.0.0', to: '1.0.1', matched: true },
+      },
+    };
+    assert.deepEqual(problems(s), [
+      'phases.PIN_UPDATE.pins_applied.omninode-claude.to: not the requested version',
+      'phases.PIN_UPDATE.pins_applied.omnibase_core: not a requested package',
+    ]);
+    assert.deepEqual(problems({ ...base(), target: 'host a/../b' }), ['target: not a host name']);
+    // Names compare as PEP 503 names: a differently spelled requested package is the same package.
+    const ok = base();
+    ok.phases['PIN_UPDATE'] = {
+      status: 'completed',
+      pins_applied: { Omninode_Claude: { from: '0.3.0', to: '0.4.0', matched: true } },
+    };
+    assert.deepEqual(problems(ok), []);
   });
 });

@@ -56,6 +56,11 @@ describe('git: what a read-only command costs', () => {
       ['-C', '/r', 'describe', '--dirty'],
       ['-C', '/r', 'cat-file', '--filters', 'HEAD:Dockerfile'],
       ['-C', '/r', 'show', '--textconv', 'HEAD:Dockerfile'],
+      // git takes unique prefixes of long options: `--filter` is `--filters`, `--dirt` is `--dirty`.
+      ['-C', '/r', 'cat-file', '--filter', 'HEAD:Dockerfile'],
+      ['-C', '/r', 'describe', '--always', '--dirt'],
+      ['-C', '/r', 'show', '--', 'a:b'],
+      ['--git-dir=/x', 'rev-parse', 'HEAD'],
       ['-C', '/r'],
     ])
       assert.equal(readsObjectsOnly(args), false, args.join(' '));

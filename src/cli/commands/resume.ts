@@ -5,7 +5,7 @@ import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { PHASES, carriedPhases } from '../../core/phases.js';
 import { formatVersions, normalizeName, type Versions } from '../../core/versions.js';
 import type { RedeployFlags, RedeployInput, RedeployState } from '../../core/state.js';
-import type { ParsedState } from '../../core/parse-state.js';
+import { checkCarried, type ParsedState } from '../../core/parse-state.js';
 import { STATE_FLAGS, rowOf } from '../../core/flags.js';
 import { worktreePathFor } from '../../core/commands.js';
 import { refProblems } from '../../core/ref.js';
@@ -147,6 +147,11 @@ async function closedState(
 /** The new run's input: the closed run's versions, ticket, ref, proof and carried phases. */
 function resumeInput(ctx: Context, cmd: ResumeCommand, prev: ParsedState | RedeployState): RedeployInput {
   checkVersions(cmd, prev.versions_requested);
+  // What it carries steers the new run: checked here, where it is carried (a live read only shows it).
+  checkCarried(
+    prev as ParsedState,
+    `${cmd.runId}'s saved state (a new run, without --resume, does not read it)`,
+  );
   const derived = checkRecorded(ctx, cmd, prev);
   // The host a closed run was routed to stays its host unless --target says otherwise.
   const target = cmd.target ?? prev.target ?? undefined;
