@@ -76,7 +76,7 @@ describe('CLI start: what each command loads', () => {
     for (const name of fs.readdirSync(dir)) {
       const code = fs.readFileSync(new URL(name, dir), 'utf8');
       assert.doesNotMatch(code, /file:\/\/\//, `${name}: a build-time path`);
-      for (const m of code.matchAll(/new URL\('([^']+)', import\.meta\.url\)/g)) {
+      for (const m of code.matchAll(/new URL\(['"]([^'"]+)['"], ?import\.meta\.url\)/g)) {
         seen++;
         assert.ok(
           fs.existsSync(new URL(m[1] ?? '', new URL(name, dir))),
