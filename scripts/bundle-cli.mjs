@@ -1,7 +1,9 @@
 // Issue 23: the CLI in one file (plus a chunk per lazily loaded command), so that a command's start reads
 // and links a few files instead of ~300 ES modules (execa, zod, …: node's module loader was most of the
 // dry run's start). src/client.ts loads dist/src/cli-bundle/main.js when it is there, dist/src/cli/main.js
-// otherwise. Built from tsc's output (dist/), so no TypeScript loader is needed.
+// otherwise. Built from tsc's output (dist/), so no TypeScript loader is needed. `npm run build` runs it
+// before the workflow bundle: dist/workflow-bundle.js stays the last file written (the bench waits on it).
+// webpack comes with @temporalio/worker (which bundles the workflow code with it): no new dependency.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import webpack from 'webpack';
