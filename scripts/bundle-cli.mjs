@@ -33,6 +33,8 @@ const config = {
     chunkFormat: 'module',
     library: { type: 'module' },
     clean: false,
+    // Written every time, even unchanged: client.ts runs the bundle only when it is newer than tsc's output.
+    compareBeforeEmit: false,
   },
   experiments: { outputModule: true },
   externalsType: 'import',

@@ -70,6 +70,22 @@ describe('CLI start: what each command loads', () => {
     );
   });
 
+  it('a bundle older than cli/main.js (tsc alone after an edit) is not run: the modules are', async () => {
+    const main = new URL('../../src/cli/main.js', import.meta.url);
+    const before = fs.statSync(main);
+    fs.utimesSync(main, before.atime, new Date(Date.now() + 60_000));
+    try {
+      const files = (await traceModules())(['--versions', formatVersions(VERSIONS), '--dry-run'], { env });
+      assert.ok(
+        files.some((f) => f.endsWith('dist/src/cli/main.js')),
+        'the modules ran',
+      );
+      assert.ok(!files.some((f) => f.includes('/cli-bundle/')), 'the stale bundle did not');
+    } finally {
+      fs.utimesSync(main, before.atime, before.mtime);
+    }
+  });
+
   it('the bundle resolves its import.meta.url paths (package.json, the supervisor) from where it sits', () => {
     const dir = new URL('../../src/cli-bundle/', import.meta.url);
     let seen = 0;
