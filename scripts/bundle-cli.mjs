@@ -13,8 +13,18 @@ const SRC = path.join(REPO, 'dist/src');
 /** Where the bundle goes: one directory below dist/src/, as cli/, io/, … are (see importMeta below). */
 const OUT = path.join(SRC, 'cli-bundle');
 
-/** Our modules that only a worker needs: imported from dist/ as they are (and so never in the bundle). */
-const OWN_EXTERNAL = new Set([path.join(SRC, 'worker.js'), path.join(SRC, 'workflows/index.js')]);
+/**
+ * Imported from dist/ as they are, never bundled: what only a worker needs (the worker and the workflow
+ * code load their own modules from dist/), and core/errors.js, whose CliError both sides must share:
+ * cli/main.ts tells the errors it prints with `instanceof CliError`, and `redeploy worker`, the embedded
+ * server and the local worker throw them from dist/'s modules (a second copy of the class would print
+ * "redeploy: …" with exit 1 instead of the error's own lines and code).
+ */
+const OWN_EXTERNAL = new Set([
+  path.join(SRC, 'worker.js'),
+  path.join(SRC, 'workflows/index.js'),
+  path.join(SRC, 'core/errors.js'),
+]);
 /** Packages left in node_modules: the Temporal SDK (native bridge, protobufs, and CommonJS reaching into @temporalio/common/lib) and Slack, loaded lazily. */
 const PACKAGE_EXTERNAL = /^@temporalio\/|^@slack\//;
 

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { sandboxVars, VERSIONS } from '../support/harness.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 import { withHarness } from '../support/suite.js';
+import { redeploy } from '../support/cli.js';
 import { formatVersions } from '../../src/core/versions.js';
 
 // Issue 23: a command loads only what it needs. Asserted on the list of modules a command loaded (the
@@ -60,7 +61,8 @@ describe('CLI start: what each command loads', () => {
     assert.ok(rel.includes('dist/src/cli-bundle/main.js'), 'the bundle was loaded');
     assert.deepEqual(
       rel.filter((f) => f.startsWith('dist/src/') && !f.startsWith('dist/src/cli-bundle/')),
-      ['dist/src/client.js', 'dist/src/cli/usage.js'],
+      // core/errors.js is shared with dist/'s modules (scripts/bundle-cli.mjs says why).
+      ['dist/src/client.js', 'dist/src/cli/usage.js', 'dist/src/core/errors.js'],
       'no module of dist/src/ beside the entry',
     );
     assert.deepEqual(
@@ -84,6 +86,13 @@ describe('CLI start: what each command loads', () => {
     } finally {
       fs.utimesSync(main, before.atime, before.mtime);
     }
+  });
+
+  it("an error from dist/'s modules outside the bundle (redeploy worker, no server) prints as the CLI's own", async () => {
+    // worker.js and its modules load from dist/, the CLI from the bundle: one CliError class for both.
+    const r = await redeploy(['worker'], env);
+    assert.equal(r.exitCode, 1, r.stderr);
+    assert.match(r.stderr, /^Cannot reach Temporal at 127\.0\.0\.1:1\./);
   });
 
   it('the bundle resolves its import.meta.url paths (package.json, the supervisor) from where it sits', () => {
