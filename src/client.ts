@@ -6,6 +6,21 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { packageVersion, USAGE } from './cli/usage.js';
 
+const BUNDLE = new URL('./cli-bundle/main.js', import.meta.url);
+
+/**
+ * The one-file build of the CLI (scripts/bundle-cli.mjs, part of `npm run build`): node then compiles a few
+ * files instead of ~300 modules. Not when it is missing, or older than tsc's output (`tsc` alone after an
+ * edit rewrites cli/main.js but leaves the bundle as it was): the modules run the same code.
+ */
+function bundled(): boolean {
+  try {
+    return fs.statSync(BUNDLE).mtimeMs >= fs.statSync(new URL('./cli/main.js', import.meta.url)).mtimeMs;
+  } catch {
+    return false;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const only = argv.length === 1 ? argv[0] : undefined;
   if (only === '--help' || only === '-h' || only === '--version') {
@@ -14,7 +29,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${only === '--version' ? packageVersion() : USAGE}\n`);
     return 0;
   }
-  const cli = await import('./cli/main.js');
+  const cli = (
+    bundled() ? await import(BUNDLE.href) : await import('./cli/main.js')
+  ) as typeof import('./cli/main.js');
   return cli.main(argv);
 }
 

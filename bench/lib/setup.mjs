@@ -51,7 +51,12 @@ async function copyBuild(src, dest) {
     }
     try {
       await fs.rm(dest, { recursive: true, force: true });
-      await fs.cp(src, dest, { recursive: true, filter: (p) => !p.endsWith('.map') });
+      // Timestamps kept: client.js runs the CLI bundle only when it is newer than tsc's cli/main.js.
+      await fs.cp(src, dest, {
+        recursive: true,
+        preserveTimestamps: true,
+        filter: (p) => !p.endsWith('.map'),
+      });
       await fs.access(path.join(dest, 'workflow-bundle.js'));
       return;
     } catch (e) {

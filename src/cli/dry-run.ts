@@ -11,7 +11,7 @@ import type { Config } from '../io/config.js';
 import { needsForce } from '../io/deploy-force.js';
 import { readEnvFile } from '../io/env-file.js';
 import type { RunRequest } from './args.js';
-import { deployNeeds, dirTree, infisicalScriptsIn, refTree } from '../io/infra-tree.js';
+import { deployNeeds, dirTree, infisicalScriptsIn, refTree, type Tree } from '../io/infra-tree.js';
 import {
   chosenLane,
   deployScriptEnv,
@@ -59,16 +59,23 @@ interface DryContext {
   /** As a phase sees it: the process's environment with the env file over it (activities/context.ts). */
   env: Record<string, string>;
   lane: string | undefined;
+  originTree?: Tree | undefined;
 }
 
 /** origin/<ref> as last fetched (a dry run fetches nothing); undefined when not fetched. */
 async function fetchedBase(c: DryContext): Promise<string | undefined> {
-  // Only the clone's own repository counts (not one it happens to sit inside).
-  const top = await gitOut(c.clone, ['rev-parse', '--show-toplevel']);
+  // Only the clone's own repository counts (not one it happens to sit inside). One git for both answers:
+  // it prints the top level, then the commit, and fails (no base either way) without a repository or ref.
+  const out = await gitOut(c.clone, [
+    'rev-parse',
+    '--show-toplevel',
+    '--verify',
+    '--quiet',
+    `${originRef(c.ref)}^{commit}`,
+  ]);
+  const [top, commit] = out?.split('\n') ?? [];
   const isRepo = top !== undefined && (await fs.realpath(c.clone).catch(() => '')) === top;
-  return isRepo
-    ? await gitOut(c.clone, ['rev-parse', '--verify', '--quiet', `${originRef(c.ref)}^{commit}`])
-    : undefined;
+  return isRepo ? commit : undefined;
 }
 
 async function dryContext(config: Config, runId: string, req: RunRequest): Promise<DryContext> {
@@ -108,7 +115,7 @@ async function planNeeds(c: DryContext): Promise<{ needs?: Needs; laneProblem?: 
     // As ENV_CHECK reads it: the existing worktree, else origin/<ref> in the clone (not its checkout).
     const tree = c.worktreeExists
       ? dirTree(c.worktree)
-      : ((await refTree(c.clone, [`origin/${c.ref}`, c.ref])) ?? dirTree(c.source));
+      : (c.originTree ?? (await refTree(c.clone, [`origin/${c.ref}`, c.ref])) ?? dirTree(c.source));
     const needs = await deployNeeds(
       tree,
       {
@@ -174,8 +181,14 @@ async function previewFacts(c: DryContext): Promise<PreviewFacts> {
  * same builders from the same plans (core/plan.ts) — with skips and --force resolved, then the pin
  * plan. Reads files (env file, Dockerfile, pyproject) but writes none and needs no Temporal server.
  */
-export async function dryRunLines(config: Config, runId: string, req: RunRequest): Promise<string[]> {
-  const c = await dryContext(config, runId, req);
+export async function dryRunLines(
+  config: Config,
+  runId: string,
+  req: RunRequest,
+  /** origin/<ref>'s tree when the caller has read it already (the run policy has). */
+  originTree?: Tree,
+): Promise<string[]> {
+  const c = { ...(await dryContext(config, runId, req)), originTree };
   // The tree is read before the clone is asked for its base: a refused clone fails the same way as before.
   const facts = await previewFacts(c);
   const base = await fetchedBase(c);

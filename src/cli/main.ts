@@ -9,6 +9,7 @@ import { LANE_RE } from '../core/lanes.js';
 import { terminalSafe } from './terminal-text.js';
 import { invocationOf, setProgram } from '../io/invocation.js';
 import { packageVersion, USAGE } from './usage.js';
+import type { Tree } from '../io/infra-tree.js';
 
 /** Commands that only read a run: they register no worker (issue 20). */
 const READ_ONLY = new Set(['status', 'report', 'list', 'watch']);
@@ -84,6 +85,8 @@ export async function main(argv: string[]): Promise<number> {
       cmd.req.versions = await autoVersions(config.omniHome);
       out(`[redeploy] --versions auto: ${formatVersions(cmd.req.versions)}`);
     }
+    // origin/<ref>'s tree as the run policy read it: the dry run reads on from it (no second rev-parse).
+    let policyTree: Tree | undefined;
     if (cmd.kind === 'run') {
       // Before anything starts (dry runs included): a refused lane/ref/policy combination is exit 2.
       const { decideRunPolicy, withPolicy } = await import('./pin-policy.js');
@@ -93,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
         pinPolicy: cmd.pinPolicy,
       });
       cmd.req.flags = withPolicy(cmd.req.flags, policy);
+      policyTree = policy.tree;
       // The env var opts a promoted lane in; the flag applies to whatever lane it is given with.
       const { REQUIRE_PROVEN_ENV } = await import('./proven-env.js');
       const provenEnv = process.env[REQUIRE_PROVEN_ENV];
@@ -104,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (cmd.kind === 'run' && cmd.dryRun) {
       const { dryRun } = await import('./commands/dry-run.js');
-      return await dryRun(cmd, out);
+      return await dryRun(cmd, out, policyTree);
     }
     preflightDirs(dirsFor(config, cmd.kind));
     const ac = new AbortController();

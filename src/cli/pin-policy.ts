@@ -4,7 +4,7 @@ import { PIN_POLICY_ENV, decidePinPolicy, promotedLane, type PinPolicy } from '.
 import type { RedeployFlags } from '../core/state.js';
 import type { Config } from '../io/config.js';
 import { readEnvFile } from '../io/env-file.js';
-import { refTree } from '../io/infra-tree.js';
+import { refTree, type Tree } from '../io/infra-tree.js';
 import { chosenLane } from '../core/plan.js';
 import { UsageError } from './args.js';
 
@@ -15,6 +15,8 @@ export interface RunPolicy {
   /** Where the policy came from: `--pin-policy`, the env var, or `default` (by lane). */
   source: string;
   promoted: { promoted: boolean; why: string };
+  /** origin/<ref>'s tree as read here (undefined when it could not be): the dry run reads on from it. */
+  tree?: Tree;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function decideRunPolicy(
     promoted,
   });
   if (decided.problems.length > 0) throw new UsageError(decided.problems);
-  return { lane, ref, policy: decided.policy, source: decided.source, promoted };
+  return { lane, ref, policy: decided.policy, source: decided.source, promoted, ...(tree ? { tree } : {}) };
 }
 
 /** The flags a new run starts with: its policy recorded, so the state, the report and --resume show it. */

@@ -46,14 +46,22 @@ export async function refTree(
     if (r.unsafe) throw new UnsafeRepositoryError(r.unsafe);
     if (r.exitCode !== 0) continue;
     const commit = r.stdout.trim();
+    // A commit's files never change: each is read once per tree (the dry run and the run policy both
+    // read the deploy script).
+    const read = new Map<string, Promise<string | undefined>>();
+    const show = async (rel: string) => {
+      const s = await runGit(['-C', clone, 'show', `${commit}:${rel}`], {
+        maxBuffer: MAX_FILE,
+        untrustedDirs,
+      });
+      return s.exitCode === 0 ? s.stdout : undefined;
+    };
     return {
       label: `${clone} ${ref} (${commit.slice(0, 12)})`,
-      read: async (rel) => {
-        const s = await runGit(['-C', clone, 'show', `${commit}:${rel}`], {
-          maxBuffer: MAX_FILE,
-          untrustedDirs,
-        });
-        return s.exitCode === 0 ? s.stdout : undefined;
+      read: (rel) => {
+        let text = read.get(rel);
+        if (!text) read.set(rel, (text = show(rel)));
+        return text;
       },
     };
   }

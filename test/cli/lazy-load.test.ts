@@ -1,8 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { sandboxVars, VERSIONS } from '../support/harness.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 import { withHarness } from '../support/suite.js';
+import { redeploy } from '../support/cli.js';
 import { formatVersions } from '../../src/core/versions.js';
 
 // Issue 23: a command loads only what it needs. Asserted on the list of modules a command loaded (the
@@ -22,6 +24,10 @@ const NEVER = [
   /dist\/src\/workflows\/index\.js$/,
   /node_modules\/@slack\//,
 ];
+
+/** A chunk of the one-file build (scripts/bundle-cli.mjs names each after the modules it holds). */
+const ran = (file: string, module: string): boolean =>
+  file.includes('/dist/src/cli-bundle/') && file.includes(`dist_src_cli_${module}_js`);
 
 function assertNone(files: string[], patterns: RegExp[], what: string): void {
   assert.ok(files.length > 0, `${what}: the trace saw no module at all`);
@@ -51,10 +57,67 @@ describe('CLI start: what each command loads', () => {
       ]);
     });
 
+  it('--dry-run runs from the one-file build (npm run build emits it), not from the ~300 modules', async () => {
+    const files = (await traceModules())(['--versions', formatVersions(VERSIONS), '--dry-run'], { env });
+    const rel = files.map((f) => f.replace(/.*\/dist\//, 'dist/'));
+    assert.ok(rel.includes('dist/src/cli-bundle/main.js'), 'the bundle was loaded');
+    assert.deepEqual(
+      rel.filter((f) => f.startsWith('dist/src/') && !f.startsWith('dist/src/cli-bundle/')),
+      // core/errors.js is shared with dist/'s modules (scripts/bundle-cli.mjs says why).
+      ['dist/src/client.js', 'dist/src/cli/usage.js', 'dist/src/core/errors.js'],
+      'no module of dist/src/ beside the entry',
+    );
+    assert.deepEqual(
+      files.filter((f) => /node_modules\/(execa|zod)\//.test(f)),
+      [],
+      'execa and zod come from the bundle',
+    );
+  });
+
+  it('a bundle older than cli/main.js (tsc alone after an edit) is not run: the modules are', async () => {
+    const main = new URL('../../src/cli/main.js', import.meta.url);
+    const before = fs.statSync(main);
+    fs.utimesSync(main, before.atime, new Date(Date.now() + 60_000));
+    try {
+      const files = (await traceModules())(['--versions', formatVersions(VERSIONS), '--dry-run'], { env });
+      assert.ok(
+        files.some((f) => f.endsWith('dist/src/cli/main.js')),
+        'the modules ran',
+      );
+      assert.ok(!files.some((f) => f.includes('/cli-bundle/')), 'the stale bundle did not');
+    } finally {
+      fs.utimesSync(main, before.atime, before.mtime);
+    }
+  });
+
+  it("an error from dist/'s modules outside the bundle (redeploy worker, no server) prints as the CLI's own", async () => {
+    // worker.js and its modules load from dist/, the CLI from the bundle: one CliError class for both.
+    const r = await redeploy(['worker'], env);
+    assert.equal(r.exitCode, 1, r.stderr);
+    assert.match(r.stderr, /^Cannot reach Temporal at 127\.0\.0\.1:1\./);
+  });
+
+  it('the bundle resolves its import.meta.url paths (package.json, the supervisor) from where it sits', () => {
+    const dir = new URL('../../src/cli-bundle/', import.meta.url);
+    let seen = 0;
+    for (const name of fs.readdirSync(dir)) {
+      const code = fs.readFileSync(new URL(name, dir), 'utf8');
+      assert.doesNotMatch(code, /file:\/\/\//, `${name}: a build-time path`);
+      for (const m of code.matchAll(/new URL\(['"]([^'"]+)['"], ?import\.meta\.url\)/g)) {
+        seen++;
+        assert.ok(
+          fs.existsSync(new URL(m[1] ?? '', new URL(name, dir))),
+          `${name}: ${m[1]} does not resolve`,
+        );
+      }
+    }
+    assert.ok(seen >= 2, 'the bundle holds usage.ts and io/embedded.ts');
+  });
+
   it('--dry-run loads no Temporal SDK, no Slack SDK, no workflow code, no string-width', async () => {
     const files = (await traceModules())(['--versions', formatVersions(VERSIONS), '--dry-run'], { env });
     assert.ok(
-      files.some((f) => f.endsWith('dist/src/cli/dry-run.js')),
+      files.some((f) => f.endsWith('dist/src/cli/dry-run.js') || ran(f, 'commands_dry-run')),
       'the trace saw the dry run',
     );
     assertNone(
@@ -80,7 +143,7 @@ describe('CLI start: decision and read commands against a real server', { concur
       const files = (await traceModules())(args, { env: h.vars });
       const command = args[0] === 'retry' || args[0] === 'skip' || args[0] === 'abort' ? 'decide' : args[0];
       assert.ok(
-        files.some((f) => f.endsWith(`dist/src/cli/commands/${command}.js`)),
+        files.some((f) => f.endsWith(`dist/src/cli/commands/${command}.js`) || ran(f, `commands_${command}`)),
         'the trace saw the command',
       );
       assertNone(files, NEVER, args[0] ?? '');

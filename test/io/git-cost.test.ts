@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { GIT_HARDENING, gitArgv, gitEnv, readsObjectsOnly, runGit } from '../../src/io/git.js';
+import { refTree } from '../../src/io/infra-tree.js';
 
 // Issue 23: a command that only reads objects and refs skips the `git config` read of the filter drivers
 // (a dry run made 8 such spawns); anything that touches a work tree keeps the full hardening (issue 21).
@@ -89,5 +90,14 @@ describe('git: what a read-only command costs', () => {
     );
     const ran = await fs.readFile(marker, 'utf8').catch(() => '');
     assert.equal(ran, '', `the planted filter ran: ${ran}`);
+  });
+
+  it("a commit's tree reads each file once: the run policy and the dry run share one read", async () => {
+    const tree = await refTree(repo, ['nope', 'main']);
+    assert.ok(tree, 'main resolves');
+    const first = tree.read('Dockerfile');
+    assert.equal(tree.read('Dockerfile'), first, 'the second read is the first one');
+    assert.equal(await first, 'stored bytes\n');
+    assert.equal(await tree.read('missing'), undefined);
   });
 });

@@ -1,5 +1,6 @@
 import { PHASES, flagSkip, type Phase, type PhaseStatus } from '../../core/phases.js';
 import { loadConfig } from '../../io/config.js';
+import type { Tree } from '../../io/infra-tree.js';
 import { writeSkillResult } from '../../io/skill-result.js';
 import type { Command } from '../args.js';
 import { dryRunLines } from '../dry-run.js';
@@ -9,10 +10,12 @@ import { newRunId } from '../run-id.js';
 export async function dryRun(
   cmd: Extract<Command, { kind: 'run' }>,
   out: (line: string) => void,
+  /** origin/<ref>'s tree, already read by the run policy (cli/pin-policy.ts). */
+  tree?: Tree,
 ): Promise<number> {
   const config = loadConfig(); // cheap, and keeps this function usable on its own
   const runId = newRunId();
-  for (const line of await dryRunLines(config, runId, cmd.req)) out(line);
+  for (const line of await dryRunLines(config, runId, cmd.req, tree)) out(line);
   const phases = Object.fromEntries(
     PHASES.map((p) => [p, flagSkip(p, cmd.req.flags) ?? 'pending']),
   ) as Record<Phase, PhaseStatus>;
