@@ -38,6 +38,10 @@ export async function main(argv: string[]): Promise<number> {
 if (process.argv[1] && fileURLToPath(import.meta.url) === fs.realpathSync(process.argv[1])) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
-    () => process.exit(1),
+    (err: unknown) => {
+      // cli/main.ts reports every error it meets; this is one it could not (its own modules failed to load).
+      process.stderr.write(`redeploy: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
   );
 }
