@@ -94,6 +94,27 @@ export function phaseLogFile(config: Config, runId: string, phase: Phase): strin
   return path.join(config.logDir, runId, `${phase}.log`);
 }
 
+/** The phase's masker: the secrets hidden, the configuration-derived strings shown as they are (see createMasker). */
+function phaseMasker(
+  config: Config,
+  runId: string,
+  ticket: string | undefined,
+  secrets: ReturnType<typeof secretValues>,
+): Masker {
+  const protect = [
+    config.omniHome,
+    config.worktreeRoot,
+    config.envFile,
+    config.stateDir,
+    config.logDir,
+    config.deployRoot,
+    config.skillResultsDir,
+    runId,
+    ...(ticket ? [ticket, worktreePathFor(config.worktreeRoot, ticket)] : []),
+  ];
+  return createMasker(secrets, protect);
+}
+
 /**
  * Runs a phase's body with its context (configuration, env file, masker, log, heartbeats); turns what
  * it throws into a masked ApplicationFailure with the log tail, and what it returns into its details.
@@ -115,19 +136,7 @@ export async function withPhase<P extends Phase>(
     const base = stringEnv(deps.baseEnv ?? process.env);
     const envFile = await readEnvFile(config.envFile, base);
     const env = { ...base, ...envFile.vars };
-    // Configuration-derived strings are shown as they are: see createMasker.
-    const protect = [
-      config.omniHome,
-      config.worktreeRoot,
-      config.envFile,
-      config.stateDir,
-      config.logDir,
-      config.deployRoot,
-      config.skillResultsDir,
-      runId,
-      ...(opts.ticket ? [opts.ticket, worktreePathFor(config.worktreeRoot, opts.ticket)] : []),
-    ];
-    mask = createMasker(secretValues(envFile.vars, base), protect);
+    mask = phaseMasker(config, runId, opts.ticket, secretValues(envFile.vars, base));
     const activity = Context.current();
     const logFile = logName
       ? path.join(config.logDir, runId, `${logName}.log`)

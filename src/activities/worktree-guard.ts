@@ -234,6 +234,31 @@ export async function resolveCommit(
   return r.exitCode === 0 ? r.stdout.trim() : undefined;
 }
 
+/** `diff-tree -z --name-status` against HEAD as changed files; a Dockerfile differing only in pins is redeploy's own edit. */
+async function changesVsHead(
+  ctx: PhaseContext,
+  wt: string,
+  raw: string,
+  dockerfile: string,
+): Promise<{ changedFiles: string[]; pinsEdited: boolean }> {
+  const changedFiles: string[] = [];
+  let pinsEdited = false;
+  const fields = raw.split('\0').filter((f) => f !== '');
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const code = fields[i] ?? '?';
+    const file = fields[i + 1] ?? '';
+    if (file === DOCKERFILE_REL && code === 'M') {
+      const show = await git(ctx, ['-C', wt, 'show', `HEAD:${DOCKERFILE_REL}`], wt);
+      if (show.exitCode === 0 && onlyPinsDiffer(show.raw, dockerfile)) {
+        pinsEdited = true;
+        continue;
+      }
+    }
+    changedFiles.push(`${code} ${file}`);
+  }
+  return { changedFiles, pinsEdited };
+}
+
 /** Everything in the worktree that is not `origin/<ref>` plus redeploy's own pin edits. */
 export async function worktreeChanges(ctx: PhaseContext, wt: string, ref: string): Promise<WorktreeChanges> {
   const fail = (what: string, r: GitResult): never => {
@@ -280,19 +305,9 @@ export async function worktreeChanges(ctx: PhaseContext, wt: string, ref: string
       wt,
     );
     if (diff.exitCode !== 0) fail('git diff-tree', diff);
-    const fields = diff.raw.split('\0').filter((f) => f !== '');
-    for (let i = 0; i + 1 < fields.length; i += 2) {
-      const code = fields[i] ?? '?';
-      const file = fields[i + 1] ?? '';
-      if (file === DOCKERFILE_REL && code === 'M') {
-        const show = await git(ctx, ['-C', wt, 'show', `HEAD:${DOCKERFILE_REL}`], wt);
-        if (show.exitCode === 0 && onlyPinsDiffer(show.raw, dockerfile)) {
-          pinsEdited = true;
-          continue;
-        }
-      }
-      changedFiles.push(`${code} ${file}`);
-    }
+    const vsHead = await changesVsHead(ctx, wt, diff.raw, dockerfile);
+    changedFiles.push(...vsHead.changedFiles);
+    pinsEdited = vsHead.pinsEdited;
     // Untracked files: only the repository's own (tracked, hence checked) .gitignore files excuse one —
     // not `.git/info/exclude` or a global excludes file, which anyone with the home directory can write.
     const others = await git(

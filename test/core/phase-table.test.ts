@@ -6,6 +6,8 @@ import { initState, markPhase, renderDetails, type PhaseRecords } from '../../sr
 import { summaryLines } from '../../src/core/summary.js';
 import { rollbackPlan, startRollback } from '../../src/core/run.js';
 import { SAMPLE_INPUT } from '../support/state.js';
+import { WORKFLOW_TYPE } from '../../src/core/messages.js';
+import { redeploy } from '../../src/workflows/index.js';
 
 /** Issue 22 item 1: the rows drive the initial state, the state-file schema, --resume and the views. */
 
@@ -32,6 +34,10 @@ const allPending = () =>
   Object.fromEntries(PHASES.map((p) => [p, { status: 'pending' }])) as unknown as PhaseRecords;
 
 describe('the phase table as the single source (core/phases.ts rows)', () => {
+  it('names the workflow type as the workflow function is named (the CLI starts runs by that name)', () => {
+    assert.equal(WORKFLOW_TYPE, redeploy.name);
+  });
+
   it('lists the phases in the rows’ order', () => {
     assert.deepEqual(PHASES, Object.keys(PHASE));
     // The original eight keep the order the legacy state file and every recorded history have.

@@ -1,10 +1,11 @@
 import { REDEPLOY_PHASE } from '../../core/messages.js';
-import { workflowFunction, type Context } from './shared.js';
+import type { Context } from './shared.js';
+import { WORKFLOW_TYPE } from '../../core/messages.js';
 
 /** `redeploy list`: the 20 most recent runs with their status and RedeployPhase. */
 export async function list(ctx: Context, json: boolean): Promise<number> {
   const rows: { run_id: string; status: string; phase: string; started: string }[] = [];
-  const query = `WorkflowType = '${(await workflowFunction()).name}'`;
+  const query = `WorkflowType = '${WORKFLOW_TYPE}'`;
   for await (const wf of ctx.client.workflow.list({ query, pageSize: 20 })) {
     const phase = wf.typedSearchAttributes.get(REDEPLOY_PHASE) ?? '';
     rows.push({

@@ -6,6 +6,7 @@ import { formatIssues, inputSchema } from '../../core/schemas.js';
 import { busyMessage, targetLockId } from '../../core/target-lock.js';
 import { targetOf, taskQueueFor } from '../../core/task-queue.js';
 import type { redeploy } from '../../workflows/index.js';
+import { WORKFLOW_TYPE } from '../../core/messages.js';
 import type { Config } from '../../io/config.js';
 import { workflowUrl } from '../../io/temporal.js';
 import { prog } from '../../io/invocation.js';
@@ -32,13 +33,6 @@ export interface Context {
 /** The task queue of a run on `target` (or the default host) under this configuration. */
 export const runTaskQueue = (ctx: Context, target: string | undefined | null): string =>
   taskQueueFor(ctx.config.taskQueue, target);
-
-/**
- * The workflow function, whose name is the workflow type. Loaded only by the commands that start or list
- * runs: the workflow module and its imports cost ~40 ms of start-up the other commands need not pay.
- */
-export const workflowFunction = async (): Promise<typeof redeploy> =>
-  (await import('../../workflows/index.js')).redeploy;
 
 export const operator = (): string => `${os.userInfo().username}@${os.hostname()}`;
 
@@ -144,7 +138,8 @@ export async function launch(
       return 1;
     }
   }
-  const handle = await ctx.client.workflow.start(await workflowFunction(), {
+  // By type name: the CLI never loads the workflow code (its import graph costs start-up).
+  const handle = await ctx.client.workflow.start<typeof redeploy>(WORKFLOW_TYPE, {
     workflowId: input.runId,
     taskQueue,
     args: [input],
