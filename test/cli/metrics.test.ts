@@ -171,11 +171,12 @@ describe('redeploy worker --metrics', { concurrency: 1 }, () => {
     const address = `127.0.0.1:${await freePort()}`;
     const worker = startWorker(h.vars, ['--metrics', address]);
     try {
-      const lines = await until('the endpoint', () => scrape(address));
-      assert.ok(
-        lines.some((l) => l.startsWith('temporal_')),
-        lines.join('\n'),
-      );
+      // The endpoint may answer before the SDK has recorded a metric (an empty page): wait for one.
+      const lines = await until('the SDK metrics', async () => {
+        const page = await scrape(address);
+        return page.some((l) => l.startsWith('temporal_')) ? page : undefined;
+      });
+      assert.ok(lines.some((l) => l.startsWith('temporal_')));
     } finally {
       worker.kill('SIGTERM');
       await worker;
