@@ -50,10 +50,8 @@ export async function refTree(
     // read the deploy script).
     const read = new Map<string, Promise<string | undefined>>();
     const show = async (rel: string) => {
-      const s = await runGit(['-C', clone, 'show', `${commit}:${rel}`], {
-        maxBuffer: MAX_FILE,
-        untrustedDirs,
-      });
+      // The same environment as the rev-parse above (a phase's, when one was given), bounded in size.
+      const s = await runGit(['-C', clone, 'show', `${commit}:${rel}`], { ...opts, maxBuffer: MAX_FILE });
       return s.exitCode === 0 ? s.stdout : undefined;
     };
     return {
