@@ -16,6 +16,7 @@ import {
   progress,
   sleepingGroup,
   spawnWorkerProcess,
+  VERSIONS,
   waitForState,
   waitingOn,
 } from '../support/harness.js';
@@ -165,6 +166,16 @@ describe('durability', { concurrency: 1 }, () => {
       assert.equal(
         (await execa('git', ['-C', wt, 'branch', '--show-current'], { env: h.sb.env })).stdout,
         state.worktree_ticket,
+      );
+      // What was deployed: origin's commit, with the requested pins.
+      const rev = async (r: string) =>
+        (await execa('git', ['-C', wt, 'rev-parse', r], { env: h.sb.env })).stdout.trim();
+      assert.equal(await rev('HEAD'), await rev('refs/remotes/origin/main'), 'the worktree is origin/main');
+      const deployed = await h.sb.deployedPins();
+      assert.deepEqual(
+        Object.keys(VERSIONS).map((k) => deployed[k]),
+        Object.values(VERSIONS),
+        'the requested versions were deployed',
       );
     } finally {
       await origin.close();
