@@ -19,8 +19,14 @@ import { mirrorSinks } from './io/mirror-sink.js';
 import { METRICS_ENV, installMetrics, metricsAddress, phaseMetrics, watchDecisions } from './io/metrics.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.js', import.meta.url));
-/** Bundled with the workflows: counts how runs end (`redeploy_runs_total`); emits metrics only. */
-export const WORKFLOW_INTERCEPTORS = [fileURLToPath(new URL('./workflows/metrics.js', import.meta.url))];
+/**
+ * Bundled with the workflows: counts how runs end (`redeploy_runs_total`; emits metrics only), and shows a
+ * run's state once per activation (workflows/conclude.ts).
+ */
+export const WORKFLOW_INTERCEPTORS = [
+  fileURLToPath(new URL('./workflows/metrics.js', import.meta.url)),
+  fileURLToPath(new URL('./workflows/conclude.js', import.meta.url)),
+];
 /** Written by `npm run build`; start-up drops from ~0.9 s (bundling) to ~0.1 s when it is present. */
 export const PREBUILT_BUNDLE = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
 

@@ -31,6 +31,7 @@ import {
 import { alertSummary } from '../core/summary.js';
 import type { Versions } from '../core/versions.js';
 import { phaseFailure, refusal } from './failure.js';
+import { atActivationEnd } from './conclude.js';
 import { mirrorState } from './mirror.js';
 import { DECISION_TIMEOUT_MS } from '../core/defaults.js';
 import { acts } from './options.js';
@@ -105,9 +106,9 @@ export class RedeployRun {
   private publish(): void {
     const state = this.state;
     touch(state);
-    setCurrentDetails(renderDetails(state));
-    // The host's state file and skill result, written by the worker (a sink: no history event).
-    mirrorState(state, this.input.skillContext);
+    // The details and the host's mirror show the activation's last state, once, at its end (neither is
+    // a history event: workflows/conclude.ts).
+    atActivationEnd(this.show);
     // `DEPLOY waiting` while a decision is awaited: a new upsert, so histories recorded before it
     // (no marker) replay with the plain phase name.
     const waiting = state.status === 'waiting_for_decision' && patched(WAITING_LABEL_PATCH);
@@ -148,6 +149,12 @@ export class RedeployRun {
       log.warn('failure notification not sent', { kind, error: phaseFailure('the message', err).message });
     }
   }
+
+  /** The Web UI's current details, and the host's state file and skill result (a sink, written by the worker). */
+  private readonly show = (): void => {
+    setCurrentDetails(renderDetails(this.state));
+    mirrorState(this.state, this.input.skillContext);
+  };
 
   /** The run's failure, once the state is final: its message is the state's error, its details the state. */
   private fail(type: string): ApplicationFailure {
