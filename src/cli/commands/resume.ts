@@ -1,4 +1,3 @@
-import { decideRunPolicy, withPolicy } from '../pin-policy.js';
 import { contextId } from '../../io/skill-result.js';
 import { isPinPolicy } from '../../core/pin-policy.js';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
@@ -210,6 +209,8 @@ export async function resume(ctx: Context, cmd: ResumeCommand): Promise<number> 
   }
   const input = resumeInput(ctx, cmd, prev);
   // The same refusals as a new run, before anything starts (exit 2): a promoted lane only admits, from main.
+  // Loaded here: only a closed run reads git (with execa); a waiting run's retry does not pay for it.
+  const { decideRunPolicy, withPolicy } = await import('../pin-policy.js');
   const policy = await decideRunPolicy(ctx.config, {
     flags: input.flags,
     ref: input.ref,
