@@ -3,6 +3,7 @@
 // loads (issue 23: they cost node's start and little more); every other command loads cli/main.js, which
 // in turn loads only what that command needs.
 import fs from 'node:fs';
+import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { packageVersion, USAGE } from './cli/usage.js';
 
@@ -29,6 +30,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${only === '--version' ? packageVersion() : USAGE}\n`);
     return 0;
   }
+  // Loading the CLI and the Temporal SDK allocates ~25 MB in a few hundred ms: with the default growth
+  // of the young generation that is ~11 scavenges and a full mark-compact; growing it faster (up to the
+  // same maximum) halves the GC time of a command's start (issue 23). Read by V8 at each resize.
+  v8.setFlagsFromString('--semi-space-growth-factor=8');
   const cli = (
     bundled() ? await import(BUNDLE.href) : await import('./cli/main.js')
   ) as typeof import('./cli/main.js');

@@ -1,7 +1,13 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+// @temporalio/client re-exports these from @temporalio/common: importing that too costs the CLI's start.
+import {
+  ApplicationFailure,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  defaultPayloadConverter,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { parseRunState, runStateOrUndefined } from '../core/parse-state.js';
 import { CliError } from '../core/errors.js';
 import { isActive, type RedeployState } from '../core/state.js';

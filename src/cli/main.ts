@@ -10,6 +10,7 @@ import { terminalSafe } from './terminal-text.js';
 import { invocationOf, setProgram } from '../io/invocation.js';
 import { packageVersion, USAGE } from './usage.js';
 import type { Tree } from '../io/infra-tree.js';
+import type { Client } from '@temporalio/client';
 
 /** Commands that only read a run: they register no worker (issue 20). */
 const READ_ONLY = new Set(['status', 'report', 'list', 'watch']);
@@ -117,16 +118,46 @@ function onDetachSignals(err: Out): Detach {
   return { signal: ac.signal, exitFor, remove };
 }
 
+type TemporalCommand = Exclude<Command, { kind: 'help' | 'version' | 'worker' | 'server' }>;
+
+/**
+ * What a command that talks to Temporal needs before it can act: the Temporal client and the command's
+ * modules loaded and, with an address configured, the connection. Started before the run policy's checks
+ * (issue 23): loading and connecting then overlap the git reads. Nothing is started on the server until
+ * the checks pass; a refusal discards this (the connection is closed, its error never shown).
+ */
+interface Early {
+  temporal: Promise<typeof import('../io/temporal.js')>;
+  commands: Promise<typeof import('./commands/index.js')>;
+  /** Only with a configured address: the embedded mode may have to start its server first. */
+  client: Promise<Client> | undefined;
+  discard: () => void;
+}
+
+function early(cmd: TemporalCommand, config: Config): Early {
+  // Loaded only for these commands: --help and --dry-run never pay for the Temporal client.
+  const temporal = import('../io/temporal.js');
+  const commands = import('./commands/index.js').then(async (c) => {
+    await c.preload(cmd.kind);
+    return c;
+  });
+  const client = config.temporal.configured ? temporal.then((t) => t.connectClient(config)) : undefined;
+  // Awaited only after the checks: until then a failure must not count as unhandled.
+  for (const p of [temporal, commands, client]) p?.catch(() => undefined);
+  const discard = () => void client?.then((c) => c.connection.close()).catch(() => undefined);
+  return { temporal, commands, client, discard };
+}
+
 /** A command that talks to Temporal: the connection (and, where needed, a worker in this process), then dispatch. */
 async function connected(
-  cmd: Exclude<Command, { kind: 'help' | 'version' | 'worker' | 'server' }>,
+  cmd: TemporalCommand,
   config: Config,
   io: { out: Out; err: Out },
   detach: Detach,
+  ready: Early,
 ): Promise<number> {
-  // Loaded only now: --help and --dry-run never pay for the Temporal client.
-  const { connectClient } = await import('../io/temporal.js');
-  const commands = await import('./commands/index.js');
+  const { connectClient } = await ready.temporal;
+  const commands = await ready.commands;
   // Zero-setup: no address configured → the local dev server (started in the background if needed)
   // with its supervised background worker; a worker in this process only when none is there.
   const embedded = !config.temporal.configured;
@@ -136,7 +167,7 @@ async function connected(
     background = (await ensureEmbeddedServer(config, io.err)).worker;
     if (background && !READ_ONLY.has(cmd.kind)) checkBackgroundWorker(config);
   }
-  const client = await connectClient(config);
+  const client = await (ready.client ?? connectClient(config));
   // Read-only commands never poll a task queue: they read by query, describe and a closed run's result.
   const readOnly = READ_ONLY.has(cmd.kind);
   const local = embedded && !background && !readOnly ? await import('./local-worker.js') : undefined;
@@ -176,19 +207,26 @@ async function run(cmd: Command, out: Out, err: Out): Promise<number> {
     return 0;
   }
   const config = loadConfig();
-  const policyTree = cmd.kind === 'run' ? await decideRun(cmd, config, out) : undefined;
   if (cmd.kind === 'run' && cmd.dryRun) {
+    const policyTree = await decideRun(cmd, config, out);
     const { dryRun } = await import('./commands/dry-run.js');
     return await dryRun(cmd, out, policyTree);
   }
-  preflightDirs(dirsFor(config, cmd.kind));
+  const ready = cmd.kind === 'server' ? undefined : early(cmd, config);
+  try {
+    if (cmd.kind === 'run') await decideRun(cmd, config, out);
+    preflightDirs(dirsFor(config, cmd.kind));
+  } catch (e) {
+    ready?.discard();
+    throw e;
+  }
   const detach = onDetachSignals(err);
   try {
     if (cmd.kind === 'server') {
       const server = await import('./server.js');
       return cmd.stop ? await server.serverStop(config, out) : await server.serve(config, out, detach.signal);
     }
-    return await connected(cmd, config, { out, err }, detach);
+    return await connected(cmd, config, { out, err }, detach, ready as Early);
   } finally {
     detach.remove();
   }

@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { QueryDefinition, SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import type { Phase } from './details.js';
 import type { DecisionAction } from './phase-status.js';
 import type { DecisionPayload } from './run.js';
@@ -11,6 +11,18 @@ import type { QueueEntry } from './target-lock.js';
  */
 
 export type { DecisionPayload } from './run.js';
+
+/**
+ * What @temporalio/workflow's defineQuery/defineUpdate/defineSignal return (`{type, name}`), built here so
+ * that the CLI, which only sends these, does not load @temporalio/workflow (20–50 ms of its start, issue
+ * 23). test/core/messages.test.ts checks they equal the SDK's.
+ */
+const defineQuery = <Ret, Args extends unknown[] = []>(name: string) =>
+  ({ type: 'query', name }) as QueryDefinition<Ret, Args>;
+const defineUpdate = <Ret, Args extends unknown[] = []>(name: string) =>
+  ({ type: 'update', name }) as UpdateDefinition<Ret, Args>;
+const defineSignal = <Args extends unknown[] = []>(name: string) =>
+  ({ type: 'signal', name }) as SignalDefinition<Args>;
 
 export interface DecisionAck {
   accepted: true;

@@ -18,6 +18,12 @@ export class RunNotFound extends CliError {
 
 type ServerCommand = Exclude<Command, { kind: 'help' | 'version' | 'worker' | 'server' }>;
 
+/** Loads a command's module ahead of dispatch (cli/main.ts does it while the connection is made). */
+export async function preload(kind: ServerCommand['kind']): Promise<void> {
+  if (kind === 'run') await import('./run.js');
+  else if (kind === 'resume') await import('./resume.js');
+}
+
 /** Runs one of the commands that talk to Temporal; an unknown run id becomes RunNotFound. */
 export async function dispatch(ctx: Context, cmd: ServerCommand): Promise<number> {
   try {

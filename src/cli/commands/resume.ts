@@ -1,4 +1,3 @@
-import { decideRunPolicy, withPolicy } from '../pin-policy.js';
 import { contextId } from '../../io/skill-result.js';
 import { isPinPolicy } from '../../core/pin-policy.js';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
@@ -14,18 +13,9 @@ import { targetLockId } from '../../core/target-lock.js';
 import { decideUpdate } from '../../core/messages.js';
 import { workflowUrl } from '../../io/temporal.js';
 import { readStateFile, stateFilePath } from '../../io/state-file.js';
-import { mirrorState, queryState } from '../attach.js';
+import { finalState, mirrorState, queryState } from '../attach.js';
 import { UsageError, type Command } from '../args.js';
-import {
-  follow,
-  lastState,
-  launch,
-  operator,
-  reporterFor,
-  runHandle,
-  runTaskQueue,
-  type Context,
-} from './shared.js';
+import { follow, launch, operator, reporterFor, runHandle, runTaskQueue, type Context } from './shared.js';
 
 function sameVersions(a: Versions, b: Versions): boolean {
   const norm = (v: Versions) =>
@@ -47,9 +37,13 @@ function checkVersions(cmd: ResumeCommand, recorded: Versions): void {
   }
 }
 
-/** A run still running: retried if it waits for a decision, else attached to. */
-async function resumeRunning(ctx: Context, cmd: ResumeCommand, handle: WorkflowHandle): Promise<number> {
-  const state = await queryState(handle);
+/** A run still running (`state`: its progress, as just queried): retried if it waits for a decision, else attached to. */
+async function resumeRunning(
+  ctx: Context,
+  cmd: ResumeCommand,
+  handle: WorkflowHandle,
+  state: RedeployState | undefined,
+): Promise<number> {
   if (state) checkVersions(cmd, state.versions_requested);
   const reporter = reporterFor(ctx, cmd.json);
   reporter.started(cmd.runId, workflowUrl(ctx.config, cmd.runId));
@@ -125,16 +119,18 @@ function keptProof(cmd: ResumeCommand, prev: ParsedState | RedeployState): Redep
   return prev.proven;
 }
 
-/** The closed run's state: from Temporal, else (a run of the old skill) its state file. */
+/** The closed run's state (`queried`: its answer to the progress query): from Temporal, else (a run of the old skill) its state file. */
 async function closedState(
   ctx: Context,
   cmd: ResumeCommand,
   handle: WorkflowHandle,
   status: string | undefined,
+  queried: RedeployState | undefined,
 ): Promise<ParsedState | RedeployState | string> {
   if (status !== undefined) {
     return (
-      (await lastState(ctx, handle)) ??
+      queried ??
+      (await finalState(handle, ctx.config)) ??
       `Run ${cmd.runId} is ${status.toLowerCase()} and its state cannot be read (no worker, no ${stateFilePath(ctx.config.stateDir, cmd.runId)}); start a worker and retry.`
     );
   }
@@ -185,31 +181,36 @@ function resumeInput(ctx: Context, cmd: ResumeCommand, prev: ParsedState | Redep
  */
 export async function resume(ctx: Context, cmd: ResumeCommand): Promise<number> {
   const handle = runHandle(ctx, cmd.runId);
+  // The run's status and its progress, asked at once (issue 23: one round trip and one query fewer
+  // before a waiting run's retry). The describe's answer decides; its error comes first.
+  const [described, queried] = await Promise.allSettled([handle.describe(), queryState(handle)]);
   let status: string | undefined;
-  try {
-    status = (await handle.describe()).status.name;
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-  }
-  if (status === 'RUNNING' && (await queryState(handle))?.finished_at) {
+  if (described.status === 'fulfilled') status = described.value.status.name;
+  else if (!(described.reason instanceof WorkflowNotFoundError)) throw described.reason;
+  if (queried.status === 'rejected') throw queried.reason; // an answer that is not a run state
+  let state = queried.value;
+  if (status === 'RUNNING' && state?.finished_at) {
     // Its outcome is set and it is only sending its final message: resume the closed run it is about to be.
     await handle.result().catch(() => undefined);
     status = (await handle.describe()).status.name;
+    state = await queryState(handle); // its final state
   }
-  if (status === 'RUNNING') return resumeRunning(ctx, cmd, handle);
+  if (status === 'RUNNING') return resumeRunning(ctx, cmd, handle, state);
   if (status === 'COMPLETED') {
-    const state = await lastState(ctx, handle);
-    if (state) await mirrorState(ctx.config, state, true);
+    const final = state ?? (await finalState(handle, ctx.config));
+    if (final) await mirrorState(ctx.config, final, true);
     ctx.out(`Run ${cmd.runId} already completed; nothing to resume.`);
     return 0;
   }
-  const prev = await closedState(ctx, cmd, handle, status);
+  const prev = await closedState(ctx, cmd, handle, status, state);
   if (typeof prev === 'string') {
     ctx.out(prev);
     return 1;
   }
   const input = resumeInput(ctx, cmd, prev);
   // The same refusals as a new run, before anything starts (exit 2): a promoted lane only admits, from main.
+  // Loaded here: only a closed run reads git (with execa); a waiting run's retry does not pay for it.
+  const { decideRunPolicy, withPolicy } = await import('../pin-policy.js');
   const policy = await decideRunPolicy(ctx.config, {
     flags: input.flags,
     ref: input.ref,
