@@ -1,3 +1,4 @@
+/* global console -- a command-line tool */
 // Times each of the eight phase activities in-process (MockActivityEnvironment, no Temporal server), for
 // one or more builds side by side and the floor's activities (bench/floor/activities.mjs), interleaved per
 // repetition so a slow patch of the machine hits every side alike. Prints per-phase medians and, per build,
@@ -34,7 +35,11 @@ if (!dists.length) dists.push(path.join(REPO_ROOT, 'dist'));
 
 const median = (xs) => {
   const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+  return s.length
+    ? s.length % 2
+      ? s[(s.length - 1) / 2]
+      : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+    : NaN;
 };
 
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'phase-timing-'));
@@ -46,7 +51,8 @@ const { MockActivityEnvironment } = await import(
 const { DefaultLogger } = await import(
   pathToFileURL(path.join(REPO_ROOT, 'node_modules/@temporalio/worker/lib/index.js')).href
 );
-const floor = (await import(pathToFileURL(path.join(REPO_ROOT, 'bench/floor/activities.mjs')).href)).activities;
+const floor = (await import(pathToFileURL(path.join(REPO_ROOT, 'bench/floor/activities.mjs')).href))
+  .activities;
 
 const sb = await mods0.createSandbox();
 await sb.writeEnvFile({ ...mods0.DEFAULT_ENV, ...INFISICAL_VARS });
@@ -84,7 +90,8 @@ async function oursOnce(acts) {
     const marks = [];
     globalThis.__T = (w) => marks.push(`${w}+${(performance.now() - t0).toFixed(1)}`);
     const { ms, r } = await timed(() => mock().run(acts[phase], runId, ...args));
-    if (MARKS_PRINT && marks.length) process.stderr.write(`${phase}: ${marks.join(' ')} end+${ms.toFixed(1)}\n`);
+    if (MARKS_PRINT && marks.length)
+      process.stderr.write(`${phase}: ${marks.join(' ')} end+${ms.toFixed(1)}\n`);
     t[phase] = ms;
     return r;
   };
@@ -105,7 +112,11 @@ async function oursOnce(acts) {
   await run('infisical', { ticket, ref: 'main', baseCommit });
   await run('verify', {
     versions: VERSIONS,
-    against: { ref: 'main', commit: dep.details.deployed_commit, dockerfile_sha256: pu.details.dockerfile_sha256 },
+    against: {
+      ref: 'main',
+      commit: dep.details.deployed_commit,
+      dockerfile_sha256: pu.details.dockerfile_sha256,
+    },
     ticket,
   });
   await run('notify', {
@@ -142,7 +153,10 @@ async function floorOnce() {
 const samples = { floor: [] };
 for (const s of sides) samples[s.name] = [];
 for (let i = -1; i < runs; i++) {
-  const order = [{ name: 'floor', once: floorOnce }, ...sides.map((s) => ({ name: s.name, once: () => oursOnce(s.acts) }))];
+  const order = [
+    { name: 'floor', once: floorOnce },
+    ...sides.map((s) => ({ name: s.name, once: () => oursOnce(s.acts) })),
+  ];
   const k = Math.max(i, 0) % order.length;
   for (const side of [...order.slice(k), ...order.slice(0, k)]) {
     const t = await side.once();
@@ -151,7 +165,8 @@ for (let i = -1; i < runs; i++) {
   process.stderr.write(`rep ${i + 1}/${runs}\n`);
 }
 
-const row = (name, vals) => `${name.padEnd(28)}${vals.map((v) => String(Math.round(v)).padStart(10)).join('')}`;
+const row = (name, vals) =>
+  `${name.padEnd(28)}${vals.map((v) => String(Math.round(v)).padStart(10)).join('')}`;
 console.log(row('median ms', []) + PHASES.map((p) => p.padStart(10)).join('') + '   safety');
 for (const [name, ts] of Object.entries(samples)) {
   const safety =

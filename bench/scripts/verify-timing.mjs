@@ -1,3 +1,4 @@
+/* global console -- a command-line tool */
 // VERIFY in-process as bench/measures/verify.mjs runs it, for one or more builds interleaved: the median
 // ms of each, and of one bare docker stand-in call.   node bench/scripts/verify-timing.mjs [--runs N] DIST…
 import path from 'node:path';
@@ -34,12 +35,19 @@ const { DefaultLogger } = await import(
 const mods0 = await loadModules(dists[0]);
 const sb = await mods0.createSandbox({ initialDeployed: VERSIONS });
 const health = await startDelayedHealth(SERVICES, 300);
-const vars = { ...mods0.sandboxVars(sb, '127.0.0.1:1', 'vt'), REDEPLOY_HEALTH_ENDPOINTS: JSON.stringify(health.endpoints) };
+const vars = {
+  ...mods0.sandboxVars(sb, '127.0.0.1:1', 'vt'),
+  REDEPLOY_HEALTH_ENDPOINTS: JSON.stringify(health.endpoints),
+};
 const env = { ...sb.env, DOCKER_STANDIN_DELAY_MS: '400' };
 const sides = [];
 for (const d of dists) {
   const mods = d === dists[0] ? mods0 : await loadModules(d);
-  sides.push({ name: d, acts: mods.createActivities({ config: mods.loadConfig(vars), baseEnv: env }), ms: [] });
+  sides.push({
+    name: d,
+    acts: mods.createActivities({ config: mods.loadConfig(vars), baseEnv: env }),
+    ms: [],
+  });
 }
 const docker = [];
 for (let i = -1; i < runs; i++) {
@@ -56,10 +64,14 @@ for (let i = -1; i < runs; i++) {
     if (process.env.MARKS) console.log(marks.join(' '), `end+${(performance.now() - t0).toFixed(1)}`);
   }
   const t0 = performance.now();
-  await execa('docker', ['exec', 'omninode-runtime', 'uv', 'pip', 'show', 'omninode-claude'], { env, extendEnv: false });
+  await execa('docker', ['exec', 'omninode-runtime', 'uv', 'pip', 'show', 'omninode-claude'], {
+    env,
+    extendEnv: false,
+  });
   if (i >= 0) docker.push(performance.now() - t0);
 }
-for (const s of sides) console.log(`${s.name}: ${median(s.ms).toFixed(1)} ms  (${s.ms.map((x) => Math.round(x)).join(' ')})`);
+for (const s of sides)
+  console.log(`${s.name}: ${median(s.ms).toFixed(1)} ms  (${s.ms.map((x) => Math.round(x)).join(' ')})`);
 console.log(`docker call: ${median(docker).toFixed(1)} ms`);
 for (const s of sides.slice(1)) {
   const r = s.ms.map((x, i) => x / sides[0].ms[i]);
