@@ -15,12 +15,13 @@ import {
   type ActivityDeps,
   type PhaseContext,
 } from './context.js';
-import { DOCKERFILE_REL, infraClone, joinPath } from '../core/commands.js';
+import { infraClone, joinPath } from '../core/commands.js';
 import { DEV_LANE } from '../core/lanes.js';
 import { PROMOTED_REF, promotedLane } from '../core/pin-policy.js';
 import { readRegularFile } from '../io/safe-read.js';
 import { unrequestedPinChanges } from '../core/provenance.js';
 import {
+  fetchWhileLocating,
   git,
   pinsMismatch,
   requireWorktree,
@@ -63,9 +64,9 @@ const PRECONDITION_EXIT = 64;
  * What is about to be deployed must be `origin/<ref>` plus the requested pins, nothing else: checked
  * right before the script runs, whatever the state says (a resumed run, a worktree edited meanwhile).
  */
-async function preflight(ctx: PhaseContext, wt: string, opts: DeployInput) {
+async function preflight(ctx: PhaseContext, wt: string, opts: DeployInput, fetched: Promise<string>) {
   const ref = opts.ref ?? 'main';
-  const changes = await verifyAtOrigin(ctx, wt, ref, opts.baseCommit);
+  const changes = await verifyAtOrigin(ctx, wt, ref, opts.baseCommit, fetched);
   const ways = `Retry WORKTREE's checks with a new run (--worktree-ticket), or remove the worktree and resume.`;
   const sha = sha256(changes.dockerfile);
   if (opts.dockerfileSha256 && sha !== opts.dockerfileSha256) {
@@ -76,7 +77,6 @@ async function preflight(ctx: PhaseContext, wt: string, opts: DeployInput) {
     );
   }
   const expected = opts.expectPins;
-  const origin = await git(ctx, ['-C', wt, 'show', `HEAD:${DOCKERFILE_REL}`], wt);
   const wrong =
     expected === 'unchanged'
       ? changes.pinsEdited
@@ -86,7 +86,8 @@ async function preflight(ctx: PhaseContext, wt: string, opts: DeployInput) {
         ? [
             ...pinsMismatch(changes.dockerfile, expected),
             // A pin nobody asked for, edited by hand: not origin's, not requested.
-            ...unrequestedPinChanges(origin.raw, changes.dockerfile, Object.keys(expected)),
+            // HEAD's Dockerfile as stored, read by verifyAtOrigin (HEAD is the commit checked there).
+            ...unrequestedPinChanges(changes.headDockerfile ?? '', changes.dockerfile, Object.keys(expected)),
           ]
         : [];
   if (wrong.length > 0) {
@@ -236,8 +237,11 @@ export function makeDeploy(deps: ActivityDeps) {
       'DEPLOY',
       runId,
       async (ctx) => {
-        const wt = await requireWorktree(ctx, ticketOf(ctx, opts));
-        const checked = await preflight(ctx, wt, opts);
+        // origin is fetched (into the clone) while the worktree is located.
+        const { located: wt, fetched } = await fetchWhileLocating(ctx, opts.ref ?? 'main', () =>
+          requireWorktree(ctx, ticketOf(ctx, opts)),
+        );
+        const checked = await preflight(ctx, wt, opts, fetched);
         ctx.log(
           `[redeploy] deploying ${checked.commit} (Dockerfile SHA-256 ${checked.sha}) with ${checked.script}`,
         );

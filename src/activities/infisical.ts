@@ -1,7 +1,13 @@
 import type { PhaseResult } from '../core/run.js';
 import { infisicalCommand, type InfisicalScript } from '../core/commands.js';
 import { INFISICAL_SCRIPTS, infisicalRuns, planInfisical } from '../core/plan.js';
-import { requireWorktree, ticketOf, verifyAtOrigin, worktreeScript } from './worktree-guard.js';
+import {
+  fetchWhileLocating,
+  requireWorktree,
+  ticketOf,
+  verifyAtOrigin,
+  worktreeScript,
+} from './worktree-guard.js';
 import { describeExit, PhaseError, tailText, withPhase, type ActivityDeps } from './context.js';
 
 /**
@@ -24,9 +30,13 @@ export function makeInfisical(deps: ActivityDeps) {
           ctx.log('INFISICAL: INFISICAL_ADDR not set, skipping');
           return { status: 'skipped_no_infisical', details: {}, output: {} };
         }
-        const wt = await requireWorktree(ctx, ticketOf(ctx, opts));
+        const ref = opts.ref ?? 'main';
+        // origin is fetched (into the clone) while the worktree is located.
+        const { located: wt, fetched } = await fetchWhileLocating(ctx, ref, () =>
+          requireWorktree(ctx, ticketOf(ctx, opts)),
+        );
         // The seeding script runs as root from the worktree: the worktree must still be origin's.
-        await verifyAtOrigin(ctx, wt, opts.ref ?? 'main', opts.baseCommit);
+        await verifyAtOrigin(ctx, wt, ref, opts.baseCommit, fetched);
         // Only the worktree's own scripts run: a wrapper that resolves elsewhere is refused, not skipped.
         const present: InfisicalScript[] = [];
         for (const candidate of INFISICAL_SCRIPTS) {

@@ -117,13 +117,13 @@ export function probeHealth(url: string, signal: AbortSignal): Promise<HealthRes
  */
 export async function verifyTargets(
   ctx: PhaseContext,
-  ticket: string | undefined,
+  worktree: () => Promise<string | undefined>,
   lane: string | undefined,
 ): Promise<VerifyTargets> {
   const { config } = ctx;
   if (!targetsNeedTree(config)) return planVerifyTargets(config, null, '');
   // --verify-only has no worktree: the clone's checkout describes the running stack best.
-  const wt = ticket ? await locateWorktree(ctx, ticket) : undefined;
+  const wt = await worktree();
   const dir = wt ?? infraClone(config.omniHome);
   const facts = (await checkDeployNeeds(ctx, dirTree(dir), lane, { lenient: true })).lane;
   return planVerifyTargets(config, facts, dir);
@@ -175,11 +175,11 @@ async function checkVersions(
  */
 async function laneTree(
   ctx: PhaseContext,
-  ticket: string | undefined,
+  worktree: () => Promise<string | undefined>,
   lane: string | undefined,
   packages: string[],
 ): Promise<{ promoted: boolean; specifiers: Record<string, string> }> {
-  const wt = ticket ? await locateWorktree(ctx, ticket) : undefined;
+  const wt = await worktree();
   const tree = dirTree(wt ?? infraClone(ctx.config.omniHome));
   const [script, dockerfile] = await Promise.all([tree.read(DEPLOY_SCRIPT_REL), tree.read(DOCKERFILE_REL)]);
   return {
@@ -208,6 +208,7 @@ async function checkHealth(
   ctx: PhaseContext,
   endpoints: Record<string, string>,
   started: number,
+  signal: AbortSignal = ctx.signal,
 ): Promise<Record<string, HealthResult>> {
   const deadline = started + ctx.config.verifyTimeoutMs;
   const beat = setInterval(() => ctx.heartbeat('polling health endpoints'), 2000);
@@ -216,7 +217,7 @@ async function checkHealth(
     const entries = await Promise.all(
       Object.entries(endpoints).map(
         async ([name, url]) =>
-          [name, await pollHealth(url, deadline, started, ctx.signal, ctx.config.verifyRedirects)] as const,
+          [name, await pollHealth(url, deadline, started, signal, ctx.config.verifyRedirects)] as const,
       ),
     );
     health = Object.fromEntries(entries);
@@ -316,9 +317,13 @@ export function makeVerify(deps: ActivityDeps) {
       'VERIFY',
       runId,
       async (ctx) => {
+        // The worktree is located once for both reads below (each location is two git spawns).
+        let located: Promise<string | undefined> | undefined;
+        const worktree = () =>
+          (located ??= opts.ticket ? locateWorktree(ctx, opts.ticket) : Promise.resolve(undefined));
         const { endpoints, container, source } = await verifyTargets(
           ctx,
-          opts.ticket,
+          worktree,
           chosenLane(ctx, opts.lane),
         );
         ctx.log(`VERIFY: endpoints from ${source}; versions from container ${container}`);
@@ -327,10 +332,23 @@ export function makeVerify(deps: ActivityDeps) {
         // the two waits overlap. If it finds a problem it runs once more after health settles (a container
         // that was still restarting answers then).
         const earlyVersions = checkVersions(ctx, opts.versions, container);
-        const lane = chosenLane(ctx, opts.lane);
-        const tree = await laneTree(ctx, opts.ticket, lane, Object.keys(opts.versions));
         earlyVersions.catch(() => undefined); // awaited below; if health throws first, its rejection must not go unhandled
-        const health = await checkHealth(ctx, endpoints, started);
+        // Health polling starts at once too; the lane's tree is read meanwhile.
+        const stopPolling = new AbortController();
+        const polled = checkHealth(
+          ctx,
+          endpoints,
+          started,
+          AbortSignal.any([ctx.signal, stopPolling.signal]),
+        );
+        polled.catch(() => undefined); // awaited below, after the tree
+        const lane = chosenLane(ctx, opts.lane);
+        const tree = await laneTree(ctx, worktree, lane, Object.keys(opts.versions)).catch(async (err) => {
+          stopPolling.abort(); // nothing left running behind the failure
+          await Promise.allSettled([polled, earlyVersions]);
+          throw err;
+        });
+        const health = await polled;
         // Versions are reported even when health failed: the operator gets every problem at once.
         let versions = await earlyVersions;
         if (Object.values(versions).some((v) => !v.ok))

@@ -131,8 +131,11 @@ export async function locateWorktree(ctx: PhaseContext, ticket: string): Promise
       retryable: false,
     });
   const clone = infraClone(omniHome);
-  const cloneDir = await revParse(ctx, clone, ['--git-common-dir']);
-  const here = await revParse(ctx, wt, ['--git-common-dir', '--show-toplevel']);
+  // Two independent reads: run together (each is a git spawn).
+  const [cloneDir, here] = await Promise.all([
+    revParse(ctx, clone, ['--git-common-dir']),
+    revParse(ctx, wt, ['--git-common-dir', '--show-toplevel']),
+  ]);
   const [common, top] = here ?? [];
   const same = async (a: string | undefined, b: string | undefined) =>
     !!a && !!b && (await realpathOrNull(a)) === (await realpathOrNull(b));
@@ -223,6 +226,8 @@ export interface WorktreeChanges {
   /** Commits origin/<ref> has that HEAD lacks (an old but clean worktree). */
   behind: number;
   dockerfile: string;
+  /** HEAD's Dockerfile as stored (`git show <head>:docker/Dockerfile.runtime`); undefined if HEAD has none. */
+  headDockerfile: string | undefined;
 }
 
 export async function resolveCommit(
@@ -235,12 +240,11 @@ export async function resolveCommit(
 }
 
 /** `diff-tree -z --name-status` against HEAD as changed files; a Dockerfile differing only in pins is redeploy's own edit. */
-async function changesVsHead(
-  ctx: PhaseContext,
-  wt: string,
+function changesVsHead(
   raw: string,
   dockerfile: string,
-): Promise<{ changedFiles: string[]; pinsEdited: boolean }> {
+  headDockerfile: string | undefined,
+): { changedFiles: string[]; pinsEdited: boolean } {
   const changedFiles: string[] = [];
   let pinsEdited = false;
   const fields = raw.split('\0').filter((f) => f !== '');
@@ -248,8 +252,7 @@ async function changesVsHead(
     const code = fields[i] ?? '?';
     const file = fields[i + 1] ?? '';
     if (file === DOCKERFILE_REL && code === 'M') {
-      const show = await git(ctx, ['-C', wt, 'show', `HEAD:${DOCKERFILE_REL}`], wt);
-      if (show.exitCode === 0 && onlyPinsDiffer(show.raw, dockerfile)) {
+      if (headDockerfile !== undefined && onlyPinsDiffer(headDockerfile, dockerfile)) {
         pinsEdited = true;
         continue;
       }
@@ -259,8 +262,26 @@ async function changesVsHead(
   return { changedFiles, pinsEdited };
 }
 
-/** Everything in the worktree that is not `origin/<ref>` plus redeploy's own pin edits. */
-export async function worktreeChanges(ctx: PhaseContext, wt: string, ref: string): Promise<WorktreeChanges> {
+/** Waits for every promise (no git left running behind a failure), then throws the first rejection in order. */
+export async function allInOrder<T extends readonly unknown[]>(
+  promises: readonly [...{ [K in keyof T]: Promise<T[K]> }],
+): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+/**
+ * Everything in the worktree that is not `origin/<ref>` plus redeploy's own pin edits. `origin`: the
+ * commit of `origin/<ref>` when the caller has just resolved it (verifyAtOrigin, after its fetch; the
+ * worktree shares the clone's refs), or a promise of it — the local checks start meanwhile.
+ */
+export async function worktreeChanges(
+  ctx: PhaseContext,
+  wt: string,
+  ref: string,
+  origin?: Promise<string>,
+): Promise<WorktreeChanges> {
   const fail = (what: string, r: GitResult): never => {
     throw new PhaseError('WorktreeInvalid', `${what} failed in ${wt}: ${r.tail.join(' ')}`, {
       retryable: true,
@@ -269,59 +290,34 @@ export async function worktreeChanges(ctx: PhaseContext, wt: string, ref: string
   const head = await resolveCommit(ctx, wt, 'HEAD');
   if (!head)
     throw new PhaseError('WorktreeInvalid', `${wt} has no commit checked out (HEAD)`, { retryable: false });
-  const origin = await resolveCommit(ctx, wt, originRef(ref));
-  if (!origin)
-    throw new PhaseError(
-      'OriginRefMissing',
-      `origin/${ref} is not known in ${infraClone(ctx.config.omniHome)}; WORKTREE fetches it — retry WORKTREE, or check that origin has a branch '${ref}'`,
-      { retryable: false },
-    );
-  const log = await git(ctx, ['-C', wt, 'log', '--format=%h %s', `${origin}..HEAD`], wt);
-  if (log.exitCode !== 0) fail('git log', log);
-  const behind = await git(ctx, ['-C', wt, 'rev-list', '--count', `HEAD..${origin}`], wt);
-  if (behind.exitCode !== 0) fail('git rev-list', behind);
-  // Content, not the worktree's own index: its skip-worktree / assume-unchanged flags (or faked stat
-  // data) would hide an edited file from `git status`. A throwaway index is built from HEAD and the
-  // files on disk are hashed into it.
-  const tmpIndex = path.join(os.tmpdir(), `redeploy-index-${process.pid}-${randomBytes(6).toString('hex')}`);
-  const withIndex = { GIT_INDEX_FILE: tmpIndex };
-  const changedFiles: string[] = [];
-  let pinsEdited = false;
-  const dockerfile = await readDockerfile(wt);
-  try {
-    const steps: [string, string[]][] = [
-      ['git read-tree', ['-C', wt, 'read-tree', 'HEAD']],
-      ['git add -u', ['-C', wt, 'add', '-u']],
-    ];
-    for (const [what, args] of steps) {
-      const r = await git(ctx, args, wt, withIndex);
-      if (r.exitCode !== 0) fail(what, r);
-    }
-    const tree = await git(ctx, ['-C', wt, 'write-tree'], wt, withIndex);
-    if (tree.exitCode !== 0) fail('git write-tree', tree);
-    const diff = await git(
-      ctx,
-      ['-C', wt, 'diff-tree', '-r', '-z', '--no-renames', '--name-status', 'HEAD', tree.stdout],
-      wt,
-    );
-    if (diff.exitCode !== 0) fail('git diff-tree', diff);
-    const vsHead = await changesVsHead(ctx, wt, diff.raw, dockerfile);
-    changedFiles.push(...vsHead.changedFiles);
-    pinsEdited = vsHead.pinsEdited;
-    // Untracked files: only the repository's own (tracked, hence checked) .gitignore files excuse one —
-    // not `.git/info/exclude` or a global excludes file, which anyone with the home directory can write.
-    const others = await git(
-      ctx,
-      ['-C', wt, 'ls-files', '-z', '--others', '--exclude-per-directory=.gitignore'],
-      wt,
-      withIndex,
-    );
-    if (others.exitCode !== 0) fail('git ls-files', others);
-    for (const file of others.raw.split('\0').filter((f) => f !== '')) changedFiles.push(`?? ${file}`);
-  } finally {
-    await fs.rm(tmpIndex, { force: true });
-    await fs.rm(`${tmpIndex}.lock`, { force: true });
-  }
+  // What runs below reads the commit `head` names, not HEAD again: one commit throughout.
+  const local = localChanges(ctx, wt, head, fail);
+  local.catch(() => undefined); // awaited below, after the origin side
+  // HEAD against origin, as soon as origin's commit is known (after the fetch), beside the local checks.
+  const vsOrigin = (origin ?? resolveCommit(ctx, wt, originRef(ref))).then(async (originCommit) => {
+    if (!originCommit)
+      throw new PhaseError(
+        'OriginRefMissing',
+        `origin/${ref} is not known in ${infraClone(ctx.config.omniHome)}; WORKTREE fetches it — retry WORKTREE, or check that origin has a branch '${ref}'`,
+        { retryable: false },
+      );
+    const [log, behind] = await allInOrder([
+      // No signature check (log.showSignature in the clone's config would run its gpg.program).
+      git(
+        ctx,
+        ['-c', 'log.showSignature=false', '-C', wt, 'log', '--format=%h %s', `${originCommit}..${head}`],
+        wt,
+      ),
+      git(ctx, ['-C', wt, 'rev-list', '--count', `${head}..${originCommit}`], wt),
+    ] as const);
+    if (log.exitCode !== 0) fail('git log', log);
+    if (behind.exitCode !== 0) fail('git rev-list', behind);
+    return { log, behind };
+  });
+  const [{ log, behind }, { changedFiles, pinsEdited, dockerfile, headDockerfile }] = await allInOrder([
+    vsOrigin,
+    local,
+  ] as const);
   return {
     head,
     extraCommits: log.stdout.split('\n').filter((l) => l.trim() !== ''),
@@ -329,6 +325,75 @@ export async function worktreeChanges(ctx: PhaseContext, wt: string, ref: string
     pinsEdited,
     behind: Number(behind.stdout.trim()) || 0,
     dockerfile,
+    headDockerfile,
+  };
+}
+
+/**
+ * The worktree's files against commit `head`: changed, added or untracked files, and whether the
+ * Dockerfile differs from head's in pin specifiers only. Content, not the worktree's own index: its
+ * skip-worktree / assume-unchanged flags (or faked stat data) would hide an edited file from `git
+ * status`. A throwaway index is built from head and the files on disk are hashed into it.
+ */
+async function localChanges(
+  ctx: PhaseContext,
+  wt: string,
+  head: string,
+  fail: (what: string, r: GitResult) => never,
+): Promise<{
+  changedFiles: string[];
+  pinsEdited: boolean;
+  dockerfile: string;
+  headDockerfile: string | undefined;
+}> {
+  const headDockerfile = git(ctx, ['-C', wt, 'show', `${head}:${DOCKERFILE_REL}`], wt).then((r) =>
+    r.exitCode === 0 ? r.raw : undefined,
+  );
+  const dockerfile = readDockerfile(wt);
+  headDockerfile.catch(() => undefined);
+  dockerfile.catch(() => undefined);
+  const tmpIndex = path.join(os.tmpdir(), `redeploy-index-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const withIndex = { GIT_INDEX_FILE: tmpIndex };
+  const changedFiles: string[] = [];
+  let diff: GitResult;
+  try {
+    const steps: [string, string[]][] = [
+      ['git read-tree', ['-C', wt, 'read-tree', head]],
+      ['git add -u', ['-C', wt, 'add', '-u']],
+    ];
+    for (const [what, args] of steps) {
+      const r = await git(ctx, args, wt, withIndex);
+      if (r.exitCode !== 0) fail(what, r);
+    }
+    // The index (head plus the files on disk) against head, and the untracked files, together.
+    const [d, others] = await allInOrder([
+      git(
+        ctx,
+        ['-C', wt, 'diff-index', '--cached', '-z', '--no-renames', '--name-status', head],
+        wt,
+        withIndex,
+      ),
+      // Untracked files: only the repository's own (tracked, hence checked) .gitignore files excuse one —
+      // not `.git/info/exclude` or a global excludes file, which anyone with the home directory can write.
+      git(ctx, ['-C', wt, 'ls-files', '-z', '--others', '--exclude-per-directory=.gitignore'], wt, withIndex),
+    ] as const);
+    if (d.exitCode !== 0) fail('git diff-index', d);
+    if (others.exitCode !== 0) fail('git ls-files', others);
+    diff = d;
+    for (const file of others.raw.split('\0').filter((f) => f !== '')) changedFiles.push(`?? ${file}`);
+  } finally {
+    await fs.rm(tmpIndex, { force: true });
+    await fs.rm(`${tmpIndex}.lock`, { force: true });
+    await Promise.allSettled([headDockerfile, dockerfile]);
+  }
+  const [text, stored] = await allInOrder([dockerfile, headDockerfile] as const);
+  const vsHead = changesVsHead(diff.raw, text, stored);
+  return {
+    // Tracked changes first, then untracked: the order as always reported.
+    changedFiles: [...vsHead.changedFiles, ...changedFiles],
+    pinsEdited: vsHead.pinsEdited,
+    dockerfile: text,
+    headDockerfile: stored,
   };
 }
 
@@ -389,6 +454,26 @@ export async function fetchBase(ctx: PhaseContext, ref: string): Promise<string>
   return base;
 }
 
+/**
+ * fetchBase started before the worktree is located (DEPLOY, INFISICAL: the fetch touches only the clone),
+ * for verifyAtOrigin. `locate` failing waits for the fetch to end, so no git is left running.
+ */
+export async function fetchWhileLocating<T>(
+  ctx: PhaseContext,
+  ref: string,
+  locate: () => Promise<T>,
+): Promise<{ located: T; fetched: Promise<string> }> {
+  checkRef(ref);
+  const fetched = fetchBase(ctx, ref);
+  fetched.catch(() => undefined); // awaited by verifyAtOrigin
+  try {
+    return { located: await locate(), fetched };
+  } catch (err) {
+    await fetched.catch(() => undefined);
+    throw err;
+  }
+}
+
 /** Removes files the repository ignores (caches, a planted `.venv`): nothing but origin's files stays. */
 export async function removeIgnored(ctx: PhaseContext, wt: string): Promise<void> {
   const r = await git(ctx, ['-C', wt, 'clean', '-ffdX', '-q'], wt);
@@ -409,13 +494,21 @@ export async function verifyAtOrigin(
   wt: string,
   ref: string,
   baseCommit: string | null | undefined,
+  /** startFetch's promise, when the caller started the fetch before locating the worktree. */
+  fetched?: Promise<string>,
 ): Promise<WorktreeChanges> {
   checkRef(ref);
-  const tip = await fetchBase(ctx, ref);
-  const changes = await worktreeChanges(ctx, wt, ref);
+  // The fetch and the worktree's local checks run together; everything that compares with origin waits
+  // for the fetch, and a failed fetch is the error reported (as when it ran first).
+  const tip = fetched ?? fetchBase(ctx, ref);
+  tip.catch(() => undefined);
+  const changes = await worktreeChanges(ctx, wt, ref, tip).catch(async (err: unknown) => {
+    await tip; // the fetch's own failure first
+    throw err;
+  });
   if (changes.extraCommits.length > 0 || changes.changedFiles.length > 0)
     throw modifiedWorktreeError(ctx, wt, ref, changes);
-  const expected = baseCommit ?? tip;
+  const expected = baseCommit ?? (await tip);
   if (changes.head !== expected) {
     throw new PhaseError(
       'WorktreeNotAtBase',

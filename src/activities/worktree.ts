@@ -20,6 +20,7 @@ import {
   type PhaseContext,
 } from './context.js';
 import {
+  allInOrder,
   checkRef,
   checkTicket,
   fetchBase,
@@ -88,12 +89,17 @@ export function makeWorktree(deps: ActivityDeps) {
           });
         }
         const base = await fetchBase(ctx, ref);
-        const url = await git(ctx, ['-C', clone, 'remote', 'get-url', 'origin'], omniHome);
+        // Independent reads, together: origin's URL, its default branch, what is at the worktree's place.
+        const [url, warning, existing] = await allInOrder([
+          git(ctx, ['-C', clone, 'remote', 'get-url', 'origin'], omniHome),
+          defaultBranchWarning(ctx, ref),
+          locateWorktree(ctx, opts.ticket),
+        ] as const);
         const provenance = {
           ref,
           base_commit: base,
           origin_url: url.exitCode === 0 ? displayUrl(url.stdout.trim()) : null,
-          ...(await defaultBranchWarning(ctx, ref)),
+          ...warning,
         };
         const place: Place = {
           ticket: opts.ticket,
@@ -103,7 +109,6 @@ export function makeWorktree(deps: ActivityDeps) {
           path: worktreePathFor(worktreeRoot, opts.ticket),
           base,
         };
-        const existing = await locateWorktree(ctx, opts.ticket);
         const made = existing ? await reuseWorktree(ctx, place) : await addWorktree(ctx, place);
         // The details' order as always recorded: what was found, where it came from, what a reuse did.
         return { details: { ...made.found, ...provenance, ...made.reuse }, output: {} };
@@ -126,7 +131,8 @@ async function reuseWorktree(ctx: PhaseContext, w: Place) {
       { retryable: false, details: { path, branch } },
     );
   }
-  const changes = await worktreeChanges(ctx, path, ref);
+  // origin/<ref> is the commit just fetched: not read again.
+  const changes = await worktreeChanges(ctx, path, ref, Promise.resolve(base));
   if (changes.extraCommits.length > 0 || changes.changedFiles.length > 0)
     throw modifiedWorktreeError(ctx, path, ref, changes);
   const found = pinsFound(changes.dockerfile, w.versions);
@@ -169,10 +175,13 @@ async function addWorktree(ctx: PhaseContext, w: Place) {
   const { path, ref, base, clone } = w;
   const { omniHome, worktreeRoot } = ctx.config;
   // A directory deleted by hand leaves its registration behind, and `worktree add` would refuse the path.
-  await git(ctx, ['-C', clone, 'worktree', 'prune'], omniHome);
   // An attempt interrupted after `worktree add -b` leaves the branch at the base: attach it. A branch
-  // anywhere else is someone's older work, and deploying on top of it would be wrong.
-  const branchAt = await resolveCommit(ctx, clone, `refs/heads/${w.ticket}`);
+  // anywhere else is someone's older work, and deploying on top of it would be wrong. (Independent of the
+  // prune: read meanwhile.)
+  const [, branchAt] = await allInOrder([
+    git(ctx, ['-C', clone, 'worktree', 'prune'], omniHome),
+    resolveCommit(ctx, clone, `refs/heads/${w.ticket}`),
+  ] as const);
   if (branchAt !== undefined && branchAt !== base) {
     throw new PhaseError(
       'BranchExists',
@@ -194,9 +203,13 @@ async function addWorktree(ctx: PhaseContext, w: Place) {
     );
   }
   // What was checked out is exactly what was fetched (a hook could have moved it).
-  await locateWorktree(ctx, w.ticket);
-  await expectHead(ctx, path, base);
-  return { found: { path, reused: false, ...pinsFound(await readDockerfile(path), w.versions) }, reuse: {} };
+  // Checked together; the Dockerfile is read meanwhile but used only once both passed.
+  const [, , dockerfile] = await allInOrder([
+    locateWorktree(ctx, w.ticket),
+    expectHead(ctx, path, base),
+    readDockerfile(path),
+  ] as const);
+  return { found: { path, reused: false, ...pinsFound(dockerfile, w.versions) }, reuse: {} };
 }
 
 /**

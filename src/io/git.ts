@@ -105,8 +105,33 @@ const READ_ONLY_OPTIONS: Record<string, readonly string[]> = {
 /** Options above that take the next argument as their value. */
 const TAKES_VALUE = new Set(['--match', '--points-at']);
 
-function allowedOption(sub: string, arg: string): boolean {
-  const allowed = READ_ONLY_OPTIONS[sub] ?? [];
+/**
+ * Subcommands that write no work-tree file and read none's content, so no filter driver can run either
+ * (issue 23: the worktree checks before each script made a `git config` spawn per call): history and
+ * counts (`log`, `rev-list` print no diff with these options), a throwaway index filled from a tree
+ * (`read-tree` without `-u`/`-m`: the work tree is untouched), that index against a tree (`diff-index`
+ * only with `--cached`: without it git would hash work-tree files, through the clean filter), names of
+ * untracked files (`ls-files`: a directory listing), the worktree's branch, `remote get-url`, `ls-remote`,
+ * `worktree prune` and `clean -ffdX` (removes ignored files by name). Same exact-option rule as
+ * READ_ONLY_OPTIONS. `add`, `status`, `checkout`, `merge`, `fetch`, `worktree add` … keep the overrides.
+ */
+const NO_FILTER_OPTIONS: Record<string, readonly string[]> = {
+  log: ['--format=*'],
+  'rev-list': ['--count'],
+  'read-tree': [],
+  'diff-index': ['--cached', '-z', '--no-renames', '--name-status'],
+  'ls-files': ['-z', '--others', '--exclude-per-directory=*'],
+  branch: ['--show-current'],
+  // origin's URL, its advertised refs, a stale worktree registration removed: no file content at all.
+  remote: [],
+  'ls-remote': ['--symref'],
+  worktree: [],
+  // Removes untracked (here: ignored) files by name; never reads or converts a file's content.
+  clean: ['-ffdX', '-q'],
+};
+
+function allowedOption(sub: string, arg: string, table = READ_ONLY_OPTIONS): boolean {
+  const allowed = table[sub] ?? [];
   return allowed.some((o) => (o.endsWith('=*') ? arg.startsWith(o.slice(0, -1)) : arg === o));
 }
 
@@ -140,9 +165,35 @@ export function readsObjectsOnly(args: readonly string[]): boolean {
   return true;
 }
 
-/** argv for `git <args>` with the hardening (and, unless it only reads objects, the filter drivers emptied). */
+/**
+ * True when `args` can run no filter driver: readsObjectsOnly, or one of NO_FILTER_OPTIONS' subcommands
+ * with only its exact options (`diff-index` only with `--cached`, `branch` only as `--show-current`,
+ * `remote` only as `get-url NAME`, `worktree` only as `prune`).
+ */
+export function runsNoFilter(args: readonly string[]): boolean {
+  if (readsObjectsOnly(args)) return true;
+  let i = 0;
+  while (i < args.length && args[i]?.startsWith('-')) {
+    if (args[i] !== '-C' && args[i] !== '-c') return false;
+    i += 2;
+  }
+  const sub = args[i];
+  if (sub === undefined || !(sub in NO_FILTER_OPTIONS)) return false;
+  const rest = args.slice(i + 1);
+  for (const a of rest) {
+    if (a === '--') return false;
+    if (a.startsWith('-') && !allowedOption(sub, a, NO_FILTER_OPTIONS)) return false;
+  }
+  if (sub === 'diff-index') return rest.includes('--cached');
+  if (sub === 'branch') return rest.length === 1;
+  if (sub === 'remote') return rest.length === 2 && rest[0] === 'get-url';
+  if (sub === 'worktree') return rest.length === 1 && rest[0] === 'prune';
+  return true;
+}
+
+/** argv for `git <args>` with the hardening (and, unless it can run no filter, the filter drivers emptied). */
 export async function gitArgv(args: readonly string[], env: Record<string, string>): Promise<string[]> {
-  const filters = readsObjectsOnly(args) ? [] : await filterOverrides(repoOf(args), env);
+  const filters = runsNoFilter(args) ? [] : await filterOverrides(repoOf(args), env);
   return [...GIT_HARDENING, ...filters, ...args];
 }
 

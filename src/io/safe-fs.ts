@@ -95,7 +95,9 @@ function checkAncestor(dir: string, st: fs.Stats, variable: DirVariable): void {
 /** redeploy's own directory: a real directory, ours, writable by nobody else. */
 function checkOwned(dir: string, st: fs.Stats, variable: DirVariable): void {
   const me = euid();
-  const fixOwner = `Run \`chown ${me < 0 ? '' : userName(me)} ${dir} && chmod go-w ${dir}\` if its content is yours, or set ${variable} to a directory of your own`;
+  // Only when refusing: userName reads the user database (getpwuid), and this runs for every log line.
+  const fixOwner = () =>
+    `Run \`chown ${me < 0 ? '' : userName(me)} ${dir} && chmod go-w ${dir}\` if its content is yours, or set ${variable} to a directory of your own`;
   if (st.isSymbolicLink())
     throw new UnsafeDirError(
       dir,
@@ -108,7 +110,7 @@ function checkOwned(dir: string, st: fs.Stats, variable: DirVariable): void {
     throw new UnsafeDirError(
       dir,
       `it is owned by ${userName(st.uid)}, not by ${userName(me)} who runs redeploy`,
-      fixOwner,
+      fixOwner(),
     );
   if ((st.mode & 0o022) !== 0)
     throw new UnsafeDirError(

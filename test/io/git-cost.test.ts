@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { GIT_HARDENING, gitArgv, gitEnv, readsObjectsOnly, runGit } from '../../src/io/git.js';
+import { GIT_HARDENING, gitArgv, gitEnv, readsObjectsOnly, runGit, runsNoFilter } from '../../src/io/git.js';
 import { refTree } from '../../src/io/infra-tree.js';
 
 // Issue 23: a command that only reads objects and refs skips the `git config` read of the filter drivers
@@ -88,6 +88,90 @@ describe('git: what a read-only command costs', () => {
       (await runGit(['-C', repo, 'cat-file', '--filters', 'HEAD:Dockerfile'])).stdout,
       'stored bytes\n',
     );
+    const ran = await fs.readFile(marker, 'utf8').catch(() => '');
+    assert.equal(ran, '', `the planted filter ran: ${ran}`);
+  });
+
+  it('tells the commands that can run no filter (the worktree checks) from those that can', () => {
+    const sha = 'a'.repeat(40);
+    for (const args of [
+      ['-C', '/w', 'log', '--format=%h %s', `${sha}..${sha}`],
+      ['-c', 'log.showSignature=false', '-C', '/w', 'log', '--format=%h %s', `${sha}..HEAD`],
+      ['-C', '/w', 'rev-list', '--count', `HEAD..${sha}`],
+      ['-C', '/w', 'read-tree', sha],
+      ['-C', '/w', 'diff-index', '--cached', '-z', '--no-renames', '--name-status', sha],
+      ['-C', '/w', 'ls-files', '-z', '--others', '--exclude-per-directory=.gitignore'],
+      ['-C', '/w', 'branch', '--show-current'],
+      ['-C', '/r', 'remote', 'get-url', 'origin'],
+      ['-C', '/r', 'ls-remote', '--symref', 'origin', 'HEAD'],
+      ['-C', '/r', 'worktree', 'prune'],
+      ['-C', '/w', 'clean', '-ffdX', '-q'],
+      // and every object read
+      ['-C', '/r', 'show', 'abc123:docker/Dockerfile'],
+    ])
+      assert.equal(runsNoFilter(args), true, args.join(' '));
+    for (const args of [
+      // without --cached, diff-index hashes work-tree files (through the clean filter)
+      ['-C', '/w', 'diff-index', '-z', '--name-status', sha],
+      ['-C', '/w', 'diff-index', '--cached', '-p', sha],
+      ['-C', '/w', 'read-tree', '-u', '-m', sha],
+      ['-C', '/w', 'read-tree', '--reset', '-u', sha],
+      ['-C', '/w', 'log', '-p', 'HEAD'],
+      ['-C', '/w', 'log', '--textconv', 'HEAD'],
+      ['-C', '/w', 'log', '--ext-diff', 'HEAD'],
+      ['-C', '/w', 'log', '--format=%h', '--', 'a'],
+      ['-C', '/w', 'ls-files', '-m'],
+      ['-C', '/w', 'ls-files', '--modified', '-z'],
+      ['-C', '/w', 'branch', '-D', 'x'],
+      ['-C', '/w', 'branch'],
+      ['-C', '/r', 'remote', 'add', 'x', 'y'],
+      ['-C', '/r', 'remote', 'get-url'],
+      ['-C', '/r', 'worktree', 'add', '/w', 'main'],
+      ['-C', '/r', 'worktree', 'prune', '-v'],
+      ['-C', '/w', 'clean', '-ffdx'],
+      ['-C', '/w', 'add', '-u'],
+      ['-C', '/w', 'status', '--porcelain'],
+      ['-C', '/r', 'fetch', 'origin'],
+      ['-C', '/w', 'checkout', '--', 'Dockerfile'],
+      ['-C', '/w', 'merge', '--ff-only', sha],
+      ['--git-dir=/x', 'log', '--format=%h'],
+    ])
+      assert.equal(runsNoFilter(args), false, args.join(' '));
+  });
+
+  it('the worktree checks run no planted filter: a throwaway index read, hashed, compared, listed', async () => {
+    const index = path.join(dir, 'throwaway-index');
+    const own = { GIT_INDEX_FILE: index };
+    const head = (await runGit(['-C', repo, 'rev-parse', 'HEAD'])).stdout.trim();
+    await fs.writeFile(path.join(repo, 'Dockerfile'), 'stored bytes, edited\n');
+    await fs.writeFile(path.join(repo, 'untracked'), 'x\n');
+    try {
+      assert.equal((await runGit(['-C', repo, 'read-tree', head], { own })).exitCode, 0);
+      // `add -u` hashes work-tree files through the clean filter: it keeps the overrides, so none runs.
+      const add = await gitArgv(['-C', repo, 'add', '-u'], env());
+      assert.ok(add.includes('filter.evil.clean='), add.join(' '));
+      assert.equal((await runGit(['-C', repo, 'add', '-u'], { own })).exitCode, 0);
+      const diff = await runGit(
+        ['-C', repo, 'diff-index', '--cached', '-z', '--no-renames', '--name-status', head],
+        { own },
+      );
+      assert.equal(diff.stdout, 'M\0Dockerfile\0');
+      const others = await runGit(
+        ['-C', repo, 'ls-files', '-z', '--others', '--exclude-per-directory=.gitignore'],
+        { own },
+      );
+      assert.equal(others.stdout, 'untracked\0');
+      assert.equal((await runGit(['-C', repo, 'log', '--format=%h %s', `${head}..${head}`])).stdout, '');
+      assert.equal((await runGit(['-C', repo, 'rev-list', '--count', `${head}..${head}`])).stdout, '0\n');
+      assert.equal((await runGit(['-C', repo, 'clean', '-ffdX', '-q'])).exitCode, 0);
+      // What was hashed is the bytes on disk, not a filter's output.
+      const blob = (await runGit(['-C', repo, 'ls-files', '-s'], { own })).stdout.split(/\s+/)[1] ?? '';
+      assert.equal((await runGit(['-C', repo, 'cat-file', '-p', blob])).stdout, 'stored bytes, edited\n');
+    } finally {
+      await runGit(['-C', repo, 'checkout', '--', 'Dockerfile']);
+      await fs.rm(path.join(repo, 'untracked'), { force: true });
+      await fs.rm(index, { force: true });
+    }
     const ran = await fs.readFile(marker, 'utf8').catch(() => '');
     assert.equal(ran, '', `the planted filter ran: ${ran}`);
   });
