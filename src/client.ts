@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { packageVersion, USAGE } from './cli/usage.js';
 
-const BUNDLE = new URL('./cli-bundle/main.js', import.meta.url);
+const BUNDLE_DIR = new URL('./cli-bundle/', import.meta.url);
+const BUNDLE = new URL('main.cjs', BUNDLE_DIR);
 
 /**
  * The one-file build of the CLI (scripts/bundle-cli.mjs, part of `npm run build`): node then compiles a few
@@ -29,8 +30,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${only === '--version' ? packageVersion() : USAGE}\n`);
     return 0;
   }
+  // The bundle's scripts run with V8's code cache (bundle-loader.ts says why they are not modules).
   const cli = (
-    bundled() ? await import(BUNDLE.href) : await import('./cli/main.js')
+    bundled()
+      ? await (await import('./bundle-loader.js')).bundleLoader(BUNDLE_DIR).main()
+      : await import('./cli/main.js')
   ) as typeof import('./cli/main.js');
   return cli.main(argv);
 }
