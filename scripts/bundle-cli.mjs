@@ -1,11 +1,19 @@
 // Issue 23: the CLI in one file (plus a chunk per lazily loaded command), so that a command's start reads
 // and links a few files instead of ~300 ES modules (execa, zod, …: node's module loader was most of the
-// dry run's start). src/client.ts loads dist/src/cli-bundle/main.js when it is there, dist/src/cli/main.js
+// dry run's start). src/client.ts runs dist/src/cli-bundle/main.cjs when it is there, dist/src/cli/main.js
 // otherwise. Built from tsc's output (dist/), so no TypeScript loader is needed. `npm run build` runs it
 // before the workflow bundle: dist/workflow-bundle.js stays the last file written (the bench waits on it).
 // webpack comes with @temporalio/worker (which bundles the workflow code with it): no new dependency.
+//
+// The bundle is CommonJS-shaped scripts, not ES modules: src/bundle-loader.ts compiles them with V8's code
+// cache, which node 20 offers for scripts only. The cache is made here, after the bundle, by a training run
+// (a dry run in a throwaway directory): V8 caches what was compiled by then, so the functions a start
+// runs come compiled.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { execa } from 'execa';
 import webpack from 'webpack';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,6 +36,18 @@ const OWN_EXTERNAL = new Set([
 /** Packages left in node_modules: the Temporal SDK (native bridge, protobufs, and CommonJS reaching into @temporalio/common/lib) and Slack, loaded lazily. */
 const PACKAGE_EXTERNAL = /^@temporalio\/|^@slack\//;
 
+if (process.argv[2] === '--train') {
+  // The training run (a child of the build, in the environment set up below): a dry run through the
+  // loader, then each script's cache written beside it.
+  const { bundleLoader } = await import(pathToFileURL(path.join(SRC, 'bundle-loader.js')).href);
+  const loader = bundleLoader(pathToFileURL(`${OUT}/`));
+  const cli = await loader.main();
+  const code = await cli.main(['--versions', 'omninode-claude=0.4.0,omniintelligence=0.8.0', '--dry-run']);
+  if (code !== 0) throw new Error(`the training dry run exited ${code}`);
+  loader.writeCaches();
+  process.exit(0);
+}
+
 const config = {
   mode: 'production',
   target: 'node20',
@@ -35,37 +55,39 @@ const config = {
   entry: { main: path.join(SRC, 'cli/main.js') },
   output: {
     path: OUT,
-    filename: '[name].js',
-    // Named after the modules they hold (dist_src_cli_commands_decide_js.js …): readable in a module
+    filename: '[name].cjs',
+    // Named after the modules they hold (dist_src_cli_commands_decide_js.cjs …): readable in a module
     // trace, which test/cli/lazy-load.test.ts asserts on.
-    chunkFilename: '[name].js',
-    module: true,
-    chunkFormat: 'module',
-    library: { type: 'module' },
-    clean: false,
+    chunkFilename: '[name].cjs',
+    // Scripts for src/bundle-loader.ts: the chunks come through its `require`.
+    chunkFormat: 'commonjs',
+    chunkLoading: 'require',
+    library: { type: 'commonjs2' },
+    clean: true,
     // Written every time, even unchanged: client.ts runs the bundle only when it is newer than tsc's output.
     compareBeforeEmit: false,
   },
-  experiments: { outputModule: true },
-  externalsType: 'import',
   externalsPresets: { node: true },
+  // Loaded as ES modules, by the loader's import() (a vm.Script has none of its own), when first needed.
   externals: [
     ({ context, request }, callback) => {
-      if (PACKAGE_EXTERNAL.test(request)) return callback(null, request);
+      const imported = (specifier) => callback(null, `promise __bundleImport(${JSON.stringify(specifier)})`);
+      if (PACKAGE_EXTERNAL.test(request)) return imported(request);
       if (request.startsWith('.')) {
         const file = path.resolve(context, request);
-        if (OWN_EXTERNAL.has(file)) return callback(null, path.relative(OUT, file));
+        if (OWN_EXTERNAL.has(file)) return imported(path.relative(OUT, file));
       }
       callback();
     },
   ],
   module: {
     parser: {
-      // import.meta.url stays the bundle's own URL at run time: the modules that resolve files from it
-      // (cli/usage.ts, io/embedded.ts) sit one directory below dist/src/, as the bundle does.
-      // test/cli/lazy-load.test.ts checks --version and the supervisor's path from the bundle.
+      // import.meta.url stays the bundle's own URL at run time (as __bundleUrl, below): the modules that
+      // resolve files from it (cli/usage.ts, io/embedded.ts) sit one directory below dist/src/, as the
+      // bundle does. test/cli/lazy-load.test.ts checks --version and the supervisor's path from the bundle.
       javascript: { importMeta: false },
     },
+    rules: [{ test: /\.js$/, include: SRC, loader: path.join(REPO, 'scripts/bundle-import-meta.cjs') }],
   },
   optimization: {
     // Compressed (what webpack marks unused is dropped: less for node to compile, 3.20 → 3.04 × `node -e 0`
@@ -87,5 +109,51 @@ if (stats.hasErrors()) {
   process.exit(1);
 }
 if (stats.hasWarnings()) console.warn(stats.toString('errors-warnings'));
-const files = Object.keys(stats.compilation.assets);
-console.log(`CLI bundle: ${path.relative(REPO, OUT)}/ (${files.length} files)`);
+const files = Object.keys(stats.compilation.assets).filter((f) => f.endsWith('.cjs'));
+// A vm.Script can run neither: a leftover would fail only when its code runs.
+for (const f of files) {
+  const code = fs.readFileSync(path.join(OUT, f), 'utf8');
+  if (/\bimport\.meta\b|\bimport\(/.test(code))
+    throw new Error(`${f}: import.meta or import() left in the bundle`);
+}
+
+// The training run, in a throwaway directory: a clone with origin/main (so that the tree reads, the
+// Dockerfile and the pin diff run too), nothing configured, Temporal never reached.
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'redeploy-bundle-train-'));
+try {
+  const omni = path.join(tmp, 'omni_home');
+  const clone = path.join(omni, 'omnibase_infra');
+  fs.mkdirSync(path.join(clone, 'docker'), { recursive: true });
+  fs.writeFileSync(
+    path.join(clone, 'docker/Dockerfile.runtime'),
+    'RUN uv pip install --system \\\n    "omninode-claude>=0.3.0,<0.5.0" \\\n    omniintelligence==0.6.0\n',
+  );
+  const gitEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp };
+  const git = (...args) => execa('git', ['-C', clone, ...args], { env: gitEnv, extendEnv: false });
+  await git('init', '-q', '-b', 'main');
+  await git('add', '.');
+  await git('-c', 'user.name=build', '-c', 'user.email=build@localhost', 'commit', '-qm', 'training');
+  await git('update-ref', 'refs/remotes/origin/main', 'HEAD');
+  await execa(process.execPath, [fileURLToPath(import.meta.url), '--train'], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: tmp,
+      OMNI_HOME: omni,
+      REDEPLOY_WORKTREE_ROOT: path.join(tmp, 'worktrees'),
+      REDEPLOY_ENV_FILE: path.join(tmp, 'env'),
+      REDEPLOY_STATE_DIR: path.join(tmp, 'state'),
+      REDEPLOY_SKILL_RESULTS_DIR: path.join(tmp, 'skill-results'),
+      REDEPLOY_DEPLOY_ROOT: path.join(tmp, 'deploy'),
+      REDEPLOY_LOG_DIR: path.join(tmp, 'logs'),
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+    },
+    extendEnv: false,
+    stdin: 'ignore',
+  });
+} finally {
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+const cached = fs.readdirSync(OUT).filter((f) => f.endsWith('.v8cache')).length;
+console.log(
+  `CLI bundle: ${path.relative(REPO, OUT)}/ (${files.length} scripts, ${cached} with a code cache)`,
+);

@@ -7,7 +7,8 @@ import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { packageVersion, USAGE } from './cli/usage.js';
 
-const BUNDLE = new URL('./cli-bundle/main.js', import.meta.url);
+const BUNDLE_DIR = new URL('./cli-bundle/', import.meta.url);
+const BUNDLE = new URL('main.cjs', BUNDLE_DIR);
 
 /**
  * The one-file build of the CLI (scripts/bundle-cli.mjs, part of `npm run build`): node then compiles a few
@@ -34,8 +35,11 @@ export async function main(argv: string[]): Promise<number> {
   // of the young generation that is ~11 scavenges and a full mark-compact; growing it faster (up to the
   // same maximum) halves the GC time of a command's start (issue 23). Read by V8 at each resize.
   v8.setFlagsFromString('--semi-space-growth-factor=8');
+  // The bundle's scripts run with V8's code cache (bundle-loader.ts says why they are not modules).
   const cli = (
-    bundled() ? await import(BUNDLE.href) : await import('./cli/main.js')
+    bundled()
+      ? await (await import('./bundle-loader.js')).bundleLoader(BUNDLE_DIR).main()
+      : await import('./cli/main.js')
   ) as typeof import('./cli/main.js');
   return cli.main(argv);
 }

@@ -11,7 +11,14 @@ import type { Config } from '../io/config.js';
 import { needsForce } from '../io/deploy-force.js';
 import { readEnvFile } from '../io/env-file.js';
 import type { RunRequest } from './args.js';
-import { deployNeeds, dirTree, infisicalScriptsIn, refTree, type Tree } from '../io/infra-tree.js';
+import {
+  deployNeeds,
+  dirTree,
+  infisicalScriptsIn,
+  PLAN_FILES,
+  refTree,
+  type Tree,
+} from '../io/infra-tree.js';
 import {
   chosenLane,
   deployScriptEnv,
@@ -60,6 +67,8 @@ interface DryContext {
   env: Record<string, string>;
   lane: string | undefined;
   originTree?: Tree | undefined;
+  /** The tree planNeeds read: its commit's Dockerfile is read with it when that is origin/<ref>'s. */
+  tree?: Tree | undefined;
 }
 
 /** origin/<ref> as last fetched (a dry run fetches nothing); undefined when not fetched. */
@@ -115,7 +124,10 @@ async function planNeeds(c: DryContext): Promise<{ needs?: Needs; laneProblem?: 
     // As ENV_CHECK reads it: the existing worktree, else origin/<ref> in the clone (not its checkout).
     const tree = c.worktreeExists
       ? dirTree(c.worktree)
-      : (c.originTree ?? (await refTree(c.clone, [`origin/${c.ref}`, c.ref])) ?? dirTree(c.source));
+      : (c.originTree ??
+        (await refTree(c.clone, [`origin/${c.ref}`, c.ref], undefined, PLAN_FILES)) ??
+        dirTree(c.source));
+    c.tree = tree;
     const needs = await deployNeeds(
       tree,
       {
@@ -208,7 +220,12 @@ export async function dryRunLines(
 /** PIN_UPDATE's plan (core/pin-policy.ts): the verdicts, then the refusal or the diff it would write. */
 async function pinLines(c: DryContext, base: string | undefined): Promise<string[]> {
   // The Dockerfile that would be deployed: origin/<ref>'s, else the nearest copy on disk.
-  const fromOrigin = base ? await gitOut(c.clone, ['show', `${base}:${DOCKERFILE_REL}`], false) : undefined;
+  // The same object when the tree read above is of that commit (it read the Dockerfile along).
+  const fromOrigin = !base
+    ? undefined
+    : c.tree?.commit === base
+      ? await c.tree.read(DOCKERFILE_REL)
+      : await gitOut(c.clone, ['show', `${base}:${DOCKERFILE_REL}`], false);
   const dockerfile =
     fromOrigin !== undefined ? `origin/${c.ref}:${DOCKERFILE_REL}` : joinPath(c.source, DOCKERFILE_REL);
   const text =

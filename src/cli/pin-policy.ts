@@ -4,7 +4,7 @@ import { PIN_POLICY_ENV, decidePinPolicy, promotedLane, type PinPolicy } from '.
 import type { RedeployFlags } from '../core/state.js';
 import type { Config } from '../io/config.js';
 import { readEnvFile } from '../io/env-file.js';
-import { refTree, type Tree } from '../io/infra-tree.js';
+import { PLAN_FILES, refTree, type Tree } from '../io/infra-tree.js';
 import { chosenLane } from '../core/plan.js';
 import { UsageError } from './args.js';
 
@@ -32,7 +32,10 @@ export async function decideRunPolicy(
   // As the activities choose it (core/plan.ts): the env file over the process's environment.
   const lane = chosenLane(opts.flags.lane, { ...process.env, ...env.vars }) ?? DEV_LANE;
   const ref = opts.ref ?? config.worktreeRef;
-  const tree = await refTree(infraClone(config.omniHome), [`origin/${ref}`]).catch(() => undefined);
+  // With the script, the files a dry run reads on from this tree: one git reads them all.
+  const tree = await refTree(infraClone(config.omniHome), [`origin/${ref}`], undefined, PLAN_FILES).catch(
+    () => undefined,
+  );
   const script = await tree?.read(DEPLOY_SCRIPT_REL);
   const promoted = promotedLane(lane, script);
   const decided = decidePinPolicy({

@@ -97,7 +97,9 @@ const READ_ONLY_OPTIONS: Record<string, readonly string[]> = {
     '--symbolic-full-name',
   ],
   describe: ['--tags', '--abbrev=*', '--match'],
-  'cat-file': ['-p', '-t', '-e', '-s'],
+  // `--batch` exactly (objects named on stdin, printed as stored); `--batch=<format>`, `--batch-all-objects`
+  // and `--batch-command` are other options and keep the hardening.
+  'cat-file': ['-p', '-t', '-e', '-s', '--batch'],
   'for-each-ref': ['--format=*', '--sort=*'],
   tag: ['--list', '-l', '--points-at', '--sort=*'],
   show: [],
@@ -248,12 +250,14 @@ export interface GitRunOptions {
   maxBuffer?: number;
   /** Directories others write (OMNI_HOME): no `git` is looked up there. */
   untrustedDirs?: readonly string[];
+  /** Written to git's stdin (`cat-file --batch`'s object names); stdin is closed otherwise. */
+  input?: string;
 }
 
-export interface GitOutput {
+export interface GitOutput<Out = string> {
   exitCode: number | undefined;
-  /** Exactly what git printed (no trimming: `git show` bytes matter). */
-  stdout: string;
+  /** Exactly what git printed (no trimming: `git show` bytes matter); bytes with `encoding: 'buffer'`. */
+  stdout: Out;
   stderr: string;
   /** Set when git refused the repository for its owner. */
   unsafe: UnsafeRepository | undefined;
@@ -266,7 +270,16 @@ function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 /** Runs `git <args>` hardened. Never throws for git's exit status; callers decide. */
-export async function runGit(args: readonly string[], opts: GitRunOptions = {}): Promise<GitOutput> {
+export async function runGit(args: readonly string[], opts?: GitRunOptions): Promise<GitOutput>;
+/** The same, stdout as bytes (`cat-file --batch` counts its objects' sizes in bytes). */
+export async function runGit(
+  args: readonly string[],
+  opts: GitRunOptions & { encoding: 'buffer' },
+): Promise<GitOutput<Uint8Array>>;
+export async function runGit(
+  args: readonly string[],
+  opts: GitRunOptions & { encoding?: 'buffer' } = {},
+): Promise<GitOutput<string | Uint8Array>> {
   const base = opts.env ?? stringEnv(process.env);
   // The same PATH rule as every other command (io/trusted-env.ts): a planted OMNI_HOME/git never runs.
   const env = gitEnv({ ...base, PATH: trustedPath(base['PATH'], opts.untrustedDirs) }, opts.own);
@@ -275,17 +288,21 @@ export async function runGit(args: readonly string[], opts: GitRunOptions = {}):
     cwd: opts.cwd ?? '/',
     env,
     extendEnv: false,
-    stdin: 'ignore',
+    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
+    ...(opts.encoding ? { encoding: opts.encoding } : {}),
     reject: false,
     stripFinalNewline: false,
     timeout: opts.timeoutMs ?? 60_000,
     ...(opts.signal ? { cancelSignal: opts.signal } : {}),
     maxBuffer: opts.maxBuffer ?? 16 * 1024 * 1024,
   });
-  const stderr = typeof r.stderr === 'string' ? r.stderr : '';
+  // With `encoding: 'buffer'` both streams are bytes: stderr is decoded as execa decodes text (UTF-8).
+  const text = (x: unknown) =>
+    typeof x === 'string' ? x : x instanceof Uint8Array ? Buffer.from(x).toString('utf8') : '';
+  const stderr = text(r.stderr);
   return {
     exitCode: r.exitCode,
-    stdout: typeof r.stdout === 'string' ? r.stdout : '',
+    stdout: opts.encoding ? (r.stdout instanceof Uint8Array ? r.stdout : new Uint8Array()) : text(r.stdout),
     stderr,
     unsafe: unsafeRepository(stderr),
   };

@@ -27,7 +27,13 @@ describe('git: what a read-only command costs', () => {
     await fs.mkdir(repo);
     await git('init', '-q', '-b', 'main');
     await fs.writeFile(path.join(repo, 'Dockerfile'), 'stored bytes\n');
-    await git('add', 'Dockerfile');
+    // For the batched tree reads: a BOM, bytes that are not UTF-8, a directory, a file over the limit.
+    await fs.writeFile(path.join(repo, 'bom.txt'), '\ufeffwith a BOM\r\n');
+    await fs.writeFile(path.join(repo, 'latin1.txt'), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]));
+    await fs.mkdir(path.join(repo, 'dir'));
+    await fs.writeFile(path.join(repo, 'dir', 'inner'), 'x\n');
+    await fs.writeFile(path.join(repo, 'big'), Buffer.alloc(9 * 1024 * 1024, 0x61));
+    await git('add', '.');
     await git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'one');
     await git('tag', 'v1.0.0');
     // Planted after the commit, as someone who can write the clone would: it applies to every path.
@@ -35,7 +41,10 @@ describe('git: what a read-only command costs', () => {
     await git('config', 'filter.evil.clean', `${filter} clean`);
     await fs.writeFile(path.join(repo, '.git', 'info', 'attributes'), '* filter=evil\n');
   });
-  after(() => fs.rm(dir, { recursive: true, force: true }));
+  after(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rm(`${dir}-bin`, { recursive: true, force: true });
+  });
 
   it('tells the object reads from the commands that touch a work tree', () => {
     for (const args of [
@@ -44,6 +53,7 @@ describe('git: what a read-only command costs', () => {
       ['-C', '/r', 'describe', '--tags', '--abbrev=0', '--match', 'v*'],
       ['-C', '/r', 'tag', '--list', 'v*', '--sort=-v:refname'],
       ['-c', 'x=y', '-C', '/r', 'cat-file', '-p', 'HEAD:Dockerfile'],
+      ['-C', '/r', 'cat-file', '--batch'],
     ])
       assert.equal(readsObjectsOnly(args), true, args.join(' '));
     for (const args of [
@@ -59,6 +69,13 @@ describe('git: what a read-only command costs', () => {
       ['-C', '/r', 'show', '--textconv', 'HEAD:Dockerfile'],
       // git takes unique prefixes of long options: `--filter` is `--filters`, `--dirt` is `--dirty`.
       ['-C', '/r', 'cat-file', '--filter', 'HEAD:Dockerfile'],
+      // Only `--batch` itself: its other forms and companions are other options.
+      ['-C', '/r', 'cat-file', '--batch=%(objectname)'],
+      ['-C', '/r', 'cat-file', '--batch', '--filters'],
+      ['-C', '/r', 'cat-file', '--batch', '--textconv'],
+      ['-C', '/r', 'cat-file', '--batch-all-objects'],
+      ['-C', '/r', 'cat-file', '--batch-command'],
+      ['-C', '/r', 'cat-file', '--batch-check'],
       ['-C', '/r', 'describe', '--always', '--dirt'],
       ['-C', '/r', 'show', '--', 'a:b'],
       ['--git-dir=/x', 'rev-parse', 'HEAD'],
@@ -183,5 +200,53 @@ describe('git: what a read-only command costs', () => {
     assert.equal(tree.read('Dockerfile'), first, 'the second read is the first one');
     assert.equal(await first, 'stored bytes\n');
     assert.equal(await tree.read('missing'), undefined);
+  });
+
+  it("a tree's reads asked for together, and its prefetch, are one `git cat-file --batch`, with `git show`'s bytes", async () => {
+    // A git on PATH that logs its subcommand, then runs the real one (not beside the clone: no `git` is
+    // looked up there).
+    const bin = `${dir}-bin`;
+    const log = path.join(dir, 'git-calls');
+    const real = (await execa('sh', ['-c', 'command -v git'])).stdout.trim();
+    await fs.mkdir(bin, { recursive: true });
+    await fs.writeFile(path.join(bin, 'git'), `#!/bin/sh\necho "$*" >> '${log}'\nexec '${real}' "$@"\n`, {
+      mode: 0o755,
+    });
+    const treeEnv = { ...env(), PATH: `${bin}:${process.env['PATH'] ?? ''}` };
+    const tree = await refTree(repo, ['main'], treeEnv, ['latin1.txt', 'missing', 'dir']);
+    assert.ok(tree?.commit, 'main resolves');
+    const [docker, bom, missing] = await Promise.all([
+      tree.read('Dockerfile'),
+      tree.read('bom.txt'),
+      tree.read('nope/missing'),
+    ]);
+    const shown = async (rel: string) => {
+      const r = await runGit(['-C', repo, 'show', `${tree.commit}:${rel}`]);
+      return r.exitCode === 0 ? r.stdout : undefined;
+    };
+    assert.equal(docker, 'stored bytes\n');
+    assert.equal(bom, await shown('bom.txt'));
+    assert.equal(missing, undefined);
+    // The prefetched files were read with them: no git runs for these.
+    const calls = () => fs.readFile(log, 'utf8').then((t) => t.trim().split('\n'));
+    const before = await calls();
+    assert.equal(await tree.read('latin1.txt'), await shown('latin1.txt'));
+    assert.equal(await tree.read('missing'), undefined);
+    // Not a blob: `git show` as before (a directory's listing).
+    assert.equal(await tree.read('dir'), await shown('dir'));
+    assert.deepEqual(
+      before.map((c) => c.split(' ').slice(-3).join(' ')),
+      ['--verify --quiet main^{commit}', `${repo} cat-file --batch`, `${repo} show ${tree.commit}:dir`],
+    );
+    assert.equal((await calls()).length, before.length, 'the prefetched reads ran no git');
+    // Over the limit (4 MiB): no file, as a directory's file over it. This one (9 MiB) is cut off in
+    // the batch's buffer: the file after it is read again.
+    const fresh = await refTree(repo, ['main'], treeEnv);
+    const [big, after] = await Promise.all([fresh?.read('big'), fresh?.read('Dockerfile')]);
+    assert.equal(big, undefined);
+    assert.equal(after, 'stored bytes\n');
+    assert.equal((await calls()).filter((c) => c.endsWith('cat-file --batch')).length, 3);
+    const ran = await fs.readFile(marker, 'utf8').catch(() => '');
+    assert.equal(ran, '', `the planted filter ran: ${ran}`);
   });
 });

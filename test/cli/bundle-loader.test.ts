@@ -1,0 +1,49 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { bundleLoader, CACHE_SUFFIX } from '../../src/bundle-loader.js';
+
+// Issue 23: the CLI bundle runs with V8's code cache. A cache is code: it is used only for the exact bytes
+// it was made from, and only when no one can write it who cannot write the script.
+describe('bundle loader: the code cache', () => {
+  let dir: string;
+  const main = () => path.join(dir, 'main.cjs');
+  const run = async () => {
+    const loader = bundleLoader(pathToFileURL(`${dir}/`));
+    const exports = (await loader.main()) as { value: () => string };
+    return { value: exports.value(), used: loader.used.get(main()), loader };
+  };
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redeploy-bundle-loader-'));
+    fs.writeFileSync(main(), `module.exports = { value: () => require('./chunk.cjs').word + 'A' };\n`);
+    fs.writeFileSync(path.join(dir, 'chunk.cjs'), `exports.word = 'chunk';\n`);
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('made after a run, used by the next; a script of the same length but other bytes is not run from it', async () => {
+    const first = await run();
+    assert.equal(first.value, 'chunkA');
+    assert.equal(first.used, false, 'no cache yet');
+    first.loader.writeCaches();
+    assert.ok(fs.existsSync(`${main()}${CACHE_SUFFIX}`));
+    assert.deepEqual(await run().then((r) => [r.value, r.used]), ['chunkA', true]);
+    // Same length (V8 checks only that): the hash refuses the cache, the new bytes run.
+    fs.writeFileSync(main(), fs.readFileSync(main(), 'utf8').replace("'A'", "'B'"));
+    assert.deepEqual(await run().then((r) => [r.value, r.used]), ['chunkB', false]);
+  });
+
+  it('a cache others may write, or a link, is not used', async () => {
+    (await run()).loader.writeCaches();
+    assert.equal((await run()).used, true);
+    const cache = `${main()}${CACHE_SUFFIX}`;
+    fs.chmodSync(cache, 0o666);
+    assert.deepEqual(await run().then((r) => [r.value, r.used]), ['chunkB', false]);
+    fs.chmodSync(cache, 0o644);
+    fs.renameSync(cache, `${cache}.real`);
+    fs.symlinkSync(`${cache}.real`, cache);
+    assert.deepEqual(await run().then((r) => [r.value, r.used]), ['chunkB', false]);
+  });
+});
