@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import { createRequire, Module } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
 import vm from 'node:vm';
+import { START_V8_FLAGS } from './start-flags.js';
 
 /** Beside each script: `<script>.v8cache` = MAGIC, the SHA-256 of the script's bytes, V8's data. */
 export const CACHE_SUFFIX = '.v8cache';
@@ -69,6 +71,8 @@ function trustedCache(file: string, code: fs.Stats, hash: Buffer): Buffer | unde
 }
 
 export function bundleLoader(dir: URL): BundleLoader {
+  // Before any script compiles: a cache made under other flags is rejected (start-flags.ts).
+  v8.setFlagsFromString(START_V8_FLAGS);
   const root = fileURLToPath(dir);
   const scripts = new Map<string, { script: vm.Script; hash: Buffer }>();
   const used = new Map<string, boolean>();

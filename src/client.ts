@@ -31,10 +31,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${only === '--version' ? packageVersion() : USAGE}\n`);
     return 0;
   }
-  // Loading the CLI and the Temporal SDK allocates ~25 MB in a few hundred ms: with the default growth
-  // of the young generation that is ~11 scavenges and a full mark-compact; growing it faster (up to the
-  // same maximum) halves the GC time of a command's start (issue 23). Read by V8 at each resize.
-  v8.setFlagsFromString('--semi-space-growth-factor=8');
+  // Imported here, not at the top: `--help` loads nothing it does not need (start-flags.ts says why).
+  v8.setFlagsFromString((await import('./start-flags.js')).START_V8_FLAGS);
   // The bundle's scripts run with V8's code cache (bundle-loader.ts says why they are not modules).
   const cli = (
     bundled()

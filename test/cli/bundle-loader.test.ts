@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundleLoader, CACHE_SUFFIX } from '../../src/bundle-loader.js';
 
 // Issue 23: the CLI bundle runs with V8's code cache. A cache is code: it is used only for the exact bytes
@@ -45,5 +45,18 @@ describe('bundle loader: the code cache', () => {
     fs.renameSync(cache, `${cache}.real`);
     fs.symlinkSync(`${cache}.real`, cache);
     assert.deepEqual(await run().then((r) => [r.value, r.used]), ['chunkB', false]);
+  });
+});
+
+// The build's caches are made by a training run; V8 rejects a cache made under other flags than the ones it
+// runs under (the CLI's start sets START_V8_FLAGS), so a mismatch silently costs the whole gain.
+describe('bundle loader: the built CLI bundle', () => {
+  it("the build's cache for main.cjs is accepted under the flags every CLI start sets", async () => {
+    const dir = new URL('../../src/cli-bundle/', import.meta.url);
+    const loader = bundleLoader(dir);
+    await loader.main();
+    const main = path.join(fileURLToPath(dir), 'main.cjs');
+    assert.ok(fs.existsSync(`${main}${CACHE_SUFFIX}`), 'npm run build writes main.cjs.v8cache');
+    assert.equal(loader.used.get(main), true, 'V8 rejected the build cache (made under other flags?)');
   });
 });
