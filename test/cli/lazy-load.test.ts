@@ -65,8 +65,9 @@ describe('CLI start: what each command loads', () => {
       rel.filter((f) => f.startsWith('dist/src/') && !f.startsWith('dist/src/cli-bundle/')).sort(),
       // core/errors.js is shared with dist/'s modules (scripts/bundle-cli.mjs says why); the entry's usage
       // text imports the flags table (core/flags.ts, no imports).
-      // bundle-loader.ts runs the bundle's scripts with their code cache.
+      // bundle-loader.ts runs the bundle's scripts with their code cache, under start-flags.ts's V8 flags.
       [
+        'dist/src/start-flags.js',
         'dist/src/client.js',
         'dist/src/cli/usage.js',
         'dist/src/core/flags.js',
