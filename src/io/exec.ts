@@ -268,12 +268,16 @@ function superviseGroup(pgid: number | undefined, opts: RunOptions, log: Command
   };
 }
 
+/** The most output of one command kept for its caller (stdout and stderr each). */
+const OUTPUT_LIMIT = 64 * 1024 * 1024;
+
 /** What execa reports of a finished command (the fields read here). */
 interface Exited {
   exitCode?: number | undefined;
   signal?: string | undefined;
   failed: boolean;
   isTerminated: boolean;
+  isMaxBuffer?: boolean;
   originalMessage?: string | undefined;
   shortMessage?: string | undefined;
   stdout: unknown;
@@ -295,12 +299,19 @@ function finish(
       ? (result.originalMessage ?? result.shortMessage)
       : undefined;
   if (spawnError) log.record(`[redeploy] could not start ${file}: ${spawnError}`);
+  // Over OUTPUT_LIMIT execa cuts the output off and keeps the exit status: callers parse stdout (`uv pip
+  // show`, a JSON report), so a command whose output did not fit counts as failed, never as read in full.
+  const overflow = result.isMaxBuffer === true;
+  if (overflow)
+    log.record(
+      `[redeploy] ${file} printed more than ${OUTPUT_LIMIT} bytes: output cut off, counted as failed`,
+    );
   log.write(
     `[redeploy] exit ${result.exitCode ?? result.signal ?? 'unknown'}${aborted ? ' (cancelled)' : ''}${timedOut ? ` (timed out after ${opts.timeoutMs} ms)` : ''}`,
   );
   return {
     command,
-    exitCode: result.exitCode,
+    exitCode: overflow ? undefined : result.exitCode,
     signal: result.signal,
     stdout: typeof result.stdout === 'string' ? result.stdout : '',
     stderr: typeof result.stderr === 'string' ? result.stderr : '',
@@ -336,7 +347,7 @@ export async function runCommand(given: CommandSpec, opts: RunOptions): Promise<
       detached: true, // own process group: killing it reaches every descendant
       stdin: 'ignore',
       reject: false,
-      maxBuffer: 64 * 1024 * 1024,
+      maxBuffer: OUTPUT_LIMIT,
       // The log, the tail and the heartbeats get the masked line; the result keeps the raw output,
       // because callers parse it (`uv pip show`, a JSON report) and masking must never change data.
       stdout: [line],

@@ -256,7 +256,10 @@ export interface GitRunOptions {
 
 export interface GitOutput<Out = string> {
   exitCode: number | undefined;
-  /** Exactly what git printed (no trimming: `git show` bytes matter); bytes with `encoding: 'buffer'`. */
+  /**
+   * Exactly what git printed (no trimming: `git show` bytes matter); bytes with `encoding: 'buffer'`. Over
+   * `maxBuffer` only its first bytes, and `exitCode` is undefined (cat-file --batch's headers say what fit).
+   */
   stdout: Out;
   stderr: string;
   /** Set when git refused the repository for its owner. */
@@ -283,6 +286,7 @@ export async function runGit(
   const base = opts.env ?? stringEnv(process.env);
   // The same PATH rule as every other command (io/trusted-env.ts): a planted OMNI_HOME/git never runs.
   const env = gitEnv({ ...base, PATH: trustedPath(base['PATH'], opts.untrustedDirs) }, opts.own);
+  const maxBuffer = opts.maxBuffer ?? 16 * 1024 * 1024;
   const r = await execa('git', await gitArgv(args, env), {
     // `/`: a directory no one else writes, so nothing is looked up relative to the caller's cwd.
     cwd: opts.cwd ?? '/',
@@ -294,14 +298,19 @@ export async function runGit(
     stripFinalNewline: false,
     timeout: opts.timeoutMs ?? 60_000,
     ...(opts.signal ? { cancelSignal: opts.signal } : {}),
-    maxBuffer: opts.maxBuffer ?? 16 * 1024 * 1024,
+    maxBuffer,
   });
   // With `encoding: 'buffer'` both streams are bytes: stderr is decoded as execa decodes text (UTF-8).
   const text = (x: unknown) =>
     typeof x === 'string' ? x : x instanceof Uint8Array ? Buffer.from(x).toString('utf8') : '';
-  const stderr = text(r.stderr);
+  // Over the limit, execa cuts the output off and keeps git's exit status (often 0): a read that did not
+  // fit is no read (a file cut at the limit must not parse as the whole file), so it fails like an error.
+  const overflow = r.isMaxBuffer === true;
+  const stderr =
+    text(r.stderr) +
+    (overflow ? `[redeploy] git printed more than ${maxBuffer} bytes: output not used\n` : '');
   return {
-    exitCode: r.exitCode,
+    exitCode: overflow ? undefined : r.exitCode,
     stdout: opts.encoding ? (r.stdout instanceof Uint8Array ? r.stdout : new Uint8Array()) : text(r.stdout),
     stderr,
     unsafe: unsafeRepository(stderr),

@@ -29,6 +29,20 @@ describe('running commands', { concurrency: 1 }, () => {
     assert.equal((await fs.stat(logFile)).mode & 0o777, 0o600);
   });
 
+  it('output over the limit is a failure, not a short read that passes for the whole', async () => {
+    // 70 MB in 1 KB lines (the limit is 64 MiB): the command itself exits 0.
+    const r = await runCommand(
+      {
+        file: 'bash',
+        args: ['-c', `yes "$(head -c 1023 /dev/zero | tr '\\0' a)" | head -c 70000000; exit 0`],
+        cwd: dir,
+      },
+      { env, mask: (s) => s, logFile: path.join(dir, 'big.log') },
+    );
+    assert.equal(r.exitCode, undefined, 'not exit 0: the caller would parse a cut-off output');
+    assert.match(r.tail.join('\n'), /printed more than \d+ bytes: output cut off, counted as failed/);
+  });
+
   it('a timeout stops the whole process group, grandchildren included', async () => {
     const pidFile = path.join(dir, 'grand.pid');
     const r = await runCommand(

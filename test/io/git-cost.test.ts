@@ -193,6 +193,15 @@ describe('git: what a read-only command costs', () => {
     assert.equal(ran, '', `the planted filter ran: ${ran}`);
   });
 
+  it('a read over its limit fails: no first bytes passed off as the whole file', async () => {
+    // `big` is 9 MiB: git prints it all and exits 0, and execa keeps only the first `maxBuffer` bytes.
+    const r = await runGit(['-C', repo, 'show', 'HEAD:big'], { env: env(), maxBuffer: 1024 });
+    assert.equal(r.exitCode, undefined);
+    assert.match(r.stderr, /git printed more than 1024 bytes: output not used/);
+    const fits = await runGit(['-C', repo, 'show', 'HEAD:Dockerfile'], { env: env(), maxBuffer: 1024 });
+    assert.deepEqual([fits.exitCode, fits.stdout], [0, 'stored bytes\n']);
+  });
+
   it("a commit's tree reads each file once: the run policy and the dry run share one read", async () => {
     const tree = await refTree(repo, ['nope', 'main']);
     assert.ok(tree, 'main resolves');
