@@ -138,6 +138,23 @@ function allowedOption(sub: string, arg: string, table = READ_ONLY_OPTIONS): boo
 }
 
 /**
+ * The subcommand of `git <args>` and what follows it, when it is one of `table`'s; undefined otherwise,
+ * or when a global option other than `-C dir` / `-c k=v` (each takes a value) comes before it.
+ */
+function subcommandOf(
+  args: readonly string[],
+  table: Record<string, readonly string[]>,
+): { sub: string; rest: readonly string[] } | undefined {
+  let i = 0;
+  while (i < args.length && args[i]?.startsWith('-')) {
+    if (args[i] !== '-C' && args[i] !== '-c') return undefined;
+    i += 2;
+  }
+  const sub = args[i];
+  return sub !== undefined && Object.hasOwn(table, sub) ? { sub, rest: args.slice(i + 1) } : undefined;
+}
+
+/**
  * True when `args` only reads objects and refs, so no filter driver can run: filters convert a work tree's
  * files (checkout, add, status, diff against the work tree), never an object read by name. Such a command
  * skips the `git config` spawn of filterOverrides (issue 23: a dry run made 8 of them). Only the
@@ -145,16 +162,10 @@ function allowedOption(sub: string, arg: string, table = READ_ONLY_OPTIONS): boo
  * printed as stored) and `tag` only with `--list`; anything else keeps the full hardening.
  */
 export function readsObjectsOnly(args: readonly string[]): boolean {
-  let i = 0;
-  // Global options before the subcommand: only `-C dir` and `-c k=v` (each takes a value).
-  while (i < args.length && args[i]?.startsWith('-')) {
-    if (args[i] !== '-C' && args[i] !== '-c') return false;
-    i += 2;
-  }
-  const sub = args[i];
-  if (sub === undefined || !(sub in READ_ONLY_OPTIONS)) return false;
+  const split = subcommandOf(args, READ_ONLY_OPTIONS);
+  if (!split) return false;
+  const { sub, rest } = split;
   const operands: string[] = [];
-  const rest = args.slice(i + 1);
   for (let j = 0; j < rest.length; j++) {
     const a = rest[j] as string;
     if (a === '--') return false;
@@ -174,14 +185,9 @@ export function readsObjectsOnly(args: readonly string[]): boolean {
  */
 export function runsNoFilter(args: readonly string[]): boolean {
   if (readsObjectsOnly(args)) return true;
-  let i = 0;
-  while (i < args.length && args[i]?.startsWith('-')) {
-    if (args[i] !== '-C' && args[i] !== '-c') return false;
-    i += 2;
-  }
-  const sub = args[i];
-  if (sub === undefined || !(sub in NO_FILTER_OPTIONS)) return false;
-  const rest = args.slice(i + 1);
+  const split = subcommandOf(args, NO_FILTER_OPTIONS);
+  if (!split) return false;
+  const { sub, rest } = split;
   for (const a of rest) {
     if (a === '--') return false;
     if (a.startsWith('-') && !allowedOption(sub, a, NO_FILTER_OPTIONS)) return false;
