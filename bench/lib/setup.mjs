@@ -137,6 +137,18 @@ export async function directPython(root) {
 }
 
 let runCounter = 0;
+/** `[--runs N] DIST …` of the A/B scripts (bench/scripts/*-timing.mjs): the builds to compare, default dist/. */
+export function buildsFromArgv(argv, defaultRuns = 10) {
+  let runs = defaultRuns;
+  const dists = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--runs') runs = Number(argv[++i]);
+    else dists.push(path.resolve(argv[i]));
+  }
+  if (!dists.length) dists.push(path.join(REPO_ROOT, 'dist'));
+  return { runs, dists };
+}
+
 /** A run id of the seed's shape (`redeploy-YYYYMMDD-<6 hex>`), unique within this process. */
 export function benchRunId() {
   const day = new Date().toISOString().slice(0, 10).replaceAll('-', '');

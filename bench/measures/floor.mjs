@@ -22,7 +22,7 @@ function startFloorWorker(mods, vars, address, taskQueue) {
 }
 
 /** The floor workflow's input: the baseline script's arguments. */
-function floorInput(sb, ticket, extra = {}) {
+export function floorInput(sb, ticket, extra = {}) {
   return {
     omniHome: sb.omniHome,
     worktreeRoot: sb.worktreeRoot,

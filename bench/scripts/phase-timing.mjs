@@ -11,7 +11,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
-import { REPO_ROOT, directPython, loadModules } from '../lib/setup.mjs';
+import { REPO_ROOT, buildsFromArgv, directPython, loadModules } from '../lib/setup.mjs';
+import { median } from '../lib/stats.mjs';
+import { floorInput } from '../measures/floor.mjs';
 
 const VERSIONS = { 'omninode-claude': '0.4.0', omniintelligence: '0.8.0' };
 const INFISICAL_VARS = {
@@ -23,24 +25,7 @@ const INFISICAL_VARS = {
 const PHASES = ['sync', 'envCheck', 'worktree', 'pinUpdate', 'deploy', 'infisical', 'verify', 'notify'];
 
 const MARK = process.env.PHASE_MARK;
-const MARKS_PRINT = process.env.MARKS;
-const argv = process.argv.slice(2);
-let runs = 10;
-const dists = [];
-for (let i = 0; i < argv.length; i++) {
-  if (argv[i] === '--runs') runs = Number(argv[++i]);
-  else dists.push(path.resolve(argv[i]));
-}
-if (!dists.length) dists.push(path.join(REPO_ROOT, 'dist'));
-
-const median = (xs) => {
-  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  return s.length
-    ? s.length % 2
-      ? s[(s.length - 1) / 2]
-      : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-    : NaN;
-};
+const { runs, dists } = buildsFromArgv(process.argv.slice(2));
 
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'phase-timing-'));
 await directPython(tmp);
@@ -86,12 +71,7 @@ async function oursOnce(acts) {
   const t = {};
   const run = async (phase, ...args) => {
     mark(`ours-${phase}`);
-    const t0 = performance.now();
-    const marks = [];
-    globalThis.__T = (w) => marks.push(`${w}+${(performance.now() - t0).toFixed(1)}`);
     const { ms, r } = await timed(() => mock().run(acts[phase], runId, ...args));
-    if (MARKS_PRINT && marks.length)
-      process.stderr.write(`${phase}: ${marks.join(' ')} end+${ms.toFixed(1)}\n`);
     t[phase] = ms;
     return r;
   };
@@ -132,16 +112,7 @@ async function oursOnce(acts) {
 let fn = 0;
 async function floorOnce() {
   const ticket = `floor-${process.pid}-${++fn}`;
-  const a = {
-    omniHome: sb.omniHome,
-    worktreeRoot: sb.worktreeRoot,
-    ticket,
-    envFile: sb.envFile,
-    deployRoot: sb.deployRoot,
-    container: 'omninode-runtime',
-    versions: VERSIONS,
-    urls: Object.values(sb.health.endpoints),
-  };
+  const a = floorInput(sb, ticket);
   const t = {};
   for (const p of PHASES) {
     mark(`floor-${p}`);

@@ -6,24 +6,15 @@ import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
-import { REPO_ROOT, benchRunId, directPython, loadModules } from '../lib/setup.mjs';
+import { REPO_ROOT, benchRunId, buildsFromArgv, directPython, loadModules } from '../lib/setup.mjs';
+import { median } from '../lib/stats.mjs';
 import { startDelayedHealth } from '../lib/delay-server.mjs';
 import os from 'node:os';
 import fs from 'node:fs/promises';
 
 const VERSIONS = { 'omninode-claude': '0.4.0', omniintelligence: '0.8.0', 'omninode-memory': '1.0.0' };
 const SERVICES = ['omninode-runtime', 'intelligence-api', 'omninode-contract-resolver'];
-const argv = process.argv.slice(2);
-let runs = 10;
-const dists = [];
-for (let i = 0; i < argv.length; i++) {
-  if (argv[i] === '--runs') runs = Number(argv[++i]);
-  else dists.push(path.resolve(argv[i]));
-}
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const { runs, dists } = buildsFromArgv(process.argv.slice(2));
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'verify-timing-'));
 await directPython(tmp);
 const { MockActivityEnvironment } = await import(
@@ -54,14 +45,9 @@ for (let i = -1; i < runs; i++) {
   const k = Math.max(i, 0) % sides.length;
   for (const s of [...sides.slice(k), ...sides.slice(0, k)]) {
     const menv = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
-    await fs.statfs('/MARK-start').catch(() => {});
     const t0 = performance.now();
-    const marks = [];
-    globalThis.__T = (w) => marks.push(`${w}+${(performance.now() - t0).toFixed(1)}`);
     await menv.run(s.acts.verify, benchRunId(), { versions: VERSIONS });
-    await fs.statfs('/MARK-end').catch(() => {});
     if (i >= 0) s.ms.push(performance.now() - t0);
-    if (process.env.MARKS) console.log(marks.join(' '), `end+${(performance.now() - t0).toFixed(1)}`);
   }
   const t0 = performance.now();
   await execa('docker', ['exec', 'omninode-runtime', 'uv', 'pip', 'show', 'omninode-claude'], {
