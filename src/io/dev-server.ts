@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
@@ -6,7 +7,43 @@ import { SEARCH_ATTRIBUTES } from '../core/search-attributes.js';
 
 export { SEARCH_ATTRIBUTES };
 
+/**
+ * A loopback port that is free now, chosen below the kernel's ephemeral range. Why: a port taken from
+ * `listen(0)` and released is the kernel's to hand out again — to the dev server's own internal listeners
+ * (which it also picks with `listen(0)`) or to an outgoing connection — and `start-dev` then dies with a panic
+ * on a bind. Ports outside that range are only ever taken by someone naming them.
+ */
 export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  for (let attempt = 0; attempt < 40 && low > 10_001; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    if (await listensOn(port)) return port;
+  }
+  return anyPort();
+}
+
+/** The first port of the kernel's ephemeral range (Linux); 32768, its default, where it cannot be read. */
+function ephemeralLow(): number {
+  try {
+    const low = Number(
+      fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+    );
+    return Number.isInteger(low) && low > 0 && low < 65_536 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function listensOn(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+function anyPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
@@ -70,11 +107,45 @@ export function startDevArgs(o: {
 
 /**
  * Starts `temporal server start-dev` on loopback with our search attributes and waits until it answers.
- * (The SDK's own launcher allows 5 s for start-up, too little on a loaded 2-core machine.)
+ * (The SDK's own launcher allows 5 s for start-up, too little on a loaded 2-core machine.) When it picked
+ * the ports itself and the server dies at start-up (a port taken in between), it tries twice more on new ones.
  */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
-  const port = opts.port ?? (await freePort());
-  const uiPort = opts.uiPort ?? (await freePort());
+  const ownPorts = opts.port === undefined && opts.uiPort === undefined;
+  for (let attempt = 1; ; attempt++) {
+    const started = await launch(opts, opts.port ?? (await freePort()), opts.uiPort ?? (await freePort()));
+    if ('address' in started) return started;
+    if (!ownPorts || attempt === 3)
+      throw new Error(`temporal server start-dev exited early:\n${started.output}`);
+    opts.log?.(`[temporal] start-dev exited at start-up (attempt ${attempt}); trying again on other ports`);
+  }
+}
+
+/** What the server printed: its first lines (a panic's message) and its last, within about 8 KB. */
+class OutputKeeper {
+  private head = '';
+  private tail = '';
+  private dropped = false;
+  add(chunk: string): void {
+    if (this.head.length < 4000) {
+      const room = 4000 - this.head.length;
+      this.head += chunk.slice(0, room);
+      chunk = chunk.slice(room);
+    }
+    const joined = this.tail + chunk;
+    if (joined.length > 4000) this.dropped = true;
+    this.tail = joined.slice(-4000);
+  }
+  toString(): string {
+    return this.dropped ? `${this.head}\n[…]\n${this.tail}` : this.head + this.tail;
+  }
+}
+
+async function launch(
+  opts: DevServerOptions,
+  port: number,
+  uiPort: number,
+): Promise<DevServer | { output: string }> {
   const args = startDevArgs({
     port,
     uiPort,
@@ -91,24 +162,23 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   });
   let exited = false;
   void child.then(() => (exited = true));
-  let output = '';
-  child.all?.on('data', (d: Buffer) => {
-    output = (output + d.toString()).slice(-4000);
-  });
+  const output = new OutputKeeper();
+  child.all?.on('data', (d: Buffer) => output.add(d.toString()));
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   for (;;) {
-    if (exited) throw new Error(`temporal server start-dev exited early:\n${output}`);
+    if (exited) return { output: String(output) };
     try {
       const connection = await Connection.connect({ address, connectTimeout: '1s' });
       await connection.workflowService.getSystemInfo({});
       await connection.close();
       break;
     } catch {
+      if (exited) return { output: String(output) };
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
         throw new Error(
-          `temporal dev server did not answer on ${address} within ${opts.readyTimeoutMs ?? 60_000} ms:\n${output}`,
+          `temporal dev server did not answer on ${address} within ${opts.readyTimeoutMs ?? 60_000} ms:\n${String(output)}`,
         );
       }
       await sleep(200);
