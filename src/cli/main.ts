@@ -212,9 +212,14 @@ async function run(cmd: Command, out: Out, err: Out): Promise<number> {
     const { dryRun } = await import('./commands/dry-run.js');
     return await dryRun(cmd, out, policyTree);
   }
+  const checks = cmd.kind === 'run' ? decideRun(cmd, config, out) : undefined;
+  checks?.catch(() => undefined); // awaited below; not "unhandled" meanwhile
+  // Why a turn first: the run policy's git reads are spawned by then, and git runs on the other core while
+  // loading the Temporal client (synchronous, a few hundred ms of CPU) holds this thread (issue 23).
+  if (checks) await new Promise((resolve) => setImmediate(resolve));
   const ready = cmd.kind === 'server' ? undefined : early(cmd, config);
   try {
-    if (cmd.kind === 'run') await decideRun(cmd, config, out);
+    await checks;
     preflightDirs(dirsFor(config, cmd.kind));
   } catch (e) {
     ready?.discard();
@@ -230,6 +235,17 @@ async function run(cmd: Command, out: Out, err: Out): Promise<number> {
   } finally {
     detach.remove();
   }
+}
+
+/**
+ * For the build's training run only (scripts/bundle-cli.mjs): loads what a run's and a `--resume`'s start
+ * load after the checks, which a dry run never reaches, so that their scripts get a code cache too.
+ */
+export async function loadRunPath(): Promise<void> {
+  await import('../io/temporal.js');
+  const commands = await import('./commands/index.js');
+  await commands.preload('run');
+  await commands.preload('resume');
 }
 
 /** The CLI (src/client.ts is its entry): parse → validate → dispatch. Every input is validated before any connection is made. */

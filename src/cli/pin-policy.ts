@@ -28,14 +28,16 @@ export async function decideRunPolicy(
   config: Config,
   opts: { flags: RedeployFlags; ref: string | undefined; pinPolicy: string | undefined },
 ): Promise<RunPolicy> {
+  const ref = opts.ref ?? config.worktreeRef;
+  // With the script, the files a dry run reads on from this tree: one git reads them all. Started before
+  // the env file is read (they are independent): git is then spawned before the CLI's start takes the thread.
+  const reading = refTree(infraClone(config.omniHome), [`origin/${ref}`], undefined, PLAN_FILES).catch(
+    () => undefined,
+  );
   const env = await readEnvFile(config.envFile).catch(() => ({ vars: {} as Record<string, string> }));
   // As the activities choose it (core/plan.ts): the env file over the process's environment.
   const lane = chosenLane(opts.flags.lane, { ...process.env, ...env.vars }) ?? DEV_LANE;
-  const ref = opts.ref ?? config.worktreeRef;
-  // With the script, the files a dry run reads on from this tree: one git reads them all.
-  const tree = await refTree(infraClone(config.omniHome), [`origin/${ref}`], undefined, PLAN_FILES).catch(
-    () => undefined,
-  );
+  const tree = await reading;
   const script = await tree?.read(DEPLOY_SCRIPT_REL);
   const promoted = promotedLane(lane, script);
   const decided = decidePinPolicy({

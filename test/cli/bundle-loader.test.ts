@@ -59,4 +59,23 @@ describe('bundle loader: the built CLI bundle', () => {
     assert.ok(fs.existsSync(`${main}${CACHE_SUFFIX}`), 'npm run build writes main.cjs.v8cache');
     assert.equal(loader.used.get(main), true, 'V8 rejected the build cache (made under other flags?)');
   });
+
+  it("a run's and --resume's scripts come with a cache too; the Temporal packages come by require()", async () => {
+    const dir = new URL('../../src/cli-bundle/', import.meta.url);
+    const loader = bundleLoader(dir);
+    const cli = (await loader.main()) as { loadRunPath: () => Promise<void> };
+    await cli.loadRunPath();
+    const names = [...loader.used.keys()].map((f) => path.basename(f));
+    for (const name of [
+      'dist_src_cli_commands_run_js.cjs',
+      'dist_src_cli_commands_resume_js.cjs',
+      'dist_src_io_temporal_js.cjs',
+    ])
+      assert.ok(names.includes(name), `${name} is on the run path (loaded: ${names.join(', ')})`);
+    const uncached = [...loader.used].filter(([, used]) => !used).map(([f]) => path.basename(f));
+    assert.deepEqual(uncached, [], 'every script a run loads before it starts has its cache');
+    // import() of a CommonJS package scans it and everything it re-exports for names; require() does not.
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.cjs')))
+      assert.doesNotMatch(fs.readFileSync(new URL(f, dir), 'utf8'), /__bundleImport\("@temporalio\//, f);
+  });
 });
