@@ -17,7 +17,7 @@ import { TTY_STATUS_ICON } from '../core/status-icons.js';
 import { summaryLines } from '../core/summary.js';
 import { decideCommand } from '../core/decide-help.js';
 import { prog } from '../io/invocation.js';
-import { fitColumns } from './fit-columns.js';
+import type { fitColumns } from './fit-columns.js';
 import { terminalLine, terminalSafe } from './terminal-text.js';
 
 /** While --rollback-on-failure compensates: what it restores, and how. */
@@ -265,6 +265,8 @@ export class TtyReporter implements Reporter {
   private carriedOver: Set<string> | undefined;
   constructor(
     private readonly stream: NodeJS.WriteStream,
+    /** cli/fit-columns.ts's, passed in: string-width and its Intl.Segmenter cost ~20–45 ms to load, a TTY's only. */
+    private readonly fit: typeof fitColumns,
     env: NodeJS.ProcessEnv = process.env,
     private readonly now: () => number = Date.now,
     /** As LineReporter's: shown `completed (carried over)` while their record stays the one carried. */
@@ -295,7 +297,7 @@ export class TtyReporter implements Reporter {
     // Text from the run (and so from scripts) is made terminal-safe before our own colours go around it.
     // `  ⧗ ` takes 4 columns; a line must stay under the width (the colour codes take none).
     const banner = (icon: string, text: string) =>
-      `  ${this.paint('33', icon)} ${fitColumns(terminalLine(text), width - 1 - 4)}`;
+      `  ${this.paint('33', icon)} ${this.fit(terminalLine(text), width - 1 - 4)}`;
     const waiting = s.waiting_for
       ? [banner('⧗', waitingLine(s.waiting_for))]
       : s.rollback?.status === 'running'
@@ -319,7 +321,7 @@ export class TtyReporter implements Reporter {
         // Visible width is what matters: a wrapped line would break the cursor-up redraw.
         const visible = `  X ${p.padEnd(10)} ${r.status}${carried}${elapsed}`;
         const room = width - 1 - visible.length - 2;
-        const last = r.status === 'running' && lastLine && room > 3 ? fitColumns(lastLine, room) : '';
+        const last = r.status === 'running' && lastLine && room > 3 ? this.fit(lastLine, room) : '';
         return `  ${icon} ${p.padEnd(10)} ${r.status}${carried ? this.paint('2', carried) : ''}${elapsed}${last ? `  ${this.paint('2', last)}` : ''}`;
       }),
     ];

@@ -1,5 +1,5 @@
 // No imports: every line the CLI prints passes terminalSafe, and string-width's Unicode tables cost ~20–40 ms
-// to load (issue 23): fitColumns, which needs them, is in cli/fit-columns.ts (loaded with cli/progress.ts, not by the dry run).
+// to load (issue 23): fitColumns, which needs them, is in cli/fit-columns.ts (loaded only for a TTY's live view).
 
 /**
  * Text bound for the operator's terminal that may carry a script's output (tails of command output in

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import stringWidth from 'string-width';
 import { JsonReporter, LineReporter, TtyReporter } from '../../src/cli/progress.js';
+import { fitColumns } from '../../src/cli/fit-columns.js';
 import { initState, markPhase } from '../../src/core/state.js';
 import { SAMPLE_INPUT } from '../support/state.js';
 
@@ -17,7 +18,7 @@ function terminal(columns: number) {
 
 function rendered(columns: number, color: boolean, lastLine: string, waitingBy?: string): string[] {
   const { stream } = terminal(columns);
-  const tty = new TtyReporter(stream, color ? {} : { NO_COLOR: '1' }, () => NOW);
+  const tty = new TtyReporter(stream, fitColumns, color ? {} : { NO_COLOR: '1' }, () => NOW);
   const state = initState(input, { workflowId: input.runId, runId: 'r' }, '2026-12-02T00:00:00Z');
   markPhase(state, 'DEPLOY', 'running', '2026-12-02T00:01:00Z');
   if (waitingBy)
@@ -110,7 +111,7 @@ describe('attaching to a run under way (a retry, --resume of a waiting run, watc
 
   it('the live view and --json mark the carried phases too', () => {
     const { stream } = terminal(120);
-    const tty = new TtyReporter(stream, { NO_COLOR: '1' }, () => NOW, 'attach');
+    const tty = new TtyReporter(stream, fitColumns, { NO_COLOR: '1' }, () => NOW, 'attach');
     const state = retrying();
     tty.update(state);
     const shown = tty.render();

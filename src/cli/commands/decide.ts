@@ -34,7 +34,7 @@ export async function decide(
     }
     throw err;
   }
-  const reporter = reporterFor(ctx, cmd.json);
+  const reporter = await reporterFor(ctx, cmd.json);
   reporter.note(`[redeploy] ${cmd.runId}: ${cmd.kind} ${phase} (by ${operator()})`);
   if (cmd.detach) return 0;
   return follow(ctx, handle, reporter, pending.since);

@@ -45,7 +45,7 @@ async function resumeRunning(
   state: RedeployState | undefined,
 ): Promise<number> {
   if (state) checkVersions(cmd, state.versions_requested);
-  const reporter = reporterFor(ctx, cmd.json);
+  const reporter = await reporterFor(ctx, cmd.json);
   reporter.started(cmd.runId, workflowUrl(ctx.config, cmd.runId));
   if (state?.status === 'waiting_for_decision' && state.pending_decision) {
     const phase = state.pending_decision.phase;

@@ -41,9 +41,16 @@ export const runHandle = (ctx: Context, runId: string): WorkflowHandle<typeof re
   ctx.client.workflow.getHandle<typeof redeploy>(runId);
 
 /** `carried`: a new run's carried phases (launch), else the run is under way and this view attaches to it. */
-export function reporterFor(ctx: Context, json: boolean, carried: Carried = 'attach'): Reporter {
+export async function reporterFor(
+  ctx: Context,
+  json: boolean,
+  carried: Carried = 'attach',
+): Promise<Reporter> {
   if (json) return new JsonReporter(ctx.out, carried);
-  if (ctx.tty) return new TtyReporter(process.stdout, process.env, Date.now, carried);
+  if (ctx.tty) {
+    const { fitColumns } = await import('../fit-columns.js'); // a TTY's only (string-width, Intl.Segmenter)
+    return new TtyReporter(process.stdout, fitColumns, process.env, Date.now, carried);
+  }
   return new LineReporter(ctx.out, carried);
 }
 
@@ -145,7 +152,7 @@ export async function launch(
     args: [input],
     ...runMetadata(input, taskQueue, ctx.argv),
   });
-  const reporter = reporterFor(ctx, opts.json, settled);
+  const reporter = await reporterFor(ctx, opts.json, settled);
   reporter.started(input.runId, workflowUrl(ctx.config, input.runId));
   await warnIfNoWorker(ctx, reporter, taskQueue, opts.detach);
   if (opts.detach) {

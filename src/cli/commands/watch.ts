@@ -5,7 +5,7 @@ import { follow, reporterFor, runHandle, type Context } from './shared.js';
 export async function watch(ctx: Context, runId: string, json: boolean): Promise<number> {
   const handle = runHandle(ctx, runId);
   await handle.describe(); // not found → a clear error before attaching
-  const reporter = reporterFor(ctx, json);
+  const reporter = await reporterFor(ctx, json);
   reporter.started(runId, workflowUrl(ctx.config, runId));
   return follow(ctx, handle, reporter);
 }
