@@ -23,7 +23,13 @@ export async function snapshotDist() {
   const src = path.join(REPO_ROOT, 'dist');
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'redeploy-bench-'));
   const dist = path.join(root, 'dist');
-  await copyBuild(src, dist);
+  try {
+    await copyBuild(src, dist);
+    await assertBundleCurrent(dist);
+  } catch (err) {
+    await fs.rm(root, { recursive: true, force: true });
+    throw err;
+  }
   // sandbox.js looks for its templates next to itself first.
   await fs.cp(
     path.join(REPO_ROOT, 'test', 'support', 'sandbox-scripts'),
@@ -33,6 +39,24 @@ export async function snapshotDist() {
   await fs.copyFile(path.join(REPO_ROOT, 'package.json'), path.join(root, 'package.json')); // for --version
   await fs.symlink(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'), 'dir');
   return { root, dist, cleanup: () => fs.rm(root, { recursive: true, force: true }) };
+}
+
+/**
+ * client.js runs the CLI bundle only when it is at least as new as tsc's cli/main.js; after a bare `tsc`
+ * it silently runs the ~300 modules instead, and every CLI measure would time a CLI no operator runs.
+ */
+async function assertBundleCurrent(dist) {
+  const mtime = (rel) =>
+    fs.stat(path.join(dist, rel)).then(
+      (s) => s.mtimeMs,
+      () => undefined,
+    );
+  const [bundle, modules] = await Promise.all([mtime('src/cli-bundle/main.cjs'), mtime('src/cli/main.js')]);
+  if (bundle === undefined || modules === undefined || bundle < modules)
+    throw new Error(
+      `dist/src/cli-bundle/main.cjs is ${bundle === undefined ? 'missing' : 'older than dist/src/cli/main.js'}: ` +
+        'the CLI would run unbundled. Run `npm run build` (npm run bench does), not tsc alone.',
+    );
 }
 
 /**
