@@ -125,7 +125,13 @@ if (stats.hasErrors()) {
   console.error(stats.toString('errors-only'));
   process.exit(1);
 }
-if (stats.hasWarnings()) console.warn(stats.toString('errors-warnings'));
+// A warning is an error here: "Critical dependency" (a require() webpack cannot resolve, made an empty
+// context that fails at run time) is one, and the SDK moving the file scripts/bundle-node-require.cjs
+// rewrites would show up only as that warning.
+if (stats.hasWarnings()) {
+  console.error(stats.toString('errors-warnings'));
+  process.exit(1);
+}
 const files = Object.keys(stats.compilation.assets).filter((f) => f.endsWith('.cjs'));
 // A vm.Script can run neither: a leftover would fail only when its code runs.
 for (const f of files) {

@@ -52,11 +52,15 @@ async function assertBundleCurrent(dist) {
       () => undefined,
     );
   const [bundle, modules] = await Promise.all([mtime('src/cli-bundle/main.cjs'), mtime('src/cli/main.js')]);
-  if (bundle === undefined || modules === undefined || bundle < modules)
-    throw new Error(
-      `dist/src/cli-bundle/main.cjs is ${bundle === undefined ? 'missing' : 'older than dist/src/cli/main.js'}: ` +
-        'the CLI would run unbundled. Run `npm run build` (npm run bench does), not tsc alone.',
-    );
+  const problem =
+    modules === undefined
+      ? 'dist/src/cli/main.js is missing'
+      : bundle === undefined
+        ? 'dist/src/cli-bundle/main.cjs is missing (the CLI would run unbundled)'
+        : bundle < modules
+          ? 'dist/src/cli-bundle/main.cjs is older than dist/src/cli/main.js (the CLI would run unbundled)'
+          : undefined;
+  if (problem) throw new Error(`${problem}: run \`npm run build\` (npm run bench does), not tsc alone.`);
 }
 
 /**
