@@ -215,7 +215,7 @@ async function run(cmd: Command, out: Out, err: Out): Promise<number> {
   const checks = cmd.kind === 'run' ? decideRun(cmd, config, out) : undefined;
   checks?.catch(() => undefined); // awaited below; not "unhandled" meanwhile
   // Why a turn first: the run policy's git reads are spawned by then, and git runs on the other core while
-  // loading the Temporal client (synchronous, a few hundred ms of CPU) holds this thread (issue 23).
+  // loading the Temporal client (synchronous, ~100 ms of CPU from its cache) holds this thread (issue 23).
   if (checks) await new Promise((resolve) => setImmediate(resolve));
   const ready = cmd.kind === 'server' ? undefined : early(cmd, config);
   try {
