@@ -28,6 +28,11 @@ export interface DecisionAck {
   accepted: true;
   phase: Phase;
   action: DecisionAction;
+  /**
+   * The `since` of the wait this decision answered (`pending_decision.since`). Absent from runs whose
+   * worker predates it; a follower uses it not to take that wait, still shown a moment, for a new one.
+   */
+  since?: string;
 }
 
 /** The progress state (the legacy state file + additive fields). */

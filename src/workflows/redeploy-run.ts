@@ -16,7 +16,13 @@ import {
   decideSignalDescription,
   decideUpdateDescription,
 } from '../core/decide-help.js';
-import { REDEPLOY_PHASE, decideSignal, decideUpdate, progressQuery } from '../core/messages.js';
+import {
+  REDEPLOY_PHASE,
+  decideSignal,
+  decideUpdate,
+  progressQuery,
+  type DecisionAck,
+} from '../core/messages.js';
 import { PHASE, ROLLBACK, isHalfRun, type Phase } from '../core/phases.js';
 import * as run from '../core/run.js';
 import {
@@ -90,9 +96,12 @@ export class RedeployRun {
     });
   }
 
-  private accept(d: run.DecisionPayload) {
+  private accept(d: run.DecisionPayload): DecisionAck {
+    // Read before the decision is applied: the wait it answers (an update's result is not a command,
+    // so a recorded history replays the same with this field added).
+    const since = this.state.pending_decision?.since;
     this.decision = d;
-    return { accepted: true as const, phase: d.phase, action: d.action };
+    return { accepted: true as const, phase: d.phase, action: d.action, ...(since ? { since } : {}) };
   }
 
   private onDecideSignal(d: run.DecisionPayload): void {

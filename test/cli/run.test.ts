@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { legacyStateSchema } from '../../src/core/schemas.js';
+import { runStateOrUndefined } from '../../src/core/parse-state.js';
 import type { RedeployState } from '../../src/core/state.js';
 import { PROG, PROG_RE, redeploy } from '../support/cli.js';
 import { DEFAULT_ENV } from '../support/sandbox.js';
@@ -271,6 +272,38 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
       ['0.4.0', '0.8.0'],
       'what was deployed',
     );
+  });
+
+  it('--resume takes only the phase from the state file: a planted one is refused by the run, which decides', async () => {
+    await h.sb.setFault('deploy', { exitCode: 1, message: 'broken' });
+    const r = await redeploy(['--versions', VERSIONS, '--skip-sync'], env);
+    assert.equal(r.exitCode, 1, r.stdout + r.stderr);
+    const id = runIdOf(r.stdout);
+    await h.sb.clearFault('deploy');
+    const waiting = await readState(id);
+    assert.equal(waiting.pending_decision?.phase, 'DEPLOY');
+    // Well-formed (the fast path reads it) but naming a phase the run is not waiting at.
+    const planted = { ...waiting, pending_decision: { ...waiting.pending_decision, phase: 'VERIFY' } };
+    assert.ok(runStateOrUndefined(planted), 'the planted file parses as a run state');
+    await fs.writeFile(stateFile(id), JSON.stringify(planted));
+    const deploys = await h.sb.invocations('deploy');
+    const resumed = await redeploy(['--resume', id], env);
+    assert.equal(resumed.exitCode, 0, resumed.stdout + resumed.stderr);
+    assert.match(resumed.stdout, new RegExp(`^Resuming ${id}: retrying DEPLOY$`, 'm'));
+    assert.doesNotMatch(resumed.stdout, /VERIFY: retry|retrying VERIFY/);
+    assert.equal(await h.sb.invocations('deploy'), deploys + 1, 'DEPLOY ran once more');
+    assert.equal(await activityRuns(h, id, 'VERIFY'), 1, 'VERIFY ran once, after DEPLOY');
+    const pins = await h.sb.deployedPins();
+    assert.deepEqual([pins['omninode-claude'], pins['omniintelligence']], ['0.4.0', '0.8.0']);
+    assert.equal((await readState(id)).status, 'completed');
+
+    // A file still saying "waiting" for a run that completed: nothing is sent, nothing runs again.
+    await fs.writeFile(stateFile(id), JSON.stringify(waiting));
+    const again = await redeploy(['--resume', id], env);
+    assert.equal(again.exitCode, 0, again.stdout + again.stderr);
+    assert.equal(again.stdout.trim(), `Run ${id} already completed; nothing to resume.`);
+    assert.equal(await h.sb.invocations('deploy'), deploys + 1);
+    assert.equal((await readState(id)).status, 'completed', 'the file is the run’s again');
   });
 
   it('--resume of an aborted run starts it again after its completed phases', async () => {

@@ -44,7 +44,14 @@ describe('operator decisions on a failed phase', { concurrency: 1 }, () => {
     const ack = await handle.executeUpdate(decideUpdate, {
       args: [{ action: 'retry', phase: 'DEPLOY', by: 'alice@host' }],
     });
-    assert.deepEqual(ack, { accepted: true, phase: 'DEPLOY', action: 'retry' });
+    // `since`: the wait answered (a follower tells it from a later one).
+    assert.ok(waiting.pending_decision?.since);
+    assert.deepEqual(ack, {
+      accepted: true,
+      phase: 'DEPLOY',
+      action: 'retry',
+      since: waiting.pending_decision.since,
+    });
     const state = await handle.result();
     await recordHistory(h, runId, 'deploy-retry');
     assert.equal(state.status, 'completed');
