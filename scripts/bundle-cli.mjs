@@ -110,6 +110,10 @@ const config = {
         test: /[\\/]@temporalio[\\/]common[\\/]lib[\\/]internal-non-workflow[\\/]data-converter-helpers\.js$/,
         loader: path.join(REPO, 'scripts/bundle-node-require.cjs'),
       },
+      {
+        test: /[\\/]@temporalio[\\/]proto[\\/]protos[\\/]json-module\.js$/,
+        loader: path.join(REPO, 'scripts/bundle-proto-root.cjs'),
+      },
     ],
   },
   optimization: {
