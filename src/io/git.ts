@@ -11,7 +11,7 @@ import { trustedPath } from './trusted-env.js';
  * - an environment without any of the process's `GIT_*` (only redeploy's own, below) and without
  *   `SUDO_UID` (git would then trust a repository owned by whoever ran sudo);
  * - `-c core.hooksPath=/dev/null -c core.fsmonitor=false`, no `ext::` transport, the plain
- *   `git-upload-pack`, and every filter driver the repository's config names emptied (a `smudge` or
+ *   `git-upload-pack`, no automatic maintenance or gc, and every filter driver the repository's config names emptied (a `smudge` or
  *   `process` filter would otherwise run on checkout and status);
  * - git's own `safe.directory` rule (CVE-2022-24765): a repository owned by another user is refused,
  *   never trusted on our behalf — the failure carries git's exact `git config --global --add
@@ -31,6 +31,13 @@ export const GIT_HARDENING: readonly string[] = [
   'protocol.ext.allow=never',
   '-c',
   'remote.origin.uploadpack=git-upload-pack',
+  // No housekeeping after a fetch or commit (`git maintenance run --auto`, or `git gc --auto` before git
+  // 2.29): one process fewer per fetch, never a gc stalling a phase on a large clone, and no maintenance
+  // task the clone's config enables. The operator's own git commands still do it.
+  '-c',
+  'maintenance.auto=false',
+  '-c',
+  'gc.auto=0',
 ];
 
 /** Any environment without the process's `GIT_*`: what every subprocess (scripts run git too) gets. */

@@ -258,4 +258,44 @@ describe('git: what a read-only command costs', () => {
     const ran = await fs.readFile(marker, 'utf8').catch(() => '');
     assert.equal(ran, '', `the planted filter ran: ${ran}`);
   });
+  it('a fetch runs none of the clone’s housekeeping, however its config asks for it', async () => {
+    const origin = path.join(dir, 'origin.git');
+    const clone = path.join(dir, 'housekept');
+    const plain = (...args: string[]) => execa('git', args, { env: env() });
+    await plain('clone', '-q', '--bare', repo, origin);
+    await plain('clone', '-q', origin, clone);
+    const commit = async (n: number) => {
+      const work = path.join(dir, `push-${n}`);
+      await plain('clone', '-q', origin, work);
+      await fs.writeFile(path.join(work, `f${n}`), `${n}\n`);
+      await plain('-C', work, 'add', '.');
+      await plain('-C', work, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', `c${n}`);
+      await plain('-C', work, 'push', '-q', 'origin', 'HEAD:main');
+    };
+    // Several packs, and a config whose every fetch would repack them into one, in the foreground.
+    for (const n of [1, 2, 3]) {
+      await commit(n);
+      await plain('-C', clone, '-c', 'fetch.unpackLimit=1', 'fetch', '-q', 'origin');
+    }
+    for (const [k, v] of Object.entries({
+      'gc.auto': '1',
+      'gc.autoPackLimit': '1',
+      'gc.autoDetach': 'false',
+      'maintenance.auto': 'true',
+      'maintenance.autoDetach': 'false',
+      'fetch.unpackLimit': '1',
+    }))
+      await plain('-C', clone, 'config', k, v);
+    const packs = async () =>
+      (await fs.readdir(path.join(clone, '.git/objects/pack'))).filter((f) => f.endsWith('.pack')).length;
+    const before = await packs();
+    assert.ok(before >= 3, `${before} packs to start with`);
+    await commit(4);
+    await runGit(['-C', clone, 'fetch', '-q', 'origin']);
+    assert.equal(await packs(), before + 1, 'our fetch added its pack and repacked nothing');
+    // The same fetch by git itself, with the clone's config: it does repack (so the check above can fail).
+    await commit(5);
+    await plain('-C', clone, 'fetch', '-q', 'origin');
+    assert.ok((await packs()) < before + 2, 'git alone ran its housekeeping');
+  });
 });
