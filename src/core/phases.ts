@@ -118,12 +118,6 @@ export interface PhaseDef<P extends Phase> {
   since?: string;
   /** It sends the run's summary (NOTIFY): while it runs, the summary it writes does not name it. */
   sendsSummary?: true;
-  /**
-   * `false`: it does not act on the target host (its clones, Dockerfile, containers, deploy lock): NOTIFY
-   * only sends the message. Once only such phases are left, the run frees its target (the next run on the
-   * host starts meanwhile). Unset: it does — the safe default for a new phase.
-   */
-  usesTarget?: false;
 }
 
 const show = (spec: CommandSpec, withCwd = false) =>
@@ -289,7 +283,6 @@ export const PHASE: { [P in Phase]: PhaseDef<P> } = {
     ],
     completedLines: (d) => (d.channel !== 'stdout' ? [`NOTIFY: posted to Slack (${String(d.channel)})`] : []),
     sendsSummary: true,
-    usesTarget: false, // a Slack post (or stdout): the host is free while it is sent
   },
 };
 
@@ -342,11 +335,6 @@ export function flagSkip(phase: Phase, flags: SkipFlags): PhaseStatus | undefine
 }
 
 /** A phase that will not run again on resume: done, or deliberately passed over. */
-/** Whether neither `phase` nor any phase after it acts on the target: the run may free it before `phase`. */
-export function targetDoneBefore(phase: Phase): boolean {
-  return PHASES.slice(PHASES.indexOf(phase)).every((p) => PHASE[p].usesTarget === false);
-}
-
 export function isSettled(status: PhaseStatus): boolean {
   return status === 'completed' || status.startsWith('skipped_');
 }

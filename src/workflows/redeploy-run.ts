@@ -54,12 +54,6 @@ import { TargetUnavailable, acquireTarget, releaseTarget, type TargetLockHandle 
 /** Patch id of the `<PHASE> waiting` search attribute value (issue 20). */
 export const WAITING_LABEL_PATCH = 'redeploy-phase-waiting-label';
 
-/**
- * Patch id of freeing the target before the phases that do not act on it (NOTIFY; issue 23): runs
- * recorded before it released their lock only at their end, and replay that way.
- */
-export const FREE_TARGET_PATCH = 'redeploy-free-target-early';
-
 /** Workflow time (deterministic in the sandbox), as the seed's ISO timestamps. */
 const now = (): string => new Date().toISOString();
 
@@ -74,8 +68,6 @@ export class RedeployRun {
   /** Failure notices sent so far (each one's key is unique per execution). */
   private notices = 0;
   private lock: TargetLockHandle | undefined;
-  /** The lock's release, once started before the run's end (freeTarget); awaited at the end. */
-  private freed: Promise<void> | undefined;
 
   constructor(private readonly input: RedeployInput) {
     const info = workflowInfo();
@@ -197,18 +189,6 @@ export class RedeployRun {
     }
   }
 
-  /**
-   * The phases left do not act on the target (their rows say `usesTarget: false`): the lock is released
-   * now, while they run, not after them — the next run on the host starts meanwhile, and the run closes
-   * without waiting for its lock (its release's workflow tasks overlap the phase's activity).
-   */
-  freeTarget(): void {
-    if (!this.lock || this.freed || !patched(FREE_TARGET_PATCH)) return;
-    const freed = releaseTarget(this.lock);
-    freed.catch(() => undefined); // awaited at the end; a cancellation meanwhile must not go unhandled
-    this.freed = freed;
-  }
-
   /** One phase, until it completes or an operator skips it. Throws on abort, a decision timeout or cancellation. */
   async runPhase(phase: Phase): Promise<void> {
     const state = this.state;
@@ -322,7 +302,7 @@ export class RedeployRun {
   async complete(): Promise<RedeployState> {
     run.markCompleted(this.state, now());
     this.publish();
-    await (this.freed ?? releaseTarget(this.lock));
+    await releaseTarget(this.lock);
     return this.state;
   }
 
@@ -332,7 +312,7 @@ export class RedeployRun {
     // A cancel while the final message was being sent: the outcome stands (it was already published).
     if (cancelled && run.markCancelled(this.state, now())) this.publish();
     // Failed, aborted, rolled back: the run is over, its lock completes with it.
-    if (!cancelled) await (this.freed ?? releaseTarget(this.lock));
+    if (!cancelled) await releaseTarget(this.lock);
     return err;
   }
 }

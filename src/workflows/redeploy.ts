@@ -1,5 +1,5 @@
 import { patched } from '@temporalio/workflow';
-import { PHASE, PHASES, isSettled, targetDoneBefore } from '../core/phases.js';
+import { PHASE, PHASES, isSettled } from '../core/phases.js';
 import type { RedeployInput, RedeployState } from '../core/state.js';
 import { RedeployRun } from './redeploy-run.js';
 
@@ -9,7 +9,7 @@ import { RedeployRun } from './redeploy-run.js';
  * steps are a RedeployRun (workflows/redeploy-run.ts); this function only wires them and loops.
  */
 
-export { FREE_TARGET_PATCH, WAITING_LABEL_PATCH } from './redeploy-run.js';
+export { WAITING_LABEL_PATCH } from './redeploy-run.js';
 
 export async function redeploy(input: RedeployInput): Promise<RedeployState> {
   const run = new RedeployRun(input);
@@ -20,7 +20,6 @@ export async function redeploy(input: RedeployInput): Promise<RedeployState> {
       // A phase added after release runs only in runs started since: older histories replay without it.
       const since = PHASE[phase].since;
       if (since !== undefined && !patched(since)) continue;
-      if (targetDoneBefore(phase)) run.freeTarget(); // only phases that leave the host alone are left
       await run.runPhase(phase);
     }
     return await run.complete();

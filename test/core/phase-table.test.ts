@@ -1,14 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  PHASE,
-  PHASES,
-  ROLLBACK,
-  carriedPhases,
-  targetDoneBefore,
-  type Phase,
-  type PhaseDef,
-} from '../../src/core/phases.js';
+import { PHASE, PHASES, ROLLBACK, carriedPhases, type Phase, type PhaseDef } from '../../src/core/phases.js';
 import { legacyStateSchema, statePhasesSchema } from '../../src/core/schemas.js';
 import { initState, markPhase, renderDetails, type PhaseRecords } from '../../src/core/state.js';
 import { summaryLines } from '../../src/core/summary.js';
@@ -148,16 +140,6 @@ describe('the phase table as the single source (core/phases.ts rows)', () => {
     };
     assert.ok(waiting().includes('redeploy skip --phase DEPLOY'));
     withRow('DEPLOY', { operatorSkip: false }, () => assert.ok(!waiting().includes('redeploy skip')));
-  });
-
-  it('frees the target before the phases whose rows say they do not use it, and only once all left do not', () => {
-    const freeBefore = () => PHASES.filter(targetDoneBefore);
-    assert.deepEqual(freeBefore(), ['NOTIFY']);
-    // A row that does not say holds the target (a new phase's safe default), and so do the phases before it.
-    withRow('NOTIFY', { usesTarget: undefined }, () => assert.deepEqual(freeBefore(), []));
-    // INFISICAL not using it changes nothing (VERIFY after it does); VERIFY not using it frees before it.
-    withRow('INFISICAL', { usesTarget: false }, () => assert.deepEqual(freeBefore(), ['NOTIFY']));
-    withRow('VERIFY', { usesTarget: false }, () => assert.deepEqual(freeBefore(), ['VERIFY', 'NOTIFY']));
   });
 
   it('leaves out of the summary the phase whose row sends it, while it runs', () => {
