@@ -1,6 +1,11 @@
 import { contextId } from '../../io/skill-result.js';
 import { isPinPolicy } from '../../core/pin-policy.js';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { PHASES, carriedPhases } from '../../core/phases.js';
 import { formatVersions, normalizeName, type Versions } from '../../core/versions.js';
 import type { RedeployFlags, RedeployInput, RedeployState } from '../../core/state.js';
@@ -58,19 +63,35 @@ async function retryAsRecorded(
   if (!pending) return undefined;
   let ack;
   try {
-    ack = await handle.executeUpdate(decideUpdate, {
-      args: [{ action: 'retry', phase: pending.phase, by: operator() }],
-    });
+    // Bounded, and a Ctrl-C ends it: with no worker polling, an update is never accepted (the path below
+    // then says "still running, attaching" and follows, as before).
+    const patience = AbortSignal.any([ctx.signal, AbortSignal.timeout(FAST_RETRY_PATIENCE_MS)]);
+    ack = await ctx.client.withAbortSignal(patience, () =>
+      handle.executeUpdate(decideUpdate, {
+        args: [{ action: 'retry', phase: pending.phase, by: operator() }],
+      }),
+    );
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) return undefined;
+    if (
+      err instanceof WorkflowUpdateFailedError ||
+      err instanceof WorkflowNotFoundError ||
+      err instanceof WorkflowUpdateRPCTimeoutOrCancelledError
+    )
+      return undefined;
     throw err;
   }
   const reporter = await reporterFor(ctx, cmd.json);
   reporter.started(cmd.runId, workflowUrl(ctx.config, cmd.runId));
   reporter.note(`Resuming ${cmd.runId}: retrying ${ack.phase}`);
-  // The wait answered is the run's own (a worker older than `since` in the answer: the file's).
-  return cmd.detach ? 0 : follow(ctx, handle, reporter, ack.since ?? pending.since);
+  if (cmd.detach) return 0;
+  // The wait answered, as the run says: in the update's answer, else (a worker older than that field) its
+  // progress now — never the file's, which may name an earlier wait of the same phase.
+  const since = ack.since ?? (await queryState(handle).catch(() => undefined))?.pending_decision?.since;
+  return follow(ctx, handle, reporter, since);
 }
+
+/** How long `--resume` waits for a waiting run to accept its retry before it asks the run what it is. */
+const FAST_RETRY_PATIENCE_MS = 3000;
 
 /** A run still running (`state`: its progress, as just queried): retried if it waits for a decision, else attached to. */
 async function resumeRunning(
