@@ -11,8 +11,8 @@ import { trustedPath } from './trusted-env.js';
  * - an environment without any of the process's `GIT_*` (only redeploy's own, below) and without
  *   `SUDO_UID` (git would then trust a repository owned by whoever ran sudo);
  * - `-c core.hooksPath=/dev/null -c core.fsmonitor=false`, no `ext::` transport, the plain
- *   `git-upload-pack`, no automatic maintenance or gc, and every filter driver the repository's config names emptied (a `smudge` or
- *   `process` filter would otherwise run on checkout and status);
+ *   `git-upload-pack`, no automatic maintenance or gc, and every filter driver the repository's config
+ *   names emptied (a `smudge` or `process` filter would otherwise run on checkout and status);
  * - git's own `safe.directory` rule (CVE-2022-24765): a repository owned by another user is refused,
  *   never trusted on our behalf — the failure carries git's exact `git config --global --add
  *   safe.directory <path>` line.

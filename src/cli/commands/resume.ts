@@ -46,8 +46,9 @@ function checkVersions(cmd: ResumeCommand, recorded: Versions): void {
  * A run waiting for a decision, as its state file says: the retry goes at once, before the describe and
  * the progress query (issue 23: ~35 ms of `--resume`, their first decodes included). The file is
  * untrusted and only names the phase: the run's own validator refuses a retry of any phase but the one
- * waiting. No file, an unreadable one, --versions to check against the run, a refusal or no such run
- * open: undefined, and the full path below decides as before (a refused update changed nothing).
+ * waiting. No file, an unreadable one, --versions to check against the run, a refusal, no such run open
+ * or no worker taking the retry within FAST_RETRY_PATIENCE_MS (or a Ctrl-C meanwhile): undefined, and the
+ * full path below decides as before (a refused update changed nothing).
  */
 async function retryAsRecorded(
   ctx: Context,
