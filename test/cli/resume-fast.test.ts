@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, type WorkflowClientInterceptor } from '@temporalio/client';
+import { execa } from 'execa';
 import { parseCommand, type Command } from '../../src/cli/args.js';
 import { resume } from '../../src/cli/commands/resume.js';
 import type { Context } from '../../src/cli/commands/shared.js';
@@ -85,5 +86,20 @@ describe('--resume of a waiting run: the retry first', { concurrency: 1 }, () =>
     assert.deepEqual(calls.slice(0, 4), ['update VERIFY', 'describe', 'query progress', 'update DEPLOY']);
     assert.equal(await activityRuns(h, id, 'DEPLOY'), 2);
     assert.equal(await activityRuns(h, id, 'VERIFY'), 1);
+    const pins = await h.sb.deployedPins();
+    assert.deepEqual([pins['omninode-claude'], pins['omniintelligence']], ['0.4.0', '0.8.0']);
+  });
+
+  it('a FIFO where the state file was: not waited on, not trusted; the run is asked and retried', async () => {
+    const { id, file } = await waitingRun();
+    await fs.rm(file);
+    await execa('mkfifo', [file]);
+    const calls: string[] = [];
+    const out: string[] = [];
+    assert.equal(await resume(recordingContext(calls, out), resumeCommand(id)), 0, out.join('\n'));
+    assert.deepEqual(calls.slice(0, 3), ['describe', 'query progress', 'update DEPLOY']);
+    assert.equal(await activityRuns(h, id, 'DEPLOY'), 2);
+    const pins = await h.sb.deployedPins();
+    assert.deepEqual([pins['omninode-claude'], pins['omniintelligence']], ['0.4.0', '0.8.0']);
   });
 });

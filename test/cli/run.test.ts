@@ -27,6 +27,14 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
   before(() => {
     env = { ...h.vars, CLAUDE_CONTEXT_ID: 'ctx-cli' };
   });
+  /** A run the CLI started that failed in DEPLOY and waits for a decision; the fault is cleared again. */
+  const failedAtDeploy = async (): Promise<string> => {
+    await h.sb.setFault('deploy', { exitCode: 1, message: 'broken' });
+    const r = await redeploy(['--versions', VERSIONS, '--skip-sync'], env);
+    assert.equal(r.exitCode, 1, r.stdout + r.stderr);
+    await h.sb.clearFault('deploy');
+    return runIdOf(r.stdout);
+  };
 
   it('runs a full redeploy: seed line patterns, mirrored state file, skill result', async () => {
     // Watch the state file while the CLI mirrors it: every version seen must be a whole, valid file.
@@ -251,11 +259,7 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
   });
 
   it('--resume of a run waiting for a decision names what it carries over and prints none of it as new', async () => {
-    await h.sb.setFault('deploy', { exitCode: 1, message: 'broken' });
-    const r = await redeploy(['--versions', VERSIONS, '--skip-sync'], env);
-    assert.equal(r.exitCode, 1, r.stdout + r.stderr);
-    const id = runIdOf(r.stdout);
-    await h.sb.clearFault('deploy');
+    const id = await failedAtDeploy();
     const resumed = await redeploy(['--resume', id], env);
     assert.equal(resumed.exitCode, 0, resumed.stdout + resumed.stderr);
     assert.match(
@@ -275,11 +279,7 @@ describe('redeploy CLI against a real server', { concurrency: 1 }, () => {
   });
 
   it('--resume takes only the phase from the state file: a planted one is refused by the run, which decides', async () => {
-    await h.sb.setFault('deploy', { exitCode: 1, message: 'broken' });
-    const r = await redeploy(['--versions', VERSIONS, '--skip-sync'], env);
-    assert.equal(r.exitCode, 1, r.stdout + r.stderr);
-    const id = runIdOf(r.stdout);
-    await h.sb.clearFault('deploy');
+    const id = await failedAtDeploy();
     const waiting = await readState(id);
     assert.equal(waiting.pending_decision?.phase, 'DEPLOY');
     // Well-formed (the fast path reads it) but naming a phase the run is not waiting at.
